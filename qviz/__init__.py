@@ -1,0 +1,20 @@
+"""qviz: see, teach and tune neural-network quantization.
+
+Dependencies point one way only (a test enforces it):
+
+    qviz.quant, qviz.config     numpy only: quantize/dequantize, range estimators, metrics, config types
+        |
+    qviz.model, qviz.samples    + onnx, onnxruntime, pandas: load, layers, apply config, evaluate
+        |
+    qviz.plots                  + plotly: arrays/DataFrames in, go.Figure out; no streamlit
+        |
+    qviz.ui                     + streamlit: cached loaders, session-state keys, translation table
+        |
+    app.py, pages/*             read widgets -> call qviz -> render; no arithmetic
+    qviz.cli                    the same functions as the pages, from a terminal
+
+# NOTE: never import a lower layer's heavier dependencies upward (no streamlit in qviz.plots,
+# no plotly or onnx in qviz.quant).
+"""
+
+__version__ = "0.1.0"
