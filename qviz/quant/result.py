@@ -50,3 +50,35 @@ class QuantResult:
     @property
     def qmax(self) -> int:
         return self.spec.qmax
+
+
+def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fields) -> QuantResult:
+    """Build a QuantResult, computing the clipped fraction and the clipping/rounding error split.
+
+    lo, hi are per-row bounds of the representable range (shape [G] for the spec's
+    granularity, see granularity.to_groups); a finite value outside them saturated, so its
+    whole error counts as clipping error, every other value's error as rounding error.
+    Non-finite values of x are left out of all three numbers.
+    """
+    from .granularity import to_groups  # local: granularity imports spec, keep result light
+
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
+    n = x.size
+    if n == 0:
+        return QuantResult(spec, x_dq, lo=lo, hi=hi, clipped_fraction=0.0, clip_mse=0.0, round_mse=0.0,
+                           **{"q": None, "scale": None, "zero_point": None, **fields})
+    x2d = to_groups(x, spec.granularity, spec.axis, spec.group_size)
+    dq2d = to_groups(x_dq, spec.granularity, spec.axis, spec.group_size)
+    finite = np.isfinite(x2d)
+    clipped = ((x2d < lo[:, None]) | (x2d > hi[:, None])) & finite
+    err = np.square(x2d.astype(np.float64) - dq2d, where=finite, out=np.zeros(x2d.shape))
+    clip_sse = float(err[clipped].sum())
+    n_finite = max(int(finite.sum()), 1)
+    return QuantResult(
+        spec, x_dq, lo=lo, hi=hi,
+        clipped_fraction=float(clipped.sum()) / n_finite,
+        clip_mse=clip_sse / n_finite,
+        round_mse=(float(err.sum()) - clip_sse) / n_finite,
+        **{"q": None, "scale": None, "zero_point": None, **fields},
+    )
