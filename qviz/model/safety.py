@@ -1,0 +1,238 @@
+"""Static safety checks on a parsed ModelProto, run before anything reads a tensor.
+
+Three checks, all pure protobuf walks (nothing is decoded, no file is opened):
+
+    check_no_external_data(model)   every tensor anywhere must carry its bytes inline
+    check_tensor_sizes(model)       raw_data / typed-field length == prod(dims) x dtype size
+    check_memory_bombs(model)       ConstantOfShape/Expand/Tile/Range with constant inputs
+                                    must not ask for more than `cap_bytes`
+
+# NOTE: external data is resolved relative to the *working directory* by onnx helpers and by
+# onnxruntime: a 200-byte upload naming `.streamlit/secrets.toml` makes them read it. The onnx
+# helpers skip sparse initializers but onnxruntime reads them, so `iter_tensors` visits every
+# place a TensorProto can hide: initializers, sparse initializers (values and indices), every
+# tensor-valued attribute (not only Constant's), If/Loop/Scan subgraphs at any depth,
+# model-local functions, and training_info graphs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import onnx
+from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
+
+BOMB_CAP_BYTES = 2**30  # 1 GiB: any single statically-known output above this is rejected
+
+# Packed 4-bit types: two values per byte.
+_PACKED_4BIT = {TensorProto.INT4, TensorProto.UINT4}
+_FLOAT4 = getattr(TensorProto, "FLOAT4E2M1", None)
+if _FLOAT4 is not None:
+    _PACKED_4BIT.add(_FLOAT4)
+
+
+class ModelError(ValueError):
+    """The model cannot be loaded or is unsafe; the message says which tensor/node and why."""
+
+
+def iter_tensors(model: ModelProto) -> Iterator[tuple[str, TensorProto]]:
+    """Yield (where, tensor) for every TensorProto in the model, at any depth.
+
+    `where` is a short human-readable place, e.g. "initializer 'w'" or
+    "attribute 'value' of node 'c1' (Constant) in graph 'then_branch'".
+    """
+    yield from _graph_tensors(model.graph)
+    for fn in model.functions:
+        for node in fn.node:
+            yield from _node_tensors(node, f"function '{fn.name}'")
+    for info in model.training_info:
+        yield from _graph_tensors(info.initialization)
+        yield from _graph_tensors(info.algorithm)
+
+
+def _graph_tensors(graph: GraphProto) -> Iterator[tuple[str, TensorProto]]:
+    for t in graph.initializer:
+        yield f"initializer '{t.name}'", t
+    for sp in graph.sparse_initializer:
+        yield f"sparse initializer '{sp.values.name}' (values)", sp.values
+        yield f"sparse initializer '{sp.values.name}' (indices)", sp.indices
+    for node in graph.node:
+        yield from _node_tensors(node, f"graph '{graph.name}'")
+
+
+def _node_tensors(node: onnx.NodeProto, scope: str) -> Iterator[tuple[str, TensorProto]]:
+    label = f"node '{node_label(node)}' ({node.op_type}) in {scope}"
+    for attr in node.attribute:
+        where = f"attribute '{attr.name}' of {label}"
+        if attr.type == AttributeProto.TENSOR:
+            yield where, attr.t
+        elif attr.type == AttributeProto.TENSORS:
+            for t in attr.tensors:
+                yield where, t
+        elif attr.type == AttributeProto.SPARSE_TENSOR:
+            yield where + " (values)", attr.sparse_tensor.values
+            yield where + " (indices)", attr.sparse_tensor.indices
+        elif attr.type == AttributeProto.SPARSE_TENSORS:
+            for sp in attr.sparse_tensors:
+                yield where + " (values)", sp.values
+                yield where + " (indices)", sp.indices
+        elif attr.type == AttributeProto.GRAPH:
+            yield from _graph_tensors(attr.g)
+        elif attr.type == AttributeProto.GRAPHS:
+            for g in attr.graphs:
+                yield from _graph_tensors(g)
+
+
+def node_label(node: onnx.NodeProto) -> str:
+    """A node's name, else its first output, else its op type (ONNX names are optional)."""
+    return node.name or (node.output[0] if node.output else node.op_type)
+
+
+def iter_graphs(graph: GraphProto) -> Iterator[GraphProto]:
+    """`graph` and every If/Loop/Scan subgraph inside it, at any depth."""
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                yield from iter_graphs(attr.g)
+            elif attr.type == AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from iter_graphs(g)
+
+
+def iter_nodes(graph: GraphProto) -> Iterator[onnx.NodeProto]:
+    """Every node of `graph` and of its subgraphs."""
+    for g in iter_graphs(graph):
+        yield from g.node
+
+
+def check_no_external_data(model: ModelProto) -> None:
+    """Raise ModelError naming the first tensor that points at external data.
+
+    # NOTE: this reads only `data_location` and the `external_data` key/value list, never the
+    # referenced file. A tensor with either set is rejected, whatever the location says.
+    """
+    for where, t in iter_tensors(model):
+        if t.data_location == TensorProto.EXTERNAL or len(t.external_data):
+            location = next((e.value for e in t.external_data if e.key == "location"), "?")
+            raise ModelError(
+                f"{where} refers to external data ({location!r}); "
+                "external tensor data is not allowed, embed the weights in the .onnx file"
+            )
+
+
+def tensor_nbytes(t: TensorProto) -> int:
+    """Bytes that `t` should hold as raw_data: prod(dims) x itemsize (4-bit types packed)."""
+    n = math.prod(t.dims)
+    if t.data_type in _PACKED_4BIT:
+        return (n + 1) // 2
+    return n * np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+
+
+def _typed_count(t: TensorProto) -> tuple[str, int, int]:
+    """(field name, values present, values expected) for a tensor stored in a typed field."""
+    field = onnx.helper.tensor_dtype_to_field(t.data_type)
+    n = math.prod(t.dims)
+    if t.data_type in (TensorProto.COMPLEX64, TensorProto.COMPLEX128):
+        n *= 2
+    elif t.data_type in _PACKED_4BIT:
+        n = (n + 1) // 2
+    return field, len(getattr(t, field)), n
+
+
+def check_tensor(where: str, t: TensorProto) -> None:
+    """Dims non-negative, known data type, and stored length matching dims."""
+    if any(d < 0 for d in t.dims):
+        raise ModelError(f"{where} has a negative dimension {list(t.dims)}")
+    if t.data_type == TensorProto.UNDEFINED or t.data_type not in TensorProto.DataType.values():
+        raise ModelError(f"{where} has an unknown data type {t.data_type}")
+    if t.data_type == TensorProto.STRING:
+        return
+    if t.HasField("raw_data"):
+        expected, got = tensor_nbytes(t), len(t.raw_data)
+        if got != expected:
+            raise ModelError(f"{where}: raw_data has {got} bytes, dims {list(t.dims)} need {expected}")
+        return
+    field, got, expected = _typed_count(t)
+    if got != expected:
+        raise ModelError(f"{where}: {field} has {got} values, dims {list(t.dims)} need {expected}")
+
+
+def check_tensor_sizes(model: ModelProto) -> None:
+    """Run `check_tensor` on every tensor in the model (see `iter_tensors`)."""
+    for where, t in iter_tensors(model):
+        check_tensor(where, t)
+
+
+# ---- memory bombs -----------------------------------------------------------------------
+
+_SMALL = 4096  # constants with at most this many elements are decoded for the bomb check
+
+
+def _small_constants(graph: GraphProto) -> dict[str, np.ndarray]:
+    """Small initializers and Constant outputs of one graph, decoded (shape-like inputs)."""
+    out = {}
+    for t in graph.initializer:
+        if math.prod(t.dims) <= _SMALL:
+            out[t.name] = onnx.numpy_helper.to_array(t)
+    for node in graph.node:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            for attr in node.attribute:
+                if attr.name == "value" and math.prod(attr.t.dims) <= _SMALL:
+                    out[node.output[0]] = onnx.numpy_helper.to_array(attr.t)
+    return out
+
+
+def _value_itemsize(node: onnx.NodeProto) -> int:
+    for attr in node.attribute:
+        if attr.name == "value" and attr.type == AttributeProto.TENSOR:
+            return max(1, tensor_nbytes(attr.t) // max(1, math.prod(attr.t.dims)))
+    return 4
+
+
+def _count(shape) -> int:
+    return math.prod(max(int(d), 1) for d in np.asarray(shape).ravel())
+
+
+def estimate_output_bytes(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> int | None:
+    """Lower bound of the bytes a shape-creating node outputs, when its inputs are constant.
+
+    ConstantOfShape: prod(shape) x itemsize(value)     Expand: prod(shape) x 4 (lower bound)
+    Tile: numel(input) x prod(repeats) x 4             Range: ceil((limit - start) / delta) x 4
+    Returns None when the inputs are not constant (the size is unknown statically).
+    """
+    ins = [consts.get(name) if name else None for name in node.input]
+    op = node.op_type
+    if op == "ConstantOfShape" and ins and ins[0] is not None:
+        return _count(ins[0]) * _value_itemsize(node)
+    if op == "Expand" and len(ins) > 1 and ins[1] is not None:
+        return _count(ins[1]) * 4
+    if op == "Tile" and len(ins) > 1 and ins[1] is not None:
+        base = ins[0].size if ins[0] is not None else 1
+        return base * _count(ins[1]) * 4
+    if op == "Range" and len(ins) == 3 and all(x is not None for x in ins):
+        start, limit, delta = (float(np.asarray(x).ravel()[0]) for x in ins)
+        if delta == 0 or not all(map(math.isfinite, (start, limit, delta))):
+            return None
+        return max(0, math.ceil((limit - start) / delta)) * 4
+    return None
+
+
+def check_memory_bombs(model: ModelProto, cap_bytes: int = BOMB_CAP_BYTES) -> None:
+    """Reject ConstantOfShape/Expand/Tile/Range whose constant inputs ask for > cap_bytes.
+
+    # NOTE: onnxruntime folds constant subgraphs while *creating* the session, so a 447-byte
+    # model can allocate gigabytes before any inference. Shapes computed at run time are not
+    # caught here; `make_session` also caps onnxruntime's constant folding.
+    """
+    for graph in iter_graphs(model.graph):
+        consts = _small_constants(graph)
+        for node in graph.node:
+            size = estimate_output_bytes(node, consts)
+            if size is not None and size > cap_bytes:
+                raise ModelError(
+                    f"node '{node_label(node)}' ({node.op_type}) would create a "
+                    f"{size / 2**30:.1f} GiB tensor (limit {cap_bytes / 2**30:.1f} GiB); refusing a memory bomb"
+                )
