@@ -1,0 +1,22 @@
+"""qviz, the Streamlit app. Run: streamlit run app.py
+
+Thin on purpose: page config, the language switch, the navigation. Pages live in pages/
+(plain storage for st.navigation) and read widgets -> call qviz -> render.
+"""
+
+import streamlit as st
+
+from qviz import ui
+
+# (script, title key, icon, url path). A new page is one line here (and its title in qviz/i18n.py).
+PAGES = [
+    ("pages/learn.py", "nav_learn", ":material/school:", "learn"),
+]
+
+st.set_page_config(page_title="qviz", page_icon=":material/grid_on:", layout="wide")
+ui.keep_state()
+ui.language_switch()
+navigation = st.navigation(
+    [st.Page(path, title=ui.t(title), icon=icon, url_path=url, default=(i == 0)) for i, (path, title, icon, url) in enumerate(PAGES)]
+)
+navigation.run()

@@ -1,0 +1,21 @@
+"""Teaching computations for the Learn page (numpy only, like qviz.quant).
+
+The page reads widgets, calls these, renders: every number it shows is computed here or in
+the engine. One concept per module:
+
+    distributions  named toy tensors, typed values
+    settings       the page's settings dict -> tensor and QuantSpec
+    curves         SQNR vs bits (and the 6.02 dB/bit rule), clipping vs rounding error
+    explain        one value through the formula, step by step
+    examples       worked examples to replay
+    lesson         all of it for one settings dict (what the page caches)
+"""
+
+from .distributions import DISTRIBUTIONS, make_distribution, make_tensor, parse_values
+from .examples import EXAMPLES_BY_KEY, WORKED_EXAMPLES, WorkedExample
+from .settings import DEFAULTS, SIZES, SOURCES, spec_from_settings, tensor_from_settings
+
+__all__ = [
+    "DEFAULTS", "DISTRIBUTIONS", "EXAMPLES_BY_KEY", "SIZES", "SOURCES", "WORKED_EXAMPLES", "WorkedExample",
+    "make_distribution", "make_tensor", "parse_values", "spec_from_settings", "tensor_from_settings",
+]

@@ -1,0 +1,35 @@
+"""Dependencies point one way (see qviz/__init__.py): the core never pulls in the heavy layers."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("streamlit", "plotly", "onnx", "onnxruntime", "pandas")
+
+
+def loaded_after_import(module: str) -> set[str]:
+    """Top-level package names in sys.modules after importing `module` in a fresh interpreter."""
+    code = f"import json, sys, {module}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", ["qviz.quant", "qviz.config", "qviz.lessons", "qviz.lessons.lesson"])
+def test_core_is_numpy_only(module):
+    if module == "qviz.config" and not (ROOT / "qviz" / "config.py").exists():
+        pytest.skip("qviz.config not written yet")
+    assert loaded_after_import(module).isdisjoint(HEAVY)
+
+
+def test_plots_do_not_import_streamlit():
+    loaded = loaded_after_import("qviz.plots")
+    assert "plotly" in loaded
+    assert "streamlit" not in loaded
+
+
+def test_i18n_is_plain_data():
+    assert loaded_after_import("qviz.i18n").isdisjoint(HEAVY)
