@@ -10,7 +10,9 @@ qviz's rules, the same as onnxruntime's quantization tool:
   or the middle code (unsigned, e.g. 128 for uint8);
 - a range narrower than float32's smallest normal (an all-zero or constant-zero tensor)
   gets scale 1.0, so nothing divides by zero and zeros quantize to the zero point;
-- pow2_scale rounds the scale *up* to a power of two, so the range still fits.
+- pow2_scale rounds the scale *up* to a power of two, so the range still fits;
+- the scale is capped at 2**127 (a power of two below float32's max): a float64 range too
+  wide for float32 saturates instead of giving an infinite scale (and NaN from 0 * inf).
 
 Worked example (the classic one): 0.5 in [-1, 1], 8 bits asymmetric (uint8):
 scale = float32(2/255) = 0.0078431; zero_point = rint(0 + 1/scale) = rint(127.49999) = 127
@@ -22,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 TINY = np.finfo(np.float32).tiny
+MAX_SCALE = 2.0**127
 
 
 def qparams_from_range(lo, hi, qmin: int, qmax: int, symmetric: bool, pow2_scale: bool = False):
@@ -35,7 +38,7 @@ def qparams_from_range(lo, hi, qmin: int, qmax: int, symmetric: bool, pow2_scale
     scale = np.where(scale < TINY, 1.0, scale)
     if pow2_scale:
         scale = np.exp2(np.ceil(np.log2(scale)))
-    scale = scale.astype(np.float32)
+    scale = np.minimum(scale, MAX_SCALE).astype(np.float32)
     if symmetric:
         zero_point = np.full(scale.shape, 0 if qmin < 0 else (qmin + qmax + 1) // 2)
     else:
