@@ -24,13 +24,24 @@ MAX_DRAWN_LEVELS = 256
 
 
 def sqnr_vs_bits(x: np.ndarray, spec: QuantSpec, bits=range(2, 17)) -> tuple[np.ndarray, np.ndarray]:
-    """(bits, SQNR in dB) for every bit width the scheme allows; empty for scheme=float."""
+    """(bits, SQNR in dB) for every bit width the scheme allows; empty for scheme=float.
+
+    Fixed point keeps its integer bits m = bits - frac_bits (the range) and spends each extra
+    bit on the fraction (the step), so it follows the 6 dB/bit rule like the others.
+    """
     if spec.scheme == "float":
         return np.array([], dtype=int), np.array([])
     lo, hi = BITS_RANGE[spec.scheme]
-    widths = np.array([b for b in bits if lo <= b <= hi], dtype=int)
-    values = [sqnr_db(x, quantize(x, spec.replace(bits=int(b))).x_dq) for b in widths]
+    int_bits = spec.bits - spec.frac_bits
+    widths = np.array([b for b in bits if lo <= b <= hi and (spec.scheme != "fixed_point" or b >= int_bits)], dtype=int)
+    values = [sqnr_db(x, quantize(x, _with_bits(spec, int(b), int_bits)).x_dq) for b in widths]
     return widths, np.asarray(values, dtype=np.float64)
+
+
+def _with_bits(spec: QuantSpec, bits: int, int_bits: int) -> QuantSpec:
+    if spec.scheme == "fixed_point":
+        return spec.replace(bits=bits, frac_bits=bits - int_bits)
+    return spec.replace(bits=bits)
 
 
 def six_db_rule(x: np.ndarray, bits: np.ndarray, symmetric: bool) -> np.ndarray:
