@@ -3,8 +3,7 @@
 import streamlit as st
 
 from qviz import ui
-from qviz.lessons import DISTRIBUTIONS, SIZES, SOURCES, WORKED_EXAMPLES
-from qviz.lessons.explain import formula_latex
+from qviz.lessons import DISTRIBUTIONS, EXAMPLES_BY_KEY, SIZES, SOURCES, WORKED_EXAMPLES, formula_latex
 from qviz.plots import clip_round_figure, histogram_figure, sqnr_bits_figure
 from qviz.quant import SpecError
 from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
@@ -70,7 +69,7 @@ def examples_panel() -> None:
             compare.button(t("compare"), key=f"example_{example.key}_compare", on_click=ui.replay_example, args=(example.key, "compare"))
     active = st.session_state[ui.EXAMPLE_KEY]
     if active is not None:
-        example = next(e for e in WORKED_EXAMPLES if e.key == active[0])
+        example = EXAMPLES_BY_KEY[active[0]]
         st.info(f"**{t(example.title)}** ({t('variant_' + active[1])}) — {t(example.text)}")
 
 

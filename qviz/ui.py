@@ -19,7 +19,7 @@ import json
 import streamlit as st
 
 from . import i18n
-from .lessons import DEFAULTS, EXAMPLES_BY_KEY
+from .lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
 
 LANG_KEY = "lang"
 LEARN_PREFIX = "learn_"
@@ -98,16 +98,11 @@ def settings_key(settings: dict) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _lesson(settings_json: str):
-    from .lessons.lesson import run_lesson  # local: keeps `import qviz.ui` light for the app shell
-
     return run_lesson(json.loads(settings_json))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _explanation(settings_json: str, value: float):
-    from .lessons.explain import explain_value
-    from .lessons.settings import spec_from_settings, tensor_from_settings
-
     settings = json.loads(settings_json)
     return explain_value(value, tensor_from_settings(settings), spec_from_settings(settings))
 

@@ -145,3 +145,15 @@ def test_histogram_is_binned_not_raw_points():
     assert not at.exception
     spec_bytes = sum(len(chart.proto.spec) for chart in at.get("plotly_chart"))
     assert spec_bytes < 200_000
+
+
+@pytest.mark.parametrize("values, scheme", [("0", "int"), ("0, 0, 0", "kmeans"), ("5", "fixed_point"), ("-3", "log"),
+                                            ("1e30, -1e30", "float"), ("1e-30, 2e-30", "int")],
+                         ids=["zero-int", "zeros-kmeans", "one-value-fixed", "negative-log", "huge-float", "tiny-int"])
+def test_edge_values_render_without_exception(values, scheme):
+    at = AppTest.from_file(APP, default_timeout=30)
+    for name, value in {"source": "typed", "values": values, "scheme": scheme, "bits": 4}.items():
+        at.session_state[f"learn_{name}"] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert metric(at, "metric_sqnr").endswith("dB")

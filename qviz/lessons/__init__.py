@@ -11,11 +11,16 @@ the engine. One concept per module:
     lesson         all of it for one settings dict (what the page caches)
 """
 
+from .curves import clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
 from .distributions import DISTRIBUTIONS, make_distribution, make_tensor, parse_values
 from .examples import EXAMPLES_BY_KEY, WORKED_EXAMPLES, WorkedExample
+from .explain import explain_value, formula_latex
+from .lesson import Lesson, run_lesson
 from .settings import DEFAULTS, SIZES, SOURCES, spec_from_settings, tensor_from_settings
 
 __all__ = [
-    "DEFAULTS", "DISTRIBUTIONS", "EXAMPLES_BY_KEY", "SIZES", "SOURCES", "WORKED_EXAMPLES", "WorkedExample",
-    "make_distribution", "make_tensor", "parse_values", "spec_from_settings", "tensor_from_settings",
+    "DEFAULTS", "DISTRIBUTIONS", "EXAMPLES_BY_KEY", "SIZES", "SOURCES", "WORKED_EXAMPLES", "Lesson", "WorkedExample",
+    "clip_round_curve", "explain_value", "formula_latex", "grid_levels", "histogram", "make_distribution",
+    "make_tensor", "parse_values", "run_lesson", "six_db_rule", "spec_from_settings", "sqnr_vs_bits",
+    "tensor_from_settings",
 ]
