@@ -1,6 +1,27 @@
-"""The quantization engine: numpy only (no onnx, plotly or streamlit here)."""
+"""The quantization engine: numpy only (no onnx, plotly or streamlit here).
 
+    >>> from qviz.quant import QuantSpec, quantize
+    >>> r = quantize(w, QuantSpec(bits=4, granularity="group", axis=1, group_size=32))
+    >>> r.x_dq, r.q, r.scale, r.zero_point, r.mse
+
+quantize() dispatches on spec.scheme; the lower-level pieces (ONNX QuantizeLinear semantics,
+float-format casts) are exported for the model layer and the benchmarks.
+"""
+
+from .affine import dequantize_linear, fake_quantize, quantize_linear
+from .api import dequantize, quantize
+from .floats import cast_to_float
 from .result import QuantResult
 from .spec import QuantSpec, SpecError
 
-__all__ = ["QuantResult", "QuantSpec", "SpecError"]
+__all__ = [
+    "QuantResult",
+    "QuantSpec",
+    "SpecError",
+    "cast_to_float",
+    "dequantize",
+    "dequantize_linear",
+    "fake_quantize",
+    "quantize",
+    "quantize_linear",
+]

@@ -72,7 +72,8 @@ def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fiel
     dq2d = to_groups(x_dq, spec.granularity, spec.axis, spec.group_size)
     finite = np.isfinite(x2d)
     clipped = ((x2d < lo[:, None]) | (x2d > hi[:, None])) & finite
-    err = np.square(x2d.astype(np.float64) - dq2d, where=finite, out=np.zeros(x2d.shape))
+    with np.errstate(over="ignore"):  # errors beyond float64 (|x| > 1e154) are an honest inf
+        err = np.square(x2d.astype(np.float64) - dq2d, where=finite, out=np.zeros(x2d.shape))
     clip_sse = float(err[clipped].sum())
     n_finite = max(int(finite.sum()), 1)
     return QuantResult(
