@@ -16,7 +16,7 @@ Differences from onnxruntime, on purpose: KL is computed in closed form from cum
 sums (O(nq) per window instead of O(B)), so all windows are scored at once; q is not
 truncated to integers; instead of smoothing every zero, a block whose q is 0 where p is
 not (all its mass was outliers) gets q = 1e-4 counts there, ORT's smoothing epsilon.
-Rows shorter than B/4 values use fewer bins (about 4 per value, at least 2*nq + 1).
+Rows with fewer than B/4 finite values use fewer bins (about 4 per value, at least 2*nq + 1).
 With bits >= 11 the histogram cannot resolve the grid (nq > B / 2): min-max is returned.
 
     >>> x = np.random.default_rng(0).standard_t(3, size=(1, 100_000))
@@ -39,11 +39,11 @@ def entropy_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = finite_minmax(x2d, finite)
     amax = np.maximum(-lo, hi)
     nq = 2**spec.bits - 1
-    bins = _bins_for(x2d.shape[1], nq)
     t = amax.copy()
     for g in np.flatnonzero(amax > 0):
         row = x2d[g] if finite is None else x2d[g][finite[g]]
-        if 2 * nq + 1 <= bins:
+        bins = _bins_for(row.size, nq)
+        if 2 * nq + 1 <= BINS:
             t[g] = _entropy_threshold(row, amax[g], bins, nq)
     return np.maximum(-t, lo), np.minimum(t, hi)
 
