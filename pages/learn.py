@@ -121,6 +121,7 @@ def curves_section(lesson) -> None:
             labels = {"title": t("sqnr_title"), "x": t("bits"), "y": t("sqnr_y"), "measured": t("sqnr_measured"),
                       "rule": t("sqnr_rule"), "current": t("sqnr_current")}
             st.plotly_chart(sqnr_bits_figure(lesson.bits, lesson.sqnr_by_bits, lesson.rule_db, lesson.spec.bits, labels))
+            st.caption(t("sqnr_note"))
         else:
             st.info(t("sqnr_na"))
     with right:
@@ -144,7 +145,8 @@ examples_panel()
 
 settings = ui.learn_settings()
 try:
-    lesson = ui.cached_lesson(settings)
+    with st.spinner(t("computing")):
+        lesson = ui.cached_lesson(settings)
 except SpecError as error:
     st.error(t("error_prefix", message=str(error)))
     st.stop()

@@ -25,6 +25,7 @@ TEXT = {
     "nav_sensitivity": {"en": "Sensitivity", "zh": "敏感度"},
     "nav_tradeoffs": {"en": "Trade-offs", "zh": "权衡"},
     "nav_export": {"en": "Export", "zh": "导出"},
+    "computing": {"en": "Computing…", "zh": "计算中…"},
     "error_prefix": {"en": "Cannot quantize with these settings: {message}", "zh": "无法用这些设置量化：{message}"},
     # Learn page: header
     "learn_title": {"en": "Learn: quantize one tensor", "zh": "学习：量化一个张量"},
@@ -169,6 +170,10 @@ TEXT = {
     "sqnr_measured": {"en": "measured", "zh": "实测"},
     "sqnr_rule": {"en": "6.02 dB/bit rule", "zh": "每位 6.02 dB 规律"},
     "sqnr_current": {"en": "current bits", "zh": "当前位宽"},
+    "sqnr_note": {"en": "Each extra bit halves the step and the noise power drops 4x: +6.02 dB. The dashed rule is "
+                          "6.02·b + 10·log10(12·var/R²) for this tensor's min-max range R.",
+                    "zh": "每多一位，步长减半，噪声功率降为 1/4：+6.02 dB。虚线为本张量最小-最大范围 R 下的 "
+                          "6.02·b + 10·log10(12·var/R²)。"},
     "sqnr_na": {"en": "A float format has a fixed bit width: no SQNR-vs-bits curve.",
                 "zh": "浮点格式的位宽固定：没有 SQNR-位宽曲线。"},
     "split_title": {"en": "Clipping vs rounding error over the clipping range", "zh": "截断误差与舍入误差随截断范围的变化"},

@@ -11,6 +11,9 @@ Fixed point Qm.n: q = clip(round(x * 2**n)), x_hat = q / 2**n. Log, k-means and 
 x_hat is the nearest representable level (the engine decides which; we report it).
 The numbers come from the same functions the engine calls (qparams_from_range,
 round_values), in float32 like the engine, so the code shown equals the code computed.
+
+# NOTE: rounding=stochastic draws its own noise for the single value, so its code can differ
+# from the code the same value got inside the tensor (the table); every other mode agrees.
 """
 
 from __future__ import annotations
