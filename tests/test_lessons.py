@@ -155,7 +155,7 @@ def test_classic_example_code_191():
     d = explain_value(0.5, lesson.x, lesson.spec)
     assert (d["zero_point"], d["rounded"], d["q"]) == (127, 64, 191)
     assert d["zp_raw"] < 127.5  # float32 scale puts 1/scale just below the tie
-    assert any(line.endswith("= 191") for line in formula_latex(d, lesson.spec))
+    assert any(r"&= 191\end{aligned}" in line for line in formula_latex(d, lesson.spec))
 
 
 # --- worked examples: the comparison shows what the text promises --------------------------------

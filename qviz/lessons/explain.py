@@ -107,41 +107,54 @@ _ROUND_TEX = {"half_even": r"\mathrm{round}", "half_away": r"\mathrm{round}_{\pm
               "trunc": r"\mathrm{trunc}", "stochastic": r"\mathrm{round}_{\mathrm{stoch}}"}
 
 
+def _steps(lhs: str, *rows: str) -> str:
+    """One equation as an aligned block: lhs = row1 (newline) = row2 ... so long steps wrap.
+
+    A row starting with a relation of its own (\\to: "becomes") keeps it instead of "=".
+    """
+    body = [row if row.startswith("\\to") else "= " + row for row in rows]
+    # NOTE: lhs goes in braces: "\begin{aligned}[lo, hi]" would read [lo, hi] as aligned's [t]/[b] option.
+    return r"\begin{aligned}{" + lhs + "} &" + r" \\ &".join(body) + r"\end{aligned}"
+
+
 def formula_latex(d: dict, spec: QuantSpec) -> list[str]:
-    """The explain_value numbers as LaTeX lines, one step per line (language-neutral math)."""
+    """The explain_value numbers as LaTeX blocks, one step per block (language-neutral math)."""
     if d["kind"] == "int":
         return _int_latex(d, spec)
+    x_hat, error = _num(d["x_hat"], 8), rf"x - \hat{{x}} = {_num(d['x'])} - {_p(d['x_hat'], 8)} = {_num(d['error'])}"
     if d["kind"] == "fixed_point":
-        r = _ROUND_TEX[spec.rounding]
+        r, n = _ROUND_TEX[spec.rounding], d["frac_bits"]
         return [
-            rf"q = \mathrm{{clip}}({r}(x \cdot 2^{{n}}), q_{{min}}, q_{{max}}) = \mathrm{{clip}}({r}({_num(d['x'])} \cdot 2^{{{d['frac_bits']}}}), {d['qmin']}, {d['qmax']})"
-            rf" = \mathrm{{clip}}({r}({_num(d['x_times'], 8)})) = \mathrm{{clip}}({d['rounded']}) = {d['q']}",
-            rf"\hat{{x}} = q / 2^{{n}} = {d['q']} / {2 ** d['frac_bits']} = {_num(d['x_hat'], 8)}",
-            rf"x - \hat{{x}} = {_num(d['x'])} - {_p(d['x_hat'], 8)} = {_num(d['error'])}",
+            _steps("q", rf"\mathrm{{clip}}({r}(x \cdot 2^{{n}}), q_{{min}}, q_{{max}})",
+                   rf"\mathrm{{clip}}({r}({_num(d['x'])} \cdot 2^{{{n}}}), {d['qmin']}, {d['qmax']})",
+                   rf"\mathrm{{clip}}({r}({_num(d['x_times'], 8)}))", rf"\mathrm{{clip}}({d['rounded']})", str(d["q"])),
+            _steps(r"\hat{x}", r"q / 2^{n}", rf"{d['q']} / {2 ** n}", x_hat),
+            error,
         ]
     code = "" if d["q"] is None else rf",\quad \text{{code}} = {d['q']}"
-    return [rf"\hat{{x}} = \text{{nearest level}}({_num(d['x'])}) = {_num(d['x_hat'], 8)}{code}",
-            rf"x - \hat{{x}} = {_num(d['x'])} - {_p(d['x_hat'], 8)} = {_num(d['error'])}"]
+    return [rf"\hat{{x}} = \text{{nearest level}}({_num(d['x'])}) = {x_hat}{code}", error]
 
 
 def _int_latex(d: dict, spec: QuantSpec) -> list[str]:
-    r, s = _ROUND_TEX[spec.rounding], _num(d["scale"], 8)
-    symmetric = r"\to [-a, a],\ a = \max(|lo|, |hi|)" if spec.symmetric else ""
-    lines = [rf"[lo, hi] = [\min({_num(d['lo_est'])}, 0), \max({_num(d['hi_est'])}, 0)] {symmetric} = [{_num(d['lo'])}, {_num(d['hi'])}]"]
+    r, s, z = _ROUND_TEX[spec.rounding], _num(d["scale"], 8), _p(d["zero_point"])
+    symmetric = [r"\to [-a, a],\ a = \max(|lo|, |hi|)"] if spec.symmetric else []
     exact = _num(d["scale_raw"], 8)
-    if spec.pow2_scale:
-        stored = rf" \to 2^{{\lceil \log_2 s \rceil}} = {s}"
-    else:
-        stored = "" if exact == s else rf" \to {s}\ (\text{{float32}})"
-    lines.append(rf"s = \frac{{hi - lo}}{{q_{{max}} - q_{{min}}}} = \frac{{{_num(d['hi'])} - {_p(d['lo'])}}}{{{d['qmax']} - {_p(d['qmin'])}}}"
-                 rf" = {exact}{stored}")
+    stored = [rf"\to {s}\ (\text{{float32}})"] if exact != s and not spec.pow2_scale else []
+    pow2 = [rf"\to 2^{{\lceil \log_2 {exact} \rceil}} = {s}"] if spec.pow2_scale else []
+    lines = [
+        _steps("[lo, hi]", rf"[\min({_num(d['lo_est'])}, 0), \max({_num(d['hi_est'])}, 0)]", *symmetric,
+               rf"[{_num(d['lo'])}, {_num(d['hi'])}]"),
+        _steps("s", r"\frac{hi - lo}{q_{max} - q_{min}}",
+               rf"\frac{{{_num(d['hi'])} - {_p(d['lo'])}}}{{{d['qmax']} - {_p(d['qmin'])}}}", exact, *stored, *pow2),
+    ]
     if spec.symmetric:
         lines.append(rf"z = {d['zero_point']}" + (r"\ (\text{symmetric, signed})" if spec.signed else r"\ (\text{symmetric: middle code})"))
     else:
-        lines.append(rf"z = \mathrm{{round}}(q_{{min}} - lo / s) = \mathrm{{round}}({_num(d['qmin'])} - {_p(d['lo'])} / {s})"
-                     rf" = \mathrm{{round}}({_num(d['zp_raw'], 9)}) = {d['zero_point']}")
-    lines.append(rf"q = \mathrm{{clip}}({r}(x / s) + z, q_{{min}}, q_{{max}}) = \mathrm{{clip}}({r}({_num(d['x'])} / {s}) + {_p(d['zero_point'])}, {d['qmin']}, {d['qmax']})"
-                 rf" = \mathrm{{clip}}({r}({_num(d['x_over_s'], 8)}) + {_p(d['zero_point'])}) = \mathrm{{clip}}({d['shifted']}) = {d['q']}")
-    lines.append(rf"\hat{{x}} = (q - z) \cdot s = ({d['q']} - {_p(d['zero_point'])}) \cdot {s} = {_num(d['x_hat'], 8)}")
+        lines.append(_steps("z", r"\mathrm{round}(q_{min} - lo / s)", rf"\mathrm{{round}}({_num(d['qmin'])} - {_p(d['lo'])} / {s})",
+                            rf"\mathrm{{round}}({_num(d['zp_raw'], 9)})", str(d["zero_point"])))
+    lines.append(_steps("q", rf"\mathrm{{clip}}({r}(x / s) + z, q_{{min}}, q_{{max}})",
+                        rf"\mathrm{{clip}}({r}({_num(d['x'])} / {s}) + {z}, {d['qmin']}, {d['qmax']})",
+                        rf"\mathrm{{clip}}({r}({_num(d['x_over_s'], 8)}) + {z})", rf"\mathrm{{clip}}({d['shifted']})", str(d["q"])))
+    lines.append(_steps(r"\hat{x}", r"(q - z) \cdot s", rf"({d['q']} - {z}) \cdot {s}", _num(d["x_hat"], 8)))
     lines.append(rf"x - \hat{{x}} = {_num(d['x'])} - {_p(d['x_hat'], 8)} = {_num(d['error'])}")
     return lines
