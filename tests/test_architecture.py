@@ -1,6 +1,7 @@
 """Dependencies point one way (see qviz/__init__.py): the core never pulls in the heavy layers."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,18 @@ def test_plots_do_not_import_streamlit():
 
 def test_i18n_is_plain_data():
     assert loaded_after_import("qviz.i18n").isdisjoint(HEAVY)
+
+
+@pytest.mark.parametrize("path", ["app.py", *sorted(p.name for p in (ROOT / "pages").glob("*.py"))],
+                         ids=lambda p: p)
+def test_pages_do_no_arithmetic(path):
+    """Pages read widgets, call qviz, render: no numpy (or pandas) in app.py and pages/."""
+    source = (ROOT / path if path == "app.py" else ROOT / "pages" / path).read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(import|from)\s+(numpy|pandas)\b", source, flags=re.MULTILINE)
+
+
+def test_every_navigation_entry_exists():
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    scripts = re.findall(r'\("(pages/[a-z_]+\.py)"', source)
+    assert scripts and scripts[0] == "pages/learn.py"
+    assert all((ROOT / script).is_file() for script in scripts)
