@@ -135,7 +135,11 @@ def _round_clip(x, s, lo, hi, rounding, rng, out) -> None:
     else:  # stochastic: one generator for the whole tensor, consumed chunk by chunk
         out += rng.random(out.shape, dtype=out.dtype)
         np.floor(out, out=out)
-    np.clip(out, lo, hi, out=out)
+    if np.ndim(lo) == 0:
+        np.clip(out, lo, hi, out=out)
+    else:  # NOTE: np.maximum/np.minimum with broadcast arrays beat np.clip with arrays 3x
+        np.maximum(out, lo, out=out)
+        np.minimum(out, hi, out=out)
     # NOTE: np.clip keeps NaN; onnxruntime gives qmin. A min-reduction is the cheapest NaN test.
     if out.size and np.isnan(np.minimum.reduce(out, axis=None)):
         np.copyto(out, np.broadcast_to(lo, out.shape), where=np.isnan(out))
@@ -164,8 +168,11 @@ class _Plan:
     """x reshaped to expose the quantization axis, its parameters shaped to broadcast, chunks.
 
     per-tensor: x (N,)                       params (1,)
-    per-axis:   x (pre, C, post)             params (1, C, 1)
+    per-axis:   x (pre, C, post)             params (1, C, 1)      (pre, C) and (1, C) if post == 1
     blocked:    x (pre, B, block_size, post) params (pre, B, 1, post)
+                                             (pre * B, block_size) and (pre * B, 1) if post == 1
+    # NOTE: dropping a trailing axis of length 1 matters: numpy's inner loop runs along the
+    # last axis, and a loop of length 1 per element is ~10x slower.
     """
 
     def __init__(self, x, scale, zero_point, qmin, qmax, axis, block_size, dtype=None):
@@ -174,17 +181,38 @@ class _Plan:
         self.x = x.reshape(self.shape)
         self.scale = _check_scale(scale, self.dtype).reshape(pshape)
         self.zero_point = _check_zero_point(zero_point, np.shape(scale), qmin, qmax).reshape(pshape)
+        self.lo = self.hi = self.zero_point
         if qmin is not None:
-            self.lo = (qmin - self.zero_point).astype(self.dtype)
-            self.hi = (qmax - self.zero_point).astype(self.dtype)
-        else:
-            self.lo = self.hi = self.zero_point
+            # NOTE: a uniform zero point (every symmetric spec) gives scalar bounds, and np.clip
+            # with scalars is about 7x faster than with arrays (measured, numpy 2.4).
+            zp = self.zero_point.flat[0] if _is_uniform(self.zero_point) else self.zero_point
+            self.lo, self.hi = (np.asarray(q - zp).astype(self.dtype) for q in (qmin, qmax))
 
     def chunks(self):
-        """Yield (index into x, scale, zero_point, lo, hi) for chunks of about CHUNK elements."""
+        """Yield (index into x, scale, zero_point, lo, hi) for chunks of about CHUNK elements.
+
+        A per-axis / blocked scale comes spread over the chunk's shape (one chunk-sized buffer,
+        reused): numpy divides and multiplies 2-3x faster by a contiguous array than by a
+        broadcast one.
+        """
         params = (self.scale, self.zero_point, self.lo, self.hi)
+        buf = np.empty(CHUNK if self.scale.size > 1 else 0, dtype=self.dtype)
         for idx in _chunk_indices(self.shape, CHUNK):
-            yield (idx, *(p[_param_index(p.shape, idx)] for p in params))
+            s, z, lo, hi = (p[_param_index(p.shape, idx)] if p.ndim else p for p in params)
+            if s.size > 1:
+                s = _spread(s, self.x[idx].shape, buf)
+            yield idx, s, z, lo, hi
+
+
+def _spread(param: np.ndarray, shape: tuple, buf: np.ndarray) -> np.ndarray:
+    """param broadcast to `shape`, written into the front of buf (a chunk-sized scratch array)."""
+    view = buf[: math.prod(shape)].reshape(shape)
+    np.copyto(view, param)
+    return view
+
+
+def _is_uniform(a: np.ndarray) -> bool:
+    return a.size > 0 and bool(np.all(a == a.flat[0]))
 
 
 def _layout(shape: tuple, axis, block_size, pshape: tuple) -> tuple[tuple, tuple]:
@@ -202,10 +230,12 @@ def _layout(shape: tuple, axis, block_size, pshape: tuple) -> tuple[tuple, tuple
     pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
     if block_size is None:
         _expect_shape(pshape, (n,))
-        return (pre, n, post), (1, n, 1)
+        return ((pre, n), (1, n)) if post == 1 else ((pre, n, post), (1, n, 1))
     if block_size < 1 or n % block_size:
         raise SpecError(f"block_size must be >= 1 and divide the length of axis {axis} ({n}); got {block_size}")
     _expect_shape(pshape, shape[:axis] + (n // block_size,) + shape[axis + 1:])
+    if post == 1:
+        return (pre * (n // block_size), block_size), (pre * (n // block_size), 1)
     return (pre, n // block_size, block_size, post), (pre, n // block_size, 1, post)
 
 
