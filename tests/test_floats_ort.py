@@ -100,12 +100,24 @@ def test_float16_agrees_with_numpy_float16():
     assert_same_bits(cast_to_float(x, "float16"), x.astype(np.float16).astype(np.float32))
 
 
-def test_float64_input_is_rounded_once():
-    # 1 + 2**-11 + 2**-40: float32 would round it to the tie 1 + 2**-11, which float16 rounds
-    # down to 1; rounded once from float64 it is above the tie and goes up to 1 + 2**-10.
-    x = np.array([1 + 2**-11 + 2**-40])
-    assert cast_to_float(x, "float16")[0] == 1 + 2**-10
-    assert cast_to_float(x.astype(np.float32), "float16")[0] == 1.0
+def ort_cast_from_double(x, fmt):
+    nodes = [helper.make_node("Cast", ["x"], ["c"], to=ONNX_TYPES[fmt]),
+             helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT)]
+    graph = helper.make_graph(nodes, "cast", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, None)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"x": np.asarray(x, np.float64)})[0]
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_float64_input_matches_onnxruntime_cast_from_double(fmt):
+    # 1 + 2**-11 + 2**-40 sits just above a float16 tie; float32 drops the 2**-40 first, so
+    # onnxruntime (and qviz) round the resulting exact tie to even: 1.0, not 1 + 2**-10.
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(size=2000) * np.exp2(rng.integers(-30, 30, size=2000)),
+                        [1 + 2**-11 + 2**-40, 1 + 2**-8 + 2**-40, 1 + 2**-4 + 2**-40, 1e300, -1e300, np.nan]])
+    assert_same_bits(cast_to_float(x, fmt), ort_cast_from_double(x, fmt))
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))

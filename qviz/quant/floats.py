@@ -52,12 +52,13 @@ def max_finite(fmt: str) -> float:
 def cast_to_float(x, fmt: str, saturate: bool = True) -> np.ndarray:
     """Round x to the nearest value of `fmt` (ties to even); float32 array of those values.
 
-    float64 input is rounded directly (one rounding, as onnxruntime's Cast from double);
     `saturate` only matters for the float8 formats, as in ONNX Cast.
+    # NOTE: float64 input is rounded to float32 first, then to the format, exactly as
+    # onnxruntime's Cast from double does (so a value just above a tie can round down).
     """
     mant, emin, fmax, has_inf = FORMATS[_check_format(fmt)]
-    x = np.asarray(x)
-    x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+    with np.errstate(over="ignore"):
+        x = np.asarray(x).astype(np.float32, copy=False)
     a = np.abs(x)
     _, e = np.frexp(a)  # a = f * 2**e with f in [0.5, 1): the leading bit is 2**(e - 1)
     step = np.maximum(e - 1, emin) - mant
