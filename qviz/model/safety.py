@@ -26,11 +26,13 @@ from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 BOMB_CAP_BYTES = 2**30  # 1 GiB: any single statically-known output above this is rejected
 
-# Packed 4-bit types: two values per byte.
-_PACKED_4BIT = {TensorProto.INT4, TensorProto.UINT4}
-_FLOAT4 = getattr(TensorProto, "FLOAT4E2M1", None)
-if _FLOAT4 is not None:
-    _PACKED_4BIT.add(_FLOAT4)
+# Sub-byte types are packed (int4: two values per byte, low nibble first): bits per value.
+_PACKED_BITS = {
+    getattr(TensorProto, name): bits
+    for name, bits in [("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2),
+                       ("FLOAT6E2M3", 6), ("FLOAT6E3M2", 6)]
+    if hasattr(TensorProto, name)
+}
 
 
 class ModelError(ValueError):
@@ -124,10 +126,10 @@ def check_no_external_data(model: ModelProto) -> None:
 
 
 def tensor_nbytes(t: TensorProto) -> int:
-    """Bytes that `t` should hold as raw_data: prod(dims) x itemsize (4-bit types packed)."""
+    """Bytes that `t` should hold as raw_data: prod(dims) x itemsize (sub-byte types packed)."""
     n = math.prod(t.dims)
-    if t.data_type in _PACKED_4BIT:
-        return (n + 1) // 2
+    if t.data_type in _PACKED_BITS:
+        return (n * _PACKED_BITS[t.data_type] + 7) // 8
     return n * np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
 
 
@@ -137,8 +139,8 @@ def _typed_count(t: TensorProto) -> tuple[str, int, int]:
     n = math.prod(t.dims)
     if t.data_type in (TensorProto.COMPLEX64, TensorProto.COMPLEX128):
         n *= 2
-    elif t.data_type in _PACKED_4BIT:
-        n = (n + 1) // 2
+    elif t.data_type in _PACKED_BITS:
+        n = (n * _PACKED_BITS[t.data_type] + 7) // 8  # one packed byte per int32_data entry
     return field, len(getattr(t, field)), n
 
 
