@@ -169,6 +169,22 @@ def lstm_net(batch="N", seq=3) -> onnx.ModelProto:
     return make_model(nodes, [vinfo("X", [seq, batch, 4])], [vinfo("Y", [seq, 1, batch, 5])], inits)
 
 
+def com_microsoft_ops() -> onnx.ModelProto:
+    """onnxruntime contrib ops: a[1,32] -> MatMulNBits 'nbits' (4-bit, K=32, N=4, block 32,
+    packed B uint8 [4,1,16]) -> y[1,4]; s[1,3,8] -> Attention 'attn' (weights [8,24], bias [24],
+    2 heads) -> z[1,3,8]. Layers: 'nbits' (quantized), 'attn'."""
+    rng = np.random.default_rng(24)
+    nodes = [
+        helper.make_node("MatMulNBits", ["a", "nb.w", "nb.scales"], ["y"], name="nbits", domain="com.microsoft",
+                         K=32, N=4, bits=4, block_size=32),
+        helper.make_node("Attention", ["s", "attn.w", "attn.b"], ["z"], name="attn", domain="com.microsoft", num_heads=2),
+    ]
+    inits = [init("nb.w", rng.integers(0, 256, (4, 1, 16)).astype(np.uint8)), init("nb.scales", np.full(4, 0.1, np.float32)),
+             init("attn.w", rand((8, 24), 25)), init("attn.b", rand((24,), 26))]
+    inputs, outputs = [vinfo("a", [1, 32]), vinfo("s", [1, 3, 8])], [vinfo("y", [1, 4]), vinfo("z", [1, 3, 8])]
+    return make_model(nodes, inputs, outputs, inits, extra_opsets=[("com.microsoft", 1)])
+
+
 def no_layers() -> onnx.ModelProto:
     """x[N,4] -> Relu -> y: nothing quantizable."""
     return make_model([helper.make_node("Relu", ["x"], ["y"])], [vinfo("x", ["N", 4])], [vinfo("y", ["N", 4])])
@@ -219,5 +235,6 @@ def set_external(t: TensorProto, location: str) -> TensorProto:
 ALL_GOOD = {
     "conv_net": conv_net, "conv_transpose_net": conv_transpose_net, "mlp": mlp, "multi_input": multi_input,
     "fp16_weights": fp16_weights, "qdq_conv": qdq_conv, "qoperator": qoperator,
-    "constant_weights": constant_weights, "lstm_net": lstm_net, "no_layers": no_layers,
+    "constant_weights": constant_weights, "lstm_net": lstm_net, "com_microsoft_ops": com_microsoft_ops,
+    "no_layers": no_layers,
 }
