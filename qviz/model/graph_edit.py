@@ -68,6 +68,7 @@ class GraphEditor:
         for i, node in enumerate(g.node):
             order.extend(self._before.get(i, ()))
             order.append(node)
+        order.extend(self._before.get(len(g.node), ()))  # nodes placed after the last one
         self._before = {}
         del g.node[:]
         g.node.extend(order)

@@ -94,12 +94,15 @@ class Simulator:
             self._weights[key] = x_dq.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
         return self._weights[key]
 
+    def feeds(self) -> list[dict[str, np.ndarray]]:
+        """The calibration feeds (generated ones when the Simulator got no calibration data)."""
+        return calibration_feeds(self.proto, self.calib) if self.calib is not None else generated_feeds(self.proto)
+
     def activations(self) -> dict[str, np.ndarray]:
         """Every layer's activation input on the calibration set (one float-model run, cached)."""
         if self._acts is None:
-            feeds = calibration_feeds(self.proto, self.calib) if self.calib is not None else generated_feeds(self.proto)
             names = [x.inputs[0] for x in self.layers if x.inputs]
-            self._acts = collect_tensors(self.proto, names, feeds)
+            self._acts = collect_tensors(self.proto, names, self.feeds())
         return self._acts
 
     def qparams(self, tensor: str, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
