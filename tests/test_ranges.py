@@ -245,3 +245,22 @@ def test_entropy_falls_back_to_minmax_when_the_histogram_is_too_coarse():
     x = sample("gauss", 5000)
     lo, hi = estimate_range(x[None], QuantSpec(estimator="entropy", bits=12))
     assert (lo[0], hi[0]) == (x.min(), x.max())
+
+
+@pytest.mark.parametrize("dist", ["relu", "student_t2"])
+def test_entropy_picks_the_min_kl_window(dist):
+    x = sample(dist, 3000).astype(np.float64)
+    amax = np.abs(x).max()
+    hist = np.histogram(x, bins=2047, range=(-amax, amax))[0].astype(np.float64)
+    half = np.arange(7, 1024)
+    best = half[np.argmin([direct_kl(hist, 1023 - h, 2 * h + 1, 15) for h in half])]
+    lo, hi = estimate_range(x[None], QuantSpec(estimator="entropy", bits=4))
+    t = amax * (2 * best + 1) / 2047
+    np.testing.assert_allclose([lo[0], hi[0]], [max(-t, x.min()), min(t, x.max())], rtol=1e-9)
+
+
+def test_entropy_keeps_minmax_for_sparse_rows():
+    x2d = sample("student_t2", 8 * 32).reshape(8, 32)       # 32 values for 15 levels
+    lo, hi = estimate_range(x2d, QuantSpec(estimator="entropy", bits=4))
+    np.testing.assert_array_equal(lo, x2d.min(axis=1))
+    np.testing.assert_array_equal(hi, x2d.max(axis=1))

@@ -52,9 +52,8 @@ class _SortedRows:
     """The finite values of each row, sorted, with prefix sums; searchable for all rows at once."""
 
     def __init__(self, x2d: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-        rows, n = x2d.shape
         finite = np.isfinite(x2d)
-        self.n, self.lo = n, lo
+        self.n, self.lo = x2d.shape[1], lo
         self.width = np.where(hi > lo, hi - lo, 1.0)
         # NOTE: non-finite values sort to the end of their row as +inf, then sit at hi with
         # weight 0, so they change no sum.

@@ -45,10 +45,10 @@ def sigma_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     finite = finite_mask(x2d)
     lo, hi = finite_minmax(x2d, finite)
     where = True if finite is None else finite
-    count = np.sum(np.ones(x2d.shape, dtype=bool), axis=1, where=where)
-    safe = np.where(count > 0, count, 1)
-    mean = np.sum(x2d, axis=1, where=where, dtype=np.float64) / safe
-    var = np.sum(np.square(x2d - mean[:, None]), axis=1, where=where, dtype=np.float64) / safe
+    count = np.full(x2d.shape[0], x2d.shape[1]) if finite is None else finite.sum(axis=1)
+    count = np.maximum(count, 1)          # rows without finite values: lo = hi = 0 anyway
+    mean = np.sum(x2d, axis=1, where=where, dtype=np.float64) / count
+    var = np.sum(np.square(x2d - mean[:, None], dtype=np.float64), axis=1, where=where) / count
     k = sigmas_for(spec)
     spread = k * np.sqrt(var)
     return np.maximum(mean - spread, lo), np.minimum(mean + spread, hi)
