@@ -1,6 +1,8 @@
 """qviz command line: the same functions as the app, from a terminal.
 
     qviz inspect MODEL [--json]        MODEL: a .onnx path or a bundled sample id
+    qviz quantize MODEL --out OUT.onnx [--preset NAME | --config CFG.json] [--deploy] [--calib DATA.npz]
+    qviz export-config MODEL [--preset NAME | --config CFG.json] --ort-overrides OUT.json
 
 Adding a command: write `_add_<name>(sub)` that creates the subparser and sets
 `func=<handler(args) -> int>`, and append it to `COMMANDS`. Handlers raise ValueError
@@ -11,6 +13,7 @@ Adding a command: write `_add_<name>(sub)` that creates the subparser and sets
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -37,19 +40,20 @@ def resolve_model(ref: str):
     if path.exists():
         return load_model(path)
     samples = _samples_module()
-    if samples is not None and ref in samples.list_samples():
+    ids = [getattr(x, "id", x) for x in samples.list_samples()] if samples is not None else []
+    if ref in ids:
         return load_model(samples.load_sample(ref).model_bytes)
-    raise ModelError(f"no such file or bundled sample: {ref!r}")
+    known = f" (bundled samples: {', '.join(ids)})" if ids else ""
+    raise ModelError(f"no such file or bundled sample: {ref!r}{known}")
 
 
 def _samples_module():
     try:
-        import qviz.samples as samples
-    except ModuleNotFoundError as e:
+        return importlib.import_module("qviz.samples")
+    except ModuleNotFoundError as e:  # not written yet: MODEL can only be a path
         if e.name != "qviz.samples":
             raise
         return None
-    return samples
 
 
 def _json_default(x):
@@ -71,36 +75,36 @@ def inspect_report(loaded) -> dict:
     return {"model": loaded.summary(), "layers": [asdict(x) for x in layers], "weight_stats": stats.to_dict("records")}
 
 
-def _print_inspect_text(loaded, out) -> None:
+def inspect_text(loaded) -> str:
+    """The human-readable `qviz inspect` report: summary lines, then the layer table."""
     import pandas as pd
 
     from qviz.model import layer_table, layers_dataframe
 
     s = loaded.summary()
-    print(f"model     sha256 {s['sha256'][:16]}...  {s['file_size']:,} bytes  IR {s['ir_version']}  opsets {s['opsets']}", file=out)
-    print(f"params    {s['param_count']:,}", file=out)
-    for kind in ("inputs", "outputs"):
-        for t in s[kind]:
-            print(f"{kind[:-1]:9s} {t['name']}: {t['dtype']} {t['shape']}", file=out)
-    print("ops       " + ", ".join(f"{k} x{v}" for k, v in sorted(s["op_counts"].items())), file=out)
-    for w in s["warnings"]:
-        print(f"warning   {w}", file=out)
+    lines = [f"model     sha256 {s['sha256'][:16]}...  {s['file_size']:,} bytes  IR {s['ir_version']}  opsets {s['opsets']}",
+             f"params    {s['param_count']:,}"]
+    lines += [f"{kind[:-1]:9s} {t['name']}: {t['dtype']} {t['shape']}" for kind in ("inputs", "outputs") for t in s[kind]]
+    lines.append("ops       " + ", ".join(f"{k} x{v}" for k, v in sorted(s["op_counts"].items())))
+    lines += [f"warning   {w}" for w in s["warnings"]]
     layers = layer_table(loaded)
     if not layers:
-        print("\nNo quantizable layers (Conv, ConvTranspose, Gemm, MatMul with a constant operand, LSTM/GRU, Attention).", file=out)
-        return
+        lines.append("\nNo quantizable layers (Conv, ConvTranspose, Gemm, MatMul with a constant operand, LSTM/GRU, Attention).")
+        return "\n".join(lines)
     cols = ["id", "op_type", "weight_name", "weight_shape", "channel_axis", "params", "macs", "quantized"]
     with pd.option_context("display.width", 200, "display.max_rows", 10_000, "display.max_colwidth", 40):
-        print(f"\n{len(layers)} quantizable layers:\n" + layers_dataframe(layers)[cols].to_string(index=False), file=out)
+        lines.append(f"\n{len(layers)} quantizable layers:\n" + layers_dataframe(layers)[cols].to_string(index=False))
+    return "\n".join(lines)
 
 
 def cmd_inspect(args) -> int:
     loaded = resolve_model(args.model)
+    # NOTE: build the whole report before printing, so an error never leaves half a report.
     if args.json:
-        json.dump(inspect_report(loaded), sys.stdout, default=_json_default, indent=2)
-        sys.stdout.write("\n")
+        text = json.dumps(inspect_report(loaded), default=_json_default, indent=2)
     else:
-        _print_inspect_text(loaded, sys.stdout)
+        text = inspect_text(loaded)
+    print(text)
     return 0
 
 
@@ -111,7 +115,88 @@ def _add_inspect(sub) -> None:
     p.set_defaults(func=cmd_inspect)
 
 
-COMMANDS = [_add_inspect]
+def load_config(args):
+    """The ModelConfig of --preset NAME or --config CFG.json (default preset w8a8)."""
+    from qviz.config import ModelConfig, preset
+
+    if args.config and args.preset:
+        raise UsageError("give --preset or --config, not both")
+    if args.config:
+        return ModelConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
+    return preset(args.preset or "w8a8")
+
+
+def load_calibration(args, loaded):
+    """Calibration data: --calib NPZ (key 'x' or the input names), else the sample's
+    calibration split, else None (the model layer then generates inputs; warned on stderr)."""
+    import numpy as np
+
+    if args.calib:
+        with np.load(args.calib, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        names = [t.name for t in loaded.inputs]
+        if len(names) == 1 and "x" in arrays:
+            return arrays["x"]
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise ValueError(f"--calib {args.calib}: no array named 'x' or {', '.join(map(repr, missing))} (keys: {', '.join(arrays)})")
+        return {n: arrays[n] for n in names}
+    samples = _samples_module()
+    if samples is not None and not Path(args.model).exists() and args.model in samples.sample_ids():
+        return np.asarray(samples.load_sample(args.model).calibration.x)
+    print("qviz: warning: no --calib data: activation ranges come from generated inputs "
+          "(seeded normal values, dynamic dims = 1); pass --calib DATA.npz for real ranges", file=sys.stderr)
+    return None
+
+
+def cmd_quantize(args) -> int:
+    from qviz.model.deploy import deploy
+    from qviz.model.simulate import Simulator
+
+    loaded = resolve_model(args.model)
+    config = load_config(args)
+    sim = Simulator(loaded, load_calibration(args, loaded))
+    data = deploy(loaded, config, simulator=sim) if args.deploy else sim.simulate(config)
+    Path(args.out).write_bytes(data)
+    kind = "deployable" if args.deploy else "simulated"
+    print(f"wrote {kind} model {args.out} ({len(data):,} bytes, {len(sim.layers)} layers)", file=sys.stderr)
+    return 0
+
+
+def cmd_export_config(args) -> int:
+    from qviz.model.export import to_ort_overrides
+
+    loaded = resolve_model(args.model)
+    overrides = to_ort_overrides(loaded, load_config(args))
+    Path(args.ort_overrides).write_text(json.dumps(overrides, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for note in overrides["notes"]:
+        print(f"qviz: note: {note}", file=sys.stderr)
+    return 0
+
+
+def _config_args(p) -> None:
+    p.add_argument("model", metavar="MODEL", help="path to a .onnx file or a bundled sample id")
+    p.add_argument("--preset", metavar="NAME", help="fp32, fp16, w8a8 (default), w8, w4g32, w4a8")
+    p.add_argument("--config", metavar="CFG.json", help="a qviz config JSON (as the app downloads)")
+
+
+def _add_quantize(sub) -> None:
+    p = sub.add_parser("quantize", help="write the simulated (default) or deployable quantized model")
+    _config_args(p)
+    p.add_argument("--out", metavar="OUT.onnx", required=True, help="where to write the model")
+    p.add_argument("--deploy", action="store_true", help="write what onnxruntime runs natively (QDQ int8...)")
+    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: key 'x' or the input names")
+    p.set_defaults(func=cmd_quantize)
+
+
+def _add_export_config(sub) -> None:
+    p = sub.add_parser("export-config", help="write the config as onnxruntime quantize_static overrides")
+    _config_args(p)
+    p.add_argument("--ort-overrides", metavar="OUT.json", required=True, help="where to write the JSON")
+    p.set_defaults(func=cmd_export_config)
+
+
+COMMANDS = [_add_inspect, _add_quantize, _add_export_config]
 
 
 def build_parser() -> argparse.ArgumentParser:
