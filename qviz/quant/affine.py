@@ -21,7 +21,7 @@ shape[axis] // block_size at `axis`). zero_point has the scale's shape (or is a 
 
 # NOTE: speed. The work is memory bound: a naive chain (np.clip(np.rint(x / s), ...) * s)
 # makes four full-size temporaries. Here every pass runs on chunks of CHUNK elements that stay
-# in the L2 cache, in place in the output, so the tensor crosses the memory bus once each way.
+# in the CPU cache, in place in the output, so the tensor crosses the memory bus once each way.
 # Per-axis / blocked parameters broadcast against a reshaped view of x (pre, C, post) or
 # (pre, blocks, block_size, post); the scale is spread over at most one chunk, never over
 # the whole tensor. bench/bench_quant.py measures all this against onnxruntime.
@@ -39,7 +39,7 @@ from .result import QuantResult, make_result
 from .rounding import round_values
 from .spec import QuantSpec, SpecError
 
-CHUNK = 1 << 17  # elements per pass: 512 KB of float32, in the L2 cache with its output
+CHUNK = 1 << 18  # elements per pass: 1 MB of float32 (L2/L3-resident); fewer calls beat a tighter fit (measured)
 
 
 def quantize_linear(x, scale, zero_point, qmin: int, qmax: int, axis=None, block_size=None,
