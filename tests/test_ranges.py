@@ -38,11 +38,12 @@ def sample(name, n, seed=0):
 
 # ---------------------------------------------------------------- shared rules
 
+@pytest.mark.parametrize("symmetric", [True, False], ids=["sym", "asym"])
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 @pytest.mark.parametrize("dist", DISTS)
-def test_range_is_ordered_finite_and_inside_the_data(estimator, dist):
+def test_range_is_ordered_finite_and_inside_the_data(estimator, dist, symmetric):
     x2d = sample(dist, 3 * 500).reshape(3, 500)
-    lo, hi = estimate_range(x2d, QuantSpec(estimator=estimator, bits=4, symmetric=False))
+    lo, hi = estimate_range(x2d, QuantSpec(estimator=estimator, bits=4, symmetric=symmetric))
     assert lo.dtype == hi.dtype == np.float64 and lo.shape == hi.shape == (3,)
     assert np.all(np.isfinite(lo) & np.isfinite(hi) & (lo <= hi))
     assert np.all(lo >= x2d.min(axis=1)) and np.all(hi <= x2d.max(axis=1))
@@ -101,8 +102,8 @@ def test_percentile_matches_numpy(p, symmetric):
     x2d = sample("laplace", 2000).reshape(4, 500)
     lo, hi = estimate_range(x2d, QuantSpec(estimator="percentile", percentile=p, symmetric=symmetric))
     if symmetric:
-        want_hi = np.percentile(np.abs(x2d), p, axis=1)
-        want_lo = -want_hi
+        amax = np.percentile(np.abs(x2d), p, axis=1)
+        want_lo, want_hi = np.maximum(-amax, x2d.min(axis=1)), np.minimum(amax, x2d.max(axis=1))
     else:
         want_lo, want_hi = np.percentile(x2d, [100 - p, p], axis=1)
     np.testing.assert_allclose(lo, want_lo, rtol=1e-6)

@@ -51,12 +51,12 @@ def log_indices(x2d: np.ndarray, e_max: np.ndarray, bits: int) -> np.ndarray:
     """Nearest-level codebook indices [G, N] (see the module docstring for the rules)."""
     count = 2 ** (bits - 1) - 1
     e_min = (e_max - (count - 1))[:, None]
-    x = np.nan_to_num(x2d.astype(np.float64), nan=-np.inf)
+    # NaN -> the most negative float, +-Inf -> +-the largest: all saturate like the int scheme.
+    x = np.nan_to_num(x2d.astype(np.float64), nan=-np.finfo(np.float64).max)
     frac, exp = np.frexp(np.abs(x))          # |x| = frac * 2**exp, frac in [0.5, 1)
     # NOTE: frexp is exact; |x| in [2**(exp-1), 2**exp) is nearer to 2**exp iff frac >= 0.75.
-    e = exp - 1 + (frac >= 0.75)
-    e = np.where(np.isinf(x), e_max[:, None], np.clip(e, e_min, e_max[:, None]))
-    zero = (np.abs(x) < np.exp2(e_min - 1)) & np.isfinite(x)
+    e = np.clip(exp - 1 + (frac >= 0.75), e_min, e_max[:, None])
+    zero = np.abs(x) < np.exp2(e_min - 1)
     step = (e - e_min + 1).astype(np.int32)
     index = np.where(x < 0, count - step, count + step)
     return np.where(zero, count, index).astype(np.int32)

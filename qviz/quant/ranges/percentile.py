@@ -1,6 +1,6 @@
 """Percentile range: clip the rarest values, keep `spec.percentile` % of them inside.
 
-    symmetric:   hi = P_p(|x|),  lo = -hi          (p = spec.percentile, e.g. 99.99)
+    symmetric:   [-P, P] with P = P_p(|x|), cut to [min, max]   (p = spec.percentile, e.g. 99.99)
     asymmetric:  lo = P_(100-p)(x),  hi = P_p(x)   (p % of the values below hi, p % above lo)
 
 Percentiles interpolate linearly between order statistics (numpy's default). With
@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .minmax import finite_mask
+from .minmax import finite_mask, finite_minmax
 
 
 def percentile_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     """Per-row percentile bounds of the finite values; [0, 0] for rows with none."""
     p = float(spec.percentile)
     if spec.symmetric:
-        hi = row_percentiles(np.abs(x2d), [p])[0]
-        return -hi, hi
+        # NOTE: [-P, P] is cut to the data's [min, max]; the symmetric qparams still get
+        # max(-lo, hi) = P, and the range reads as a data range (e.g. [0, P] for ReLU outputs).
+        amax = row_percentiles(np.abs(x2d), [p])[0]
+        lo, hi = finite_minmax(x2d, finite_mask(x2d))
+        return np.maximum(-amax, lo), np.minimum(amax, hi)
     lo, hi = row_percentiles(x2d, [100.0 - p, p])
     return lo, hi
 
