@@ -204,7 +204,7 @@ NOTES = """How to read it:
   (read-for-ownership); `ours-new` also page-faults a fresh 64 MB array on every call
   (about +6 ms here). onnxruntime's arena reuses its output buffer across runs, so it pays
   neither. Callers that quantize the same shape repeatedly should pass `out=`. Targets
-  missed here: `out=` (about 0.9-1.8) and a new array (about 2-2.7) per-tensor.
+  missed here: `out=` (about 0.9-1.8) and a new array (about 1.7-2.7) per-tensor.
 - per-channel: numpy divides and multiplies by a broadcast (C, 1) operand 2-3x slower than
   by a scalar; the engine spreads the scale over one reusable chunk buffer (a 10% gain) but
   still does one extra pass per chunk, so per-channel misses the 1.0 target (about 1.2-1.7 over several runs).
