@@ -199,15 +199,15 @@ NOTES = """How to read it:
   and the four passes (divide, round, clip, multiply) plus a NaN check run on 256K-element
   chunks that stay in cache. On a quiet machine (load average 0.7) a probe of the same loop
   measured 13.8 ms against onnxruntime's 13.9 ms per-tensor (ratio 1.00); under load the
-  ratio drifts between about 0.7 and 1.25 from run to run.
+  ratio drifted between 0.73 and 1.25 over six runs under load (load average 4-7).
 - `ours-out` writes to a second 64 MB array, so every cache line written is first read
   (read-for-ownership); `ours-new` also page-faults a fresh 64 MB array on every call
   (about +6 ms here). onnxruntime's arena reuses its output buffer across runs, so it pays
   neither. Callers that quantize the same shape repeatedly should pass `out=`. Targets
-  missed here: `out=` (about 0.9-1.8) and a new array (about 1.7-2.7) per-tensor.
+  missed here: `out=` (0.94-1.90 over six runs) and a new array (1.75-2.74) per-tensor.
 - per-channel: numpy divides and multiplies by a broadcast (C, 1) operand 2-3x slower than
   by a scalar; the engine spreads the scale over one reusable chunk buffer (a 10% gain) but
-  still does one extra pass per chunk, so per-channel misses the 1.0 target (about 1.2-1.7 over several runs).
+  still does one extra pass per chunk, so per-channel misses the 1.0 target (in place 1.11-1.74 over six runs).
 - Peak extra memory is the output array (1.0 with a new array, ~0 with `out=`) plus one
   chunk: the target (<= 2) holds. quantize() (the full API) also keeps the int32 codes and
   computes the error statistics in float64 (result.make_result): its peak measured about 6.5
