@@ -150,7 +150,7 @@ class ModelConfig:
     layers: Mapping[str, LayerConfig] = field(default_factory=LayerMap)
 
     def __post_init__(self) -> None:
-        if isinstance(self.version, bool) or self.version != CONFIG_VERSION:
+        if type(self.version) is not int or self.version != CONFIG_VERSION:
             raise SpecError(f"version must be {CONFIG_VERSION}; got {self.version!r}")
         if not isinstance(self.default, LayerConfig):
             raise SpecError(f"default must be a LayerConfig; got {type(self.default).__name__}")

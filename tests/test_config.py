@@ -100,6 +100,7 @@ REJECTIONS = [
     ('{"version": 2}', "version must be 1"),
     ('{"version": true}', "version must be 1"),
     ('{"version": "1"}', "version must be 1"),
+    ('{"version": 1.0}', "version must be 1"),
     ('{"version": 1, "extra": 0}', r"unknown key\(s\) 'extra' in config"),
     ('{"version": 1, "default": {"weigths": null}}', r"unknown key\(s\) 'weigths' in default"),
     (layer_json(weights={"bitz": 4}), r"layers\['conv1'\].weights: unknown key\(s\) bitz"),
