@@ -265,3 +265,12 @@ def test_entropy_keeps_minmax_for_sparse_rows():
     lo, hi = estimate_range(x2d, QuantSpec(estimator="entropy", bits=4))
     np.testing.assert_array_equal(lo, x2d.min(axis=1))
     np.testing.assert_array_equal(hi, x2d.max(axis=1))
+
+
+@pytest.mark.parametrize("extra", [{"pow2_scale": True}, {"restricted_range": True}, {"rounding": "half_away"},
+                                   {"rounding": "trunc"}], ids=["pow2", "restricted", "half_away", "trunc"])
+@pytest.mark.parametrize("n", [1000, EXACT_MAX_N * 3], ids=["exact", "histogram"])
+def test_mse_estimator_never_worse_with_other_int_options(extra, n):
+    x = sample("outliers", n, seed=11)
+    searched = quantize(x, QuantSpec(bits=4, estimator="mse", **extra)).mse
+    assert searched <= quantize(x, QuantSpec(bits=4, estimator="minmax", **extra)).mse
