@@ -32,6 +32,18 @@ def _spread(ch_absmax: np.ndarray) -> float:
     return hi / lo if lo > 0 else float("inf")
 
 
+def _mean_std(x: np.ndarray, chunk: int = 1 << 20) -> tuple[float, float]:
+    """Mean and population std in float64, two passes over 1M-element chunks.
+
+    # NOTE: np.std(x, dtype=float64) materializes x - mean as a float64 copy (2x a float32
+    # tensor); chunking keeps the temporary at 8 MB whatever the tensor size.
+    """
+    flat = x.reshape(-1)
+    mean = float(np.mean(flat, dtype=np.float64))
+    sq = sum(float(np.square(flat[i:i + chunk].astype(np.float64) - mean).sum()) for i in range(0, flat.size, chunk))
+    return mean, (sq / flat.size) ** 0.5
+
+
 def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
     """min/max/mean/std/abs_max, per-channel abs-max range and NaN/Inf count of one array."""
     nonfinite = count_nonfinite(x)
@@ -48,10 +60,12 @@ def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
     others = tuple(i for i in range(x.ndim) if i != channel_axis)
     cmin, cmax = reduce_min(x, axis=others), reduce_max(x, axis=others)
     ch_absmax = np.nan_to_num(np.maximum(np.abs(cmin.astype(np.float64)), np.abs(cmax.astype(np.float64))))
-    mean_fn, std_fn = (np.nanmean, np.nanstd) if nonfinite else (np.mean, np.std)
+    if nonfinite:
+        mean, std = float(np.nanmean(x, dtype=np.float64)), float(np.nanstd(x, dtype=np.float64))
+    else:
+        mean, std = _mean_std(x)
     row.update(
-        min=float(np.nanmin(cmin)), max=float(np.nanmax(cmax)),
-        mean=float(mean_fn(x, dtype=np.float64)), std=float(std_fn(x, dtype=np.float64)),
+        min=float(np.nanmin(cmin)), max=float(np.nanmax(cmax)), mean=mean, std=std,
         abs_max=float(ch_absmax.max()), channels=int(ch_absmax.size),
         channel_absmax_min=float(ch_absmax.min()), channel_absmax_max=float(ch_absmax.max()),
         channel_spread=_spread(ch_absmax),
