@@ -15,12 +15,18 @@ weights behind a DequantizeLinear (blocked for groups, int4 needs opset 21), `fp
 in float16 with Casts around the op, float and already-quantized layers are left alone.
 Configs without a native form raise SpecError naming every such layer and why.
 The result passes onnx.checker (full_check) before it is returned.
+
+# NOTE: with graph optimizations on, onnxruntime fuses DequantizeLinear -> MatMul (weight-only)
+# into MatMulNBits, whose default accuracy level quantizes the activations to int8 on the fly:
+# fast, but not the same numbers as the simulation (session config
+# `session.qdq_matmulnbits_accuracy_level` changes it). Conv weight-only layers run in float.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +43,7 @@ from .native import native_form
 from .resolve import LayerSpecs, resolve_layer_specs
 from .simulate import Simulator
 
-ONNX_INT = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8,
+ONNX_INT = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8, (7, True): TensorProto.INT8, (7, False): TensorProto.UINT8,
             (4, True): TensorProto.INT4, (4, False): TensorProto.UINT4}
 FP16_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
@@ -70,9 +76,28 @@ def _plain_weight(layer: Layer, weights) -> bool:
     return weights.kind(layer.weight_name) == "initializer" and layer.weight_dtype == "float32"
 
 
-def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None) -> bytes:
-    """The deployable ONNX bytes of `config` (module doc); SpecError if a layer cannot deploy."""
+def needs_reduce_range() -> bool:
+    """True on x86 CPUs without VNNI (/proc/cpuinfo): their u8 x s8 kernels saturate int16 sums."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return " avx2" in flags and "vnni" not in flags
+
+
+def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None,
+           reduce_range: bool | None = None) -> bytes:
+    """The deployable ONNX bytes of `config` (module doc); SpecError if a layer cannot deploy.
+
+    reduce_range (None = needs_reduce_range()): QDQ layers with 8-bit weights get 7-bit codes
+    (int8 storage, [-64, 63]), as onnxruntime recommends for x86 without VNNI: there its
+    uint8 x int8 kernels add pairs of products in int16 and saturate (measured here: a 3x3
+    conv off by 40 output steps). The simulated model of the config then has 8-bit weights;
+    simulate `with 7-bit weights` to match, or pass reduce_range=False.
+    """
     sim = simulator or Simulator(model, calib_x)
+    if reduce_range if reduce_range is not None else needs_reduce_range():
+        config = _reduced(config, sim.layers)
     problems = deployable(config, sim.layers, sim.loaded.weights)
     if problems:
         raise SpecError(f"{len(problems)} layer(s) have no onnxruntime form: " + "; ".join(problems))
@@ -95,6 +120,17 @@ def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | N
     out = ed.finish()
     onnx.checker.check_model(out, full_check=True)
     return out.SerializeToString()
+
+
+def _reduced(config: ModelConfig, layers: list[Layer]) -> ModelConfig:
+    """config with every 8-bit int weights spec of a QDQ layer set to 7 bits."""
+    specs = resolve_layer_specs(layers, config)
+    for layer in layers:
+        s = specs[layer.id]
+        if native_form(layer, s)[0] == "qdq" and s.weights.bits == 8:
+            lc = config.for_layer(layer.id)
+            config = config.with_layer(layer.id, replace(lc, weights=lc.weights.replace(bits=7)))
+    return config
 
 
 def _named_copy(proto: ModelProto, layers: list[Layer]) -> ModelProto:
@@ -166,6 +202,8 @@ def _engine_weights(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: S
         return
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), s.weights)
     qdtype = helper.tensor_dtype_to_np_dtype(ONNX_INT[(s.weights.bits, s.weights.signed)]) if s.weights.bits == 8 else None
+    if s.weights.bits == 7:
+        qdtype = np.int8 if s.weights.signed else np.uint8
     if qdtype is None:
         return  # NOTE: 4-bit codes stay onnxruntime's (its int4 packing); only 8-bit codes are swapped
     _replace_init(ed, dq.input[0], r.q.astype(qdtype))

@@ -24,7 +24,7 @@ from .layers import Layer
 from .resolve import LayerSpecs
 
 QDQ_OPS = ("Conv", "Gemm", "MatMul")
-WEIGHT_BITS = (4, 8)
+WEIGHT_BITS = (4, 7, 8)  # 7: int8 storage with codes in [-64, 63] (onnxruntime reduce_range)
 ACT_BITS = (8, 16)
 
 
@@ -53,7 +53,7 @@ def _weights_problem(w: QuantSpec | None) -> str:
     if w.scheme != "int":
         return f"weights scheme={w.scheme}{_fmt(w)} has no onnxruntime form (int only)"
     if w.bits not in WEIGHT_BITS:
-        return f"weights bits={w.bits}: onnxruntime has int4 and int8 weights only"
+        return f"weights bits={w.bits}: onnxruntime has int4 and int8 weights only (7 bits: stored as int8)"
     return ""
 
 
@@ -82,4 +82,5 @@ def _fmt(spec: QuantSpec) -> str:
 
 def ort_type(spec: QuantSpec) -> str:
     """onnxruntime QuantType name for an int spec: QInt8, QUInt8, QInt16, QUInt16, QInt4, QUInt4."""
-    return f"Q{'Int' if spec.signed else 'UInt'}{spec.bits}"
+    bits = 8 if spec.bits == 7 else spec.bits
+    return f"Q{'Int' if spec.signed else 'UInt'}{bits}"

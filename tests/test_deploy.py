@@ -1,0 +1,123 @@
+"""Deployable models: checker-clean, run in onnxruntime, integer kernels, agree with the simulation."""
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import helper, numpy_helper
+
+from model_factory import conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
+from qviz.config import PRESETS, LayerConfig
+from qviz.model import load_model, make_session
+from qviz.model.deploy import deploy, deployable
+from qviz.model.kernels import integer_ops_report
+from qviz.model.simulate import Simulator
+from qviz.quant import QuantSpec, SpecError
+
+
+def _calib(model, n=16):
+    return random_inputs(model, batch=n, seed=1)
+
+
+def test_w8a8_runs_integer_kernels():
+    m = conv_net()
+    data = deploy(to_bytes(m), PRESETS["w8a8"], _calib(m))
+    onnx.checker.check_model(onnx.load_model_from_string(data), full_check=True)
+    assert integer_ops_report(data) == {"conv1": "integer", "conv2.weight": "integer", "fc": "integer"}
+    ref = make_session(to_bytes(m)).run(None, random_inputs(m))[0]
+    got = make_session(data).run(None, random_inputs(m))[0]
+    assert np.abs(got - ref).max() < 0.1 * np.abs(ref).max()
+
+
+def test_float_layer_stays_float_and_is_reported():
+    m = conv_net()
+    data = deploy(to_bytes(m), PRESETS["w8a8"].with_layer("fc", LayerConfig.float()), _calib(m))
+    report = integer_ops_report(data)
+    assert report["fc"] == "float" and report["conv1"] == "integer"
+
+
+def test_weight_only_reported_as_float_fallback_for_conv():
+    m = conv_net()
+    assert set(integer_ops_report(deploy(to_bytes(m), PRESETS["w8"], _calib(m))).values()) == {"float fallback"}
+
+
+@pytest.mark.parametrize("preset", ["w4g32", "w8"])
+def test_weight_only_equals_simulation(preset):
+    """DequantizeLinear of the engine's codes gives the engine's x_dq: same outputs as simulated.
+    Run without QDQ fusion: onnxruntime turns DQ -> MatMul into MatMulNBits, whose default
+    accuracy level quantizes the activations to int8 on the fly (a different computation)."""
+    m = mlp()
+    sim = Simulator(to_bytes(m), _calib(m))
+    feeds = random_inputs(m, seed=3)
+    want = make_session(sim.simulate(PRESETS[preset])).run(None, feeds)
+    data = deploy(None, PRESETS[preset], simulator=sim)
+    got = make_session(data, optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC).run(None, feeds)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    if preset == "w4g32":
+        dq = [n for n in onnx.load_model_from_string(data).graph.node if n.op_type == "DequantizeLinear"]
+        assert dq and all(any(a.name == "block_size" for a in n.attribute) for n in dq)
+
+
+def test_fp16_layers_run_close_to_fp32():
+    m = conv_net()
+    data = deploy(to_bytes(m), PRESETS["fp16"], _calib(m))
+    ops = [n.op_type for n in onnx.load_model_from_string(data).graph.node]
+    assert ops.count("Cast") == 6
+    feeds = random_inputs(m)
+    ref = make_session(to_bytes(m)).run(None, feeds)[0]
+    np.testing.assert_allclose(make_session(data).run(None, feeds)[0], ref, rtol=1e-2, atol=1e-2)
+
+
+NO_NATIVE = {
+    "int3": LayerConfig(QuantSpec(bits=3, granularity="channel"), None),
+    "kmeans": LayerConfig(QuantSpec(scheme="kmeans", bits=4), None),
+    "dynamic": LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=8, signed=False, symmetric=False), True),
+    "act5": LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=5)),
+}
+
+
+@pytest.mark.parametrize("layer_config", NO_NATIVE.values(), ids=NO_NATIVE.keys())
+def test_configs_without_native_form_name_the_layer(layer_config):
+    m = conv_net()
+    config = PRESETS["w8a8"].with_layer("conv1", layer_config)
+    problems = deployable(config, Simulator(to_bytes(m)).layers)
+    assert len(problems) == 1 and problems[0].startswith("layer 'conv1'")
+    with pytest.raises(SpecError, match="conv1"):
+        deploy(to_bytes(m), config, _calib(m))
+
+
+def _single_conv():
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", pads=[1, 1, 1, 1])]
+    inits = [init("w", rand((8, 4, 3, 3), 21)), init("b", rand((8,), 22))]
+    return make_model(nodes, [vinfo("x", ["N", 4, 6, 6])], [vinfo("y", ["N", 8, 6, 6])], inits)
+
+
+def test_simulated_and_deployed_w8a8_agree_within_one_output_step():
+    """Same input qparams (qviz's calibration), same weight codes (the engine's), int32 bias at
+    input_scale * weight_scale: the deployed conv differs from the simulated one only by the
+    quantization of its output (onnxruntime needs a Q there to run QLinearConv) — at most half
+    an output step — plus the bias rounding; one output step bounds both. Evaluated on the
+    calibration inputs, so the output's calibrated range holds every value (no clipping).
+    Weights of 7 bits: on x86 without VNNI onnxruntime's u8 x s8 kernel saturates with 8-bit
+    weights (deploy's reduce_range), so the config states 7 bits and both models use them."""
+    m = _single_conv()
+    x = _calib(m, 32)
+    sim = Simulator(to_bytes(m), x)
+    lc = PRESETS["w8a8"].default
+    config = PRESETS["w8a8"].with_default(LayerConfig(lc.weights.replace(bits=7), lc.activations))
+    data = deploy(None, config, simulator=sim, reduce_range=False)
+    assert integer_ops_report(data) == {"conv": "integer"}
+    out_dq = next(n for n in onnx.load_model_from_string(data).graph.node if n.output[0] == "y")
+    step = numpy_helper.to_array(next(t for t in onnx.load_model_from_string(data).graph.initializer
+                                      if t.name == out_dq.input[1]))
+    a = make_session(sim.simulate(config)).run(None, x)[0]
+    b = make_session(data).run(None, x)[0]
+    assert np.abs(a - b).max() <= float(step) * 1.0001
+
+
+def test_deployed_layers_are_marked_quantized():
+    m = conv_net()
+    layers = {x.id: x.quantized for x in Simulator(deploy(to_bytes(m), PRESETS["w8a8"], _calib(m))).layers}
+    assert layers == {"conv1": True, "conv2.weight": True, "fc": True}
+    assert load_model(deploy(to_bytes(m), PRESETS["fp32"], _calib(m))).op_counts == load_model(to_bytes(m)).op_counts
