@@ -368,6 +368,15 @@ def test_bomb_from_a_constant_node_shape():
         load_model(mf.to_bytes(model))
 
 
+def test_bomb_with_a_shape_built_from_constants():
+    nodes = [helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]), helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
+             helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden")]
+    inits = [mf.init("a", np.int64(50_000)), mf.init("zero", np.array([0], np.int64)), mf.init("b", np.array([50_000], np.int64))]
+    model = mf.make_model(nodes, [], [mf.vinfo("y", None)], inits)
+    with pytest.raises(ModelError, match=r"node 'hidden' \(ConstantOfShape\) would create a 9.3 GiB tensor"):
+        load_model(mf.to_bytes(model))
+
+
 # ---- loads, but flagged ------------------------------------------------------------------------
 
 def test_nan_inf_weights_load_and_are_flagged():

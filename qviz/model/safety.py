@@ -184,7 +184,35 @@ def _small_constants(graph: GraphProto) -> dict[str, np.ndarray]:
             for attr in node.attribute:
                 if attr.name == "value" and math.prod(attr.t.dims) <= _SMALL:
                     out[node.output[0]] = onnx.numpy_helper.to_array(attr.t)
+        elif node.domain in ("", "ai.onnx") and node.input and all(i in out for i in node.input if i):
+            try:
+                value = _fold_shape_op(node, [out[i] if i else None for i in node.input])
+            except Exception:  # malformed shape ops are onnxruntime's to reject, not a crash here
+                value = None
+            if value is not None and value.size <= _SMALL:
+                out[node.output[0]] = value
     return out
+
+
+def _fold_shape_op(node: onnx.NodeProto, ins: list) -> np.ndarray | None:
+    """Evaluate the few ops that build shape tensors from constants (Concat of dims, ...).
+
+    # NOTE: without this, `ConstantOfShape(Concat([50000], [50000]))` hides its size. Inputs
+    # are already small (<= _SMALL elements), so this never allocates much.
+    """
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    op = node.op_type
+    if op == "Identity":
+        return ins[0]
+    if op == "Cast":
+        return ins[0].astype(onnx.helper.tensor_dtype_to_np_dtype(attrs["to"]))
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(x) for x in ins], axis=attrs.get("axis", 0))
+    if op in ("Unsqueeze", "Squeeze", "Reshape", "Flatten"):
+        return np.asarray(ins[0]).reshape(-1)  # only the values matter for the size estimate
+    if op in ("Mul", "Add") and len(ins) == 2:
+        return (np.multiply if op == "Mul" else np.add)(ins[0], ins[1])
+    return None
 
 
 def _value_itemsize(node: onnx.NodeProto) -> int:
