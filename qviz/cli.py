@@ -150,11 +150,16 @@ def load_calibration(args, loaded):
 
 
 def cmd_quantize(args) -> int:
-    from qviz.model.deploy import deploy
+    from qviz.model import layer_table
+    from qviz.model.deploy import deploy, deployable
     from qviz.model.simulate import Simulator
+    from qviz.quant import SpecError
 
     loaded = resolve_model(args.model)
     config = load_config(args)
+    problems = deployable(config, layer_table(loaded), loaded.weights) if args.deploy else []
+    if problems:  # before calibration: no warning, no work, one error line
+        raise SpecError(f"{len(problems)} layer(s) have no onnxruntime form: " + "; ".join(problems))
     sim = Simulator(loaded, load_calibration(args, loaded))
     data = deploy(loaded, config, simulator=sim) if args.deploy else sim.simulate(config)
     Path(args.out).write_bytes(data)
