@@ -56,7 +56,7 @@ def test_overrides_json_round_trip_and_ort_types(tmp_path):
     layers = {x.id: x for x in layer_table(load_model(q.SerializeToString()))}
     conv2 = next(x for k, x in layers.items() if k.startswith("conv2.weight"))  # unnamed: id = stored weight
     assert layers["conv1"].quantized and conv2.quantized
-    assert not layers["fc"].quantized                          # excluded: stays float
+    assert layers["fc"].weight_dtype == "float32"              # excluded: weight stays float
     assert layers["conv1"].weight_dtype == "int8"
 
 

@@ -9,7 +9,7 @@ back and each layer's node is looked up by name (onnxruntime keeps the node name
 fuses DQ -> Conv -> Q into QLinearConv), else by its weight tensor.
 
   integer          the op became an integer kernel (INTEGER_OPS)
-  float fallback   the layer is quantized in the model (DequantizeLinear on its weight) but
+  float fallback   the layer's weight is stored as integers (DequantizeLinear on it) but
                    onnxruntime runs it in float (e.g. weight-only int8 Conv, int4 Conv)
   float            the layer is not quantized (float32 or float16)
 """
@@ -52,8 +52,17 @@ def integer_ops_report(model_bytes: bytes) -> dict[str, str]:
         if node is not None and node.op_type in INTEGER_OPS:
             report[layer.id] = "integer"
         else:
-            report[layer.id] = "float fallback" if layer.quantized else "float"
+            report[layer.id] = "float fallback" if _integer_weight(layer) else "float"
     return report
+
+
+def _integer_weight(layer) -> bool:
+    """The weight is stored as integers (behind a DequantizeLinear) or the op is an integer op.
+
+    # NOTE: not `layer.quantized`, which is also true for a float layer whose activation input
+    # comes from a DequantizeLinear (the neighbours of quantized layers in a QDQ graph).
+    """
+    return not layer.weight_dtype.startswith(("float", "bfloat")) or layer.op_type in INTEGER_OPS
 
 
 def _by_weight(opt: onnx.ModelProto, weight: str):
