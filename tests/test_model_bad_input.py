@@ -181,13 +181,14 @@ def no_open(monkeypatch):
 
 @pytest.mark.parametrize("location", LOCATIONS, ids=["secrets", "etc_passwd", "parent_dir"])
 @pytest.mark.parametrize("placement", list(PLACEMENTS))
-def test_external_data_rejected_before_reading(placement, location, canary_cwd):
+def test_external_data_rejected_before_reading(placement, location, canary_cwd, no_open):
     data = mf.to_bytes(PLACEMENTS[placement](location))
     for load in (load_model, make_session):
         with pytest.raises(ModelError, match="external data") as err:
             load(data)
         message = str(err.value)
         assert location in message and CANARY not in message and "root:" not in message
+    assert no_open == []
 
 
 def test_external_data_check_opens_no_file(canary_cwd, no_open):

@@ -97,6 +97,16 @@ def test_conv_macs_match_onnxruntime_output_shapes():
         assert layer.macs == y.size * math.prod(layer.weight_shape[1:])
 
 
+def test_float_weight_fed_by_dequantize_is_not_marked_quantized():
+    """Only the weight decides: a float layer after a QDQ pair reads a DequantizeLinear output."""
+    model = mf.qdq_conv()
+    dq = next(n for n in model.graph.node if n.output[0] == "w_dq")
+    model.graph.node.remove(dq)
+    model.graph.initializer.append(mf.init("w_dq", mf.rand((4, 3, 3, 3))))
+    (layer,) = layer_table(model)
+    assert (layer.weight_name, layer.weight_dtype, layer.quantized) == ("w_dq", "float32", False)
+
+
 def test_duplicate_ids_are_suffixed():
     nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="dup"), helper.make_node("MatMul", ["h", "w"], ["y"], name="dup"),
              helper.make_node("MatMul", ["y", "w"], ["z"]), helper.make_node("MatMul", ["z", "w"], ["u"])]

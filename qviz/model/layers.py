@@ -5,8 +5,12 @@
 
 A layer is a node with a constant weight operand. A weight is constant when it is an
 initializer or a Constant node's output, possibly through Identity/Cast (fp16 storage) or
-DequantizeLinear (then the layer is already quantized and `weight_name` is the stored
-integer tensor).
+DequantizeLinear (then `weight_name` is the stored integer tensor). A layer is marked
+`quantized` when its *weight* comes from DequantizeLinear or it is an integer op (QLinearConv,
+QLinearMatMul, ConvInteger, MatMulInteger, MatMulNBits). An activation fed by
+DequantizeLinear alone does not count: in QDQ models a float layer often reads the previous
+quantized layer's Q->DQ output.
+Not followed: a weight reached through Transpose/Reshape (the layer is then not listed).
 
   op                        weight input      channel_axis (outputs)   reduction_axis
   Conv, ConvInteger         W (1)             0  [M, C/g, k...]        1
