@@ -103,3 +103,24 @@ def test_make_session_settings():
     assert int(so.get_session_config_entry("optimization.constant_folding_max_output_size_in_bytes")) > 0
     sess = make_session(mf.conv_net())  # a ModelProto works too
     assert sess.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_int4_blocked_weight_is_described():
+    w_q = onnx.helper.make_tensor("w_q", onnx.TensorProto.INT4, [8, 4], [-8, 7] * 16)
+    nodes = [onnx.helper.make_node("DequantizeLinear", ["w_q", "s"], ["w"], axis=0, block_size=4),
+             onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="mm4")]
+    model = mf.make_model(nodes, [mf.vinfo("x", ["N", 8])], [mf.vinfo("y", ["N", 4])], [w_q, mf.init("s", np.full((2, 4), 0.1, np.float32))])
+    loaded = load_model(mf.to_bytes(model))
+    row = weight_stats(loaded).iloc[0]
+    assert (row["weight_dtype"], row["min"], row["max"], row["size"]) == ("int4", -8.0, 7.0, 32)
+    expected = make_session(loaded.model_bytes).run(None, {"x": np.ones((1, 8), np.float32)})[0]
+    np.testing.assert_allclose(expected, np.ones((1, 8)) @ (loaded.weights["w_q"].astype(np.float32) * 0.1), rtol=1e-6)
+
+
+def test_bfloat16_nan_is_flagged_not_silent():
+    w = onnx.helper.make_tensor("wb", onnx.TensorProto.BFLOAT16, [4, 4], [float("nan")] + [1.0] * 15)
+    nodes = [onnx.helper.make_node("Cast", ["wb"], ["w"], to=onnx.TensorProto.FLOAT), onnx.helper.make_node("MatMul", ["x", "w"], ["y"])]
+    loaded = load_model(mf.to_bytes(mf.make_model(nodes, [mf.vinfo("x", ["N", 4])], [mf.vinfo("y", ["N", 4])], [w])))
+    assert loaded.nonfinite_weights == {"wb": 1}
+    row = weight_stats(loaded).iloc[0]
+    assert (row["nonfinite"], row["mean"], row["std"]) == (1, 1.0, 0.0)

@@ -206,7 +206,7 @@ def _describe(model: ModelProto, data: bytes) -> LoadedModel:
     weights = WeightStore(model.graph)
     nonfinite = {}
     for name in weights:
-        if weights.dtype(name).startswith("float"):
+        if "float" in weights.dtype(name):
             count = count_nonfinite(weights[name])
             if count:
                 nonfinite[name] = count

@@ -19,7 +19,7 @@ from onnx import ModelProto
 
 from .layers import Layer, _model_and_weights, layer_table
 from .load import LoadedModel
-from .weights import count_nonfinite
+from .weights import as_numeric, count_nonfinite
 
 COLUMNS = ["id", "weight_name", "weight_dtype", "size", "min", "max", "mean", "std", "abs_max",
            "channels", "channel_absmax_min", "channel_absmax_max", "channel_spread", "nonfinite", "empty"]
@@ -46,6 +46,7 @@ def _mean_std(x: np.ndarray, chunk: int = 1 << 20) -> tuple[float, float]:
 
 def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
     """min/max/mean/std/abs_max, per-channel abs-max range and NaN/Inf count of one array."""
+    x = as_numeric(x)
     nonfinite = count_nonfinite(x)
     row = {"size": int(x.size), "nonfinite": nonfinite, "empty": x.size == 0}
     if x.size == 0:

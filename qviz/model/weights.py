@@ -127,10 +127,18 @@ class WeightStore(Mapping):
         return self._sources[name]
 
 
+def as_numeric(x: np.ndarray) -> np.ndarray:
+    """x itself if numpy computes on it natively, else a float32 copy (bfloat16, float8, int4).
+
+    # NOTE: ml_dtypes types (dtype.kind 'V') reduce wrongly or to NaN in some numpy functions.
+    """
+    return x.astype(np.float32) if x.dtype.kind == "V" else x
+
+
 def count_nonfinite(x: np.ndarray, chunk: int = 1 << 22) -> int:
     """Number of NaN/Inf values, in chunks so a huge tensor never gets a full bool mask."""
-    if not np.issubdtype(x.dtype, np.floating) or x.size == 0:
+    if "float" not in x.dtype.name or x.size == 0:  # float16/32/64, bfloat16, float8 (ml_dtypes)
         return 0
     flat = x.reshape(-1)
-    finite = sum(int(np.count_nonzero(np.isfinite(flat[i:i + chunk]))) for i in range(0, flat.size, chunk))
+    finite = sum(int(np.count_nonzero(np.isfinite(as_numeric(flat[i:i + chunk])))) for i in range(0, flat.size, chunk))
     return flat.size - finite
