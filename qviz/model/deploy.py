@@ -92,8 +92,8 @@ def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | N
     reduce_range (None = needs_reduce_range()): QDQ layers with 8-bit weights get 7-bit codes
     (int8 storage, [-64, 63]), as onnxruntime recommends for x86 without VNNI: there its
     uint8 x int8 kernels add pairs of products in int16 and saturate (measured here: a 3x3
-    conv off by 40 output steps). The simulated model of the config then has 8-bit weights;
-    simulate `with 7-bit weights` to match, or pass reduce_range=False.
+    conv off by 40 output steps). The simulated model of the same config keeps 8-bit weights:
+    to compare the two exactly, give the config 7-bit weights, or pass reduce_range=False.
     """
     sim = simulator or Simulator(model, calib_x)
     if reduce_range if reduce_range is not None else needs_reduce_range():
@@ -104,12 +104,17 @@ def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | N
     specs = resolve_layer_specs(sim.layers, config)
     forms = {x.id: native_form(x, specs[x.id])[0] for x in sim.layers}
     proto = _named_copy(sim.proto, sim.layers)
-    layers = [x for x in sim.layers]
     if "qdq" in forms.values():
-        proto = _quantize_static(proto, sim, config, layers, specs, forms)
-    ed = GraphEditor(proto)
+        proto = _quantize_static(proto, sim, config, sim.layers, specs, forms)
+    out = _apply_forms(GraphEditor(proto), sim, specs, forms)
+    onnx.checker.check_model(out, full_check=True)
+    return out.SerializeToString()
+
+
+def _apply_forms(ed: GraphEditor, sim: Simulator, specs: dict, forms: dict) -> ModelProto:
+    """Engine weights into the QDQ layers, weight-only DequantizeLinear, float16 layers."""
     index = {n.name: i for i, n in enumerate(ed.nodes) if n.name}
-    for layer in layers:
+    for layer in sim.layers:
         node_name = layer.node_name or layer.id
         if forms[layer.id] == "qdq":
             _engine_weights(ed, index[node_name], layer, specs[layer.id], sim)
@@ -117,9 +122,7 @@ def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | N
             _weight_only(ed, index[node_name], layer, specs[layer.id], sim)
         elif forms[layer.id] == "fp16":
             _fp16(ed, index[node_name], layer, sim)
-    out = ed.finish()
-    onnx.checker.check_model(out, full_check=True)
-    return out.SerializeToString()
+    return ed.finish()
 
 
 def _reduced(config: ModelConfig, layers: list[Layer]) -> ModelConfig:
