@@ -165,7 +165,20 @@ def cmd_quantize(args) -> int:
     Path(args.out).write_bytes(data)
     kind = "deployable" if args.deploy else "simulated"
     print(f"wrote {kind} model {args.out} ({len(data):,} bytes, {len(sim.layers)} layers)", file=sys.stderr)
+    if args.deploy:
+        _print_kernel_report(data)
     return 0
+
+
+def _print_kernel_report(data: bytes) -> None:
+    """One stderr line: how many layers run integer kernels, and which quantized ones fell back."""
+    from qviz.model.kernels import integer_ops_report
+
+    report = integer_ops_report(data)
+    fallback = [k for k, v in report.items() if v == "float fallback"]
+    n_int = sum(v == "integer" for v in report.values())
+    tail = f"; float fallback: {', '.join(fallback)}" if fallback else ""
+    print(f"onnxruntime integer kernels: {n_int}/{len(report)} layers{tail}", file=sys.stderr)
 
 
 def cmd_export_config(args) -> int:
