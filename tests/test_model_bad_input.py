@@ -325,6 +325,22 @@ def test_bad_structure(case):
         load_model(_with(mf.conv_net(), edit))
 
 
+def test_explicit_ai_onnx_domain_is_the_default_domain():
+    model = mf.no_layers()
+    model.graph.node[0].domain = "ai.onnx"
+    assert load_model(mf.to_bytes(model)).op_counts == {"Relu": 1}
+
+
+def test_model_local_function_domain_is_allowed():
+    fn = helper.make_function("local.fn", "Double", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                              [helper.make_opsetid("", 21)])
+    model = mf.make_model([helper.make_node("Double", ["x"], ["y"], domain="local.fn")], [mf.vinfo("x", [4])],
+                          [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn])
+    loaded = load_model(mf.to_bytes(model))
+    out = make_session(loaded.model_bytes).run(None, {"x": np.ones(4, np.float32)})[0]
+    np.testing.assert_array_equal(out, np.full(4, 2, np.float32))
+
+
 def test_com_microsoft_domain_is_allowed():
     node = helper.make_node("FusedMatMul", ["x", "w"], ["y"], domain="com.microsoft", name="fmm")
     model = mf.make_model([node], [mf.vinfo("x", [2, 4])], [mf.vinfo("y", [2, 3])], [mf.init("w", mf.rand((4, 3)))],

@@ -171,7 +171,7 @@ def check_domains(model: ModelProto) -> None:
                 f"node '{node_label(node)}' uses op {node.op_type} from custom domain '{node.domain}'; "
                 "only ai.onnx, ai.onnx.ml and com.microsoft ops are supported"
             )
-        if not onnx.defs.has(node.op_type, node.domain):
+        if not onnx.defs.has(node.op_type, "" if node.domain == "ai.onnx" else node.domain):
             raise ModelError(f"node '{node_label(node)}' uses unknown op {node.op_type}")
 
 
