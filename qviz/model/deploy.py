@@ -252,8 +252,8 @@ def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simu
     elem = tensor_elem_type(ed.model, node.input[layer.weight_input]) or TensorProto.FLOAT
     qtype = ONNX_INT[(w.bits, w.signed)]
     base = layer.weight_name
-    q = ed.add_tensor(helper.make_tensor(f"{base}_q", qtype, r.q.shape, r.q.reshape(-1).tolist()))
-    zp = ed.add_tensor(helper.make_tensor(f"{base}_zp", qtype, np.shape(r.zero_point), np.asarray(r.zero_point).reshape(-1).tolist()))
+    q = ed.add_tensor(int_tensor(f"{base}_q", qtype, r.q))
+    zp = ed.add_tensor(int_tensor(f"{base}_zp", qtype, np.asarray(r.zero_point)))
     scale = ed.add_initializer(f"{base}_scale", np.asarray(r.scale).astype(helper.tensor_dtype_to_np_dtype(elem)))
     out = ed.unique(f"{base}_dq")
     attrs = {} if w.granularity == "tensor" else {"axis": w.axis}
@@ -261,6 +261,20 @@ def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simu
         attrs["block_size"] = w.group_size
     ed.insert_before(i, [helper.make_node("DequantizeLinear", [q, scale, zp], [out], name=ed.unique(out), **attrs)])
     ed.set_input(i, layer.weight_input, out)
+
+
+def int_tensor(name: str, qtype: int, q: np.ndarray) -> TensorProto:
+    """An int8/uint8/int4/uint4 TensorProto from int codes, stored as raw bytes.
+
+    4-bit codes are packed two per byte, low nibble first (the ONNX layout); an odd count
+    leaves the last high nibble 0.
+    """
+    if qtype in (TensorProto.INT4, TensorProto.UINT4):
+        nib = (q.reshape(-1) & 0x0F).astype(np.uint8)
+        nib = np.concatenate([nib, np.zeros(nib.size % 2, np.uint8)])
+        packed = nib[0::2] | (nib[1::2] << 4)
+        return helper.make_tensor(name, qtype, q.shape, packed.tobytes(), raw=True)
+    return onnx.numpy_helper.from_array(q.astype(helper.tensor_dtype_to_np_dtype(qtype)), name)
 
 
 def _fp16(ed: GraphEditor, i: int, layer: Layer, sim: Simulator) -> None:
