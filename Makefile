@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(PY) -m streamlit run app.py
 
 test: $(STAMP)
+	bash scripts/ensure_browser.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)
