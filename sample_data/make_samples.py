@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import random
 import sys
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ OUT = Path(__file__).resolve().parent
 SEED = 0
 EXPORT_OPSET = 20  # NOTE: the TorchScript exporter stops at opset 20; we convert to 21 after.
 TARGET_OPSET = 21  # 21 so the app can insert int4/uint4 and blocked QuantizeLinear directly.
-IR_VERSION = 10  # onnxruntime 1.31 rejects the IR 11+ that onnx 1.23 writes by default.
+IR_VERSION = 10  # onnxruntime 1.31 rejects the newer IR versions onnx 1.23 writes by default.
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 DIGITS_SOURCE = {
@@ -235,29 +237,6 @@ class DigitsTransformer(nn.Module):
         return self.head(self.norm(self.blocks(tokens)).mean(dim=1))
 
 
-# Fixed "outlier" feature dimensions planted into the transformer's LayerNorm outputs.
-OUTLIER_CHANNELS, OUTLIER_FACTOR = (11, 42), 30.0
-
-
-def plant_outlier_channels(model: DigitsTransformer) -> DigitsTransformer:
-    """Scale a few LayerNorm output channels by k and the next Linear's input columns by 1/k.
-
-    Exact in real arithmetic: W[:, c] / k * (k * y[c]) = W[:, c] * y[c], so the network computes
-    the same function (fp32 rounding aside). It reproduces what LLM.int8() and SmoothQuant found
-    in large language models: a few fixed feature dimensions of the LayerNorm outputs (the
-    inputs of the attention and MLP MatMuls) are far larger than the rest. A model this small
-    trained for a minute does not grow them by itself, so they are planted, in the open.
-    """
-    with torch.no_grad():
-        for block in model.blocks:
-            for norm, linear in ((block.ln1, block.attn.qkv), (block.ln2, block.mlp[0])):
-                for c in OUTLIER_CHANNELS:
-                    norm.weight[c] *= OUTLIER_FACTOR
-                    norm.bias[c] *= OUTLIER_FACTOR
-                    linear.weight[:, c] /= OUTLIER_FACTOR
-    return model
-
-
 class TabularMLP(nn.Module):
     """30 standardized features -> 32 -> 16 -> 2."""
 
@@ -355,14 +334,14 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 def export_onnx(model: nn.Module, example: torch.Tensor) -> onnx.ModelProto:
     """TorchScript export at opset 20, converted to opset 21, IR 10, batch dimension dynamic."""
-    path = OUT / "_export_tmp.onnx"
-    torch.onnx.export(
-        model, (example,), str(path), dynamo=False, opset_version=EXPORT_OPSET,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True,
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-    )
-    proto = onnx.load(str(path))
-    path.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            model, (example,), str(path), dynamo=False, opset_version=EXPORT_OPSET,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True,
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+        proto = onnx.load(str(path))
     proto = version_converter.convert_version(proto, TARGET_OPSET)
     proto.ir_version = IR_VERSION
     proto.producer_name, proto.producer_version = "qviz sample_data/make_samples.py", "1"
@@ -510,7 +489,12 @@ def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: 
 
 
 def outlier_check(proto: onnx.ModelProto, splits: dict) -> dict:
-    """Channel ranges of the MatMul-input LayerNorm outputs, and accuracy with those quantized."""
+    """Channel ranges of the MatMul-input LayerNorm outputs, and accuracy with those quantized.
+
+    NOTE: a transformer this small, trained for a minute, grows no LLM-style outlier feature
+    dimensions (LLM.int8(), SmoothQuant: a few channels 20-100x the rest); the card records
+    the measured ratio so the app does not claim more than the model shows.
+    """
     names = matmul_input_norms(proto)
     values = intermediate_values(proto, names, splits["calibration"].x)
     ratios = []
@@ -518,19 +502,10 @@ def outlier_check(proto: onnx.ModelProto, splits: dict) -> dict:
         channel_max = np.abs(v).reshape(-1, v.shape[-1]).max(axis=0)
         ratios.append(round(float(channel_max.max() / np.median(channel_max)), 1))
     quantized = quantize_activations(proto, names, splits["calibration"])
-    return {"tensors": names, "max_over_median_channel_range": ratios,
-            "uint8_per_tensor_test_correct": count_correct(quantized, splits["test"])}
-
-
-def check_outlier_lesson(plain: onnx.ModelProto, planted: onnx.ModelProto, splits: dict) -> dict:
-    """Evidence for the card: the planted outlier channels make per-tensor activations fail."""
-    return {"outlier_channels": list(OUTLIER_CHANNELS), "factor": OUTLIER_FACTOR,
-            "activations": "uint8 per-tensor min-max (calibration split) on the LayerNorm "
+    return {"activations": "uint8 per-tensor min-max (calibration split) on the LayerNorm "
                            "outputs feeding MatMul; everything else fp32",
-            "before_planting": outlier_check(plain, splits),
-            "after_planting": outlier_check(planted, splits),
-            "before_planting_fp32_test_correct": count_correct(plain.SerializeToString(),
-                                                               splits["test"])}
+            "tensors": names, "max_over_median_channel_range": ratios,
+            "uint8_per_tensor_test_correct": count_correct(quantized, splits["test"])}
 
 
 # ----------------------------------------------------------------------------- samples
@@ -568,13 +543,17 @@ LESSONS = {
     ),
     "digits_transformer": (
         "A tiny vision transformer: patch embedding, two encoder blocks with multi-head "
-        "attention, LayerNorm and GELU. Its MatMul weights are the place to try group-wise "
-        "4-bit quantization (groups along the input dimension, as in LLM quantization), and its "
-        "LayerNorm inputs and attention scores show how a few large activations stretch a "
-        "per-tensor range.",
+        "attention, LayerNorm and GELU. Its MatMul weights (width 64 and 128) are the place to "
+        "try group-wise 4-bit quantization with groups of 16, 32 or 64 along the input "
+        "dimension, as in LLM quantization. Compare its activations with an LLM's: here no "
+        "channel of the LayerNorm outputs is more than about 2x the median channel, so "
+        "per-tensor 8-bit activations are almost free; large language models grow a few "
+        "channels 20-100x larger, and that is what breaks them.",
         "一个微型视觉 Transformer：图块嵌入、两个包含多头注意力、LayerNorm 和 GELU 的编码器块。"
-        "它的 MatMul 权重适合尝试分组 4 位量化（沿输入维度分组，与大语言模型量化相同）；"
-        "LayerNorm 的输入和注意力分数则展示少数大激活值如何撑大按张量的量化范围。",
+        "它的 MatMul 权重（宽度 64 和 128）适合尝试分组 4 位量化，沿输入维度每 16、32 或 64 个一组，"
+        "与大语言模型量化相同。再把它的激活与大语言模型对比：这里 LayerNorm 输出中没有哪个通道"
+        "超过中位通道的约 2 倍，所以按张量 8 位量化激活几乎没有损失；大语言模型会长出少数大 20-100 倍"
+        "的通道，这正是它们量化失败的原因。",
     ),
     "tabular_mlp": (
         "A tiny model on 30 standardized features with two classes. Int8 is almost free here: "
@@ -678,11 +657,7 @@ def build_sample(sample: SampleDef, digits: dict, cancer: dict, norm: dict) -> d
                   sample.recipe)
     dead = dead_depthwise_channels(model)
     model = fold_batchnorm(model)
-    example = torch.from_numpy(splits["test"].x[:2])
-    if isinstance(model, DigitsTransformer):
-        plain = export_onnx(model, example)
-        model = plant_outlier_channels(model)
-    proto = export_onnx(model, example)
+    proto = export_onnx(model, torch.from_numpy(splits["test"].x[:2]))
     if any(n.op_type == "BatchNormalization" for n in proto.graph.node):
         raise RuntimeError(f"{sample.id}: BatchNormalization left in the exported graph")
     model_bytes = proto.SerializeToString()
@@ -693,7 +668,7 @@ def build_sample(sample: SampleDef, digits: dict, cancer: dict, norm: dict) -> d
     if sample.id == "digits_mobilenet":
         extra["granularity_check"] = check_per_channel_lesson(proto, splits["test"], dead)
     if sample.id == "digits_transformer":
-        extra["outlier_check"] = check_outlier_lesson(plain, proto, splits)
+        extra["outlier_check"] = outlier_check(proto, splits)
     folder = OUT / sample.id
     folder.mkdir(exist_ok=True)
     (folder / "model.onnx").write_bytes(model_bytes)
@@ -710,6 +685,8 @@ def build_sample(sample: SampleDef, digits: dict, cancer: dict, norm: dict) -> d
 
 
 def main(only: list[str]) -> None:
+    # NOTE: the TorchScript exporter is deprecated but still the simplest route to plain ops.
+    warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     digits = digits_splits()
