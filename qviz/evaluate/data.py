@@ -42,6 +42,19 @@ class EvalData:
         return sum(len(next(iter(f.values()))) for f in self.feeds) if first else 0
 
 
+def as_data(model, data) -> EvalData:
+    """EvalData from: EvalData, a Sample (its test split), (x, y), x alone, or None (generated)."""
+    if isinstance(data, EvalData):
+        return data
+    if data is None:
+        return generated(model)
+    if hasattr(data, "test") and hasattr(data, "model_bytes"):
+        return from_sample(data, "test")
+    if isinstance(data, tuple) and len(data) == 2:
+        return from_arrays(model, data[0], data[1])
+    return from_arrays(model, data)
+
+
 def from_arrays(model, x, y=None, source: str = "arrays") -> EvalData:
     """x: one array (single-input model) or {input name: array}; y: labels or None."""
     proto = as_loaded(model).model

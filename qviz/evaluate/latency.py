@@ -1,0 +1,59 @@
+"""Latency of a config: median and p90 of one inference, on what onnxruntime really runs.
+
+    >>> lat = config_latency(sim, PRESETS["w8a8"], feed)      # Latency(median_ms=..., model="deployed")
+
+Rules: `warmup` runs are discarded, then `runs` timed runs of one feed (perf_counter);
+threads fixed (default 1) and `session.intra_op.allow_spinning` off (qviz.model.session).
+A config with a native onnxruntime form is deployed (qviz.model.deploy) and timed; one
+without (3-bit, k-means, log, float8, dynamic activations...) has no native speed-up: its
+simulated model is timed instead and `native_speedup` is False with the reason in `note`.
+A deployed model whose layers all run in float (e.g. weight-only int8 Conv) also gets
+native_speedup False ("float fallback").
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..config import ModelConfig
+from ..model.deploy import deploy, deployable
+from ..model.kernels import integer_ops_report
+from ..model.session import make_session
+from .results import Latency
+
+RUNS, WARMUP = 50, 5
+
+
+def measure(model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1) -> tuple[float, float]:
+    """(median ms, p90 ms) of `runs` timed runs after `warmup` untimed ones."""
+    sess = make_session(model_bytes, threads, check=False)
+    for _ in range(warmup):
+        sess.run(None, feed)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        sess.run(None, feed)
+        times.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(times)), float(np.percentile(times, 90))
+
+
+def config_latency(sim, config: ModelConfig, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1) -> Latency:
+    """Latency of `config` (module doc): deployed when possible, else simulated and flagged."""
+    batch = len(next(iter(feed.values())))
+    layers = [x for x in sim.layers if not x.quantized]
+    if all(config.for_layer(x.id).is_float for x in layers):
+        med, p90 = measure(sim.loaded.model_bytes, feed, runs=runs, warmup=warmup, threads=threads)
+        return Latency(med, p90, runs, threads, batch, "float", False, "the float model")
+    problems = deployable(config, sim.layers, sim.loaded.weights)
+    if problems:
+        med, p90 = measure(sim.simulate(config), feed, runs=runs, warmup=warmup, threads=threads)
+        note = f"no native form for {len(problems)} layer(s), e.g. {problems[0]}: the simulated model was timed"
+        return Latency(med, p90, runs, threads, batch, "simulated", False, note)
+    data = deploy(sim.loaded, config, simulator=sim)
+    med, p90 = measure(data, feed, runs=runs, warmup=warmup, threads=threads)
+    kernels = integer_ops_report(data)
+    n_int = sum(v == "integer" for v in kernels.values())
+    note = f"{n_int} of {len(kernels)} layers run integer kernels" + ("" if n_int else " (float fallback)")
+    return Latency(med, p90, runs, threads, batch, "deployed", n_int > 0, note)
