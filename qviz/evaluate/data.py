@@ -41,6 +41,16 @@ class EvalData:
         first = self.feeds[0] if self.feeds else {}
         return sum(len(next(iter(f.values()))) for f in self.feeds) if first else 0
 
+    def head(self, n: int) -> "EvalData":
+        """The first `n` samples (whole batches as long as they fit, then a cut one)."""
+        feeds, labels, left = [], self.labels, n
+        for f in self.feeds:
+            if left <= 0:
+                break
+            feeds.append({k: v[:left] for k, v in f.items()})
+            left -= len(next(iter(feeds[-1].values())))
+        return EvalData(feeds, None if labels is None else labels[:n], f"{self.source}, first {n}")
+
 
 def as_data(model, data) -> EvalData:
     """EvalData from: EvalData, a Sample (its test split), (x, y), x alone, or None (generated)."""
