@@ -1,0 +1,80 @@
+"""Isolated workers: every parse, check, shape inference and run of an uploaded model.
+
+The app calls these instead of qviz.model directly for user uploads:
+
+    >>> from qviz.worker import describe_upload, run_model, simulate_and_run, WorkerError
+    >>> info = describe_upload(data)       # {"summary": {...}, "layers": [...], "weight_stats": [...]}
+    >>> out = run_model(data, {"x": x})    # {"y": array}
+    >>> out = simulate_and_run(data, cfg.to_json(), calib_x, {"x": x})
+    >>> try: ...
+    ... except (ModelError, SpecError, WorkerError) as e: st.error(str(e))   # short, plain text
+
+  describe_upload(data, *, limits=None) -> dict
+      "summary": LoadedModel.summary(); "layers": one dict per Layer (fields of
+      qviz.model.Layer, tuples as lists); "weight_stats": one dict per layer with the columns
+      of qviz.model.stats.COLUMNS, None for missing statistics. pd.DataFrame(rows) rebuilds
+      the tables.
+  run_model(data, feeds, *, limits=None) -> dict[str, np.ndarray]       graph output order
+  simulate_and_run(data, config_json, calib, feeds, *, limits=None) -> dict[str, np.ndarray]
+
+Each call runs in a fresh process forked from a preloaded zygote (pool.py, zygote.py) with
+`Limits` (default: 3 GB address space, 60 s CPU, 60 s wall; QVIZ_WORKER_MEMORY_MB,
+QVIZ_WORKER_CPU_S, QVIZ_WORKER_WALL_S override), an empty working directory, an environment
+built from scratch (no secrets), onnxruntime on the CPU EP with one thread and constant
+folding capped. At most `os.cpu_count()` workers run at once; more calls wait (a "busy"
+WorkerError when too many wait). Results come back as JSON + raw arrays, never pickle
+(protocol.py). Failures: ModelError / SpecError as raised by the checks in the worker, else a
+WorkerError whose `kind` is crash, memory, cpu_time, wall_time, busy or internal.
+
+Security boundary: the worker limits resources and sees no secrets and no files through
+models (external data is rejected before any file is opened, and its working directory is
+empty). It is not a sandbox against native code execution (it runs as the server's user);
+for that, run the zygote under a separate user or a container (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+from .errors import WorkerError
+from .limits import Limits
+from .pool import WorkerPool
+
+_default: WorkerPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> WorkerPool:
+    """The process-wide pool (created on first use with Limits.from_env(); closed at exit)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = WorkerPool()
+            atexit.register(_default.close)
+        return _default
+
+
+def _pool(pool: WorkerPool | None) -> WorkerPool:
+    return pool if pool is not None else default_pool()
+
+
+def describe_upload(data: bytes, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
+    """load_model + layer_table + weight_stats of uploaded bytes, in a worker (see module doc)."""
+    return _pool(pool).call("describe_upload", bytes(data), limits=limits)
+
+
+def run_model(data: bytes, feeds: dict, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
+    """The model's outputs on `feeds` (input name -> array), as {output name: array}."""
+    return dict(_pool(pool).call("run_model", bytes(data), feeds, limits=limits)["outputs"])
+
+
+def simulate_and_run(data: bytes, config_json: str, calib, feeds: dict, *, limits: Limits | None = None,
+                     pool: WorkerPool | None = None) -> dict:
+    """Outputs of the simulated model of `config_json` (calibrated on `calib`, None = generated
+    inputs) on `feeds`, as {output name: array}."""
+    result = _pool(pool).call("simulate_and_run", bytes(data), config_json, calib, feeds, limits=limits)
+    return dict(result["outputs"])
+
+
+__all__ = ["Limits", "WorkerError", "WorkerPool", "default_pool", "describe_upload", "run_model", "simulate_and_run"]

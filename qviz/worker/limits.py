@@ -1,0 +1,103 @@
+"""Resource limits of one worker call, and how a worker process applies them to itself.
+
+    >>> Limits()                                   # 3 GB address space, 60 s CPU, 60 s wall
+    >>> Limits(memory_bytes=512 * 2**20, wall_seconds=2)   # what the tests use
+    >>> Limits.from_env()                          # QVIZ_WORKER_MEMORY_MB, _CPU_S, _WALL_S
+
+In the worker (after the fork, before reading the request):
+  RLIMIT_AS     memory_bytes: an allocation past it fails (MemoryError / onnxruntime's
+                "Failed to allocate"), it does not take the machine's memory
+  RLIMIT_CPU    cpu_seconds soft (SIGXCPU ends the process), +1 s hard (SIGKILL)
+  setitimer     wall_seconds: SIGALRM with its default action ends the process even when it
+                hangs inside native code; the server also kills it a little later
+  RLIMIT_CORE 0, RLIMIT_FSIZE 1 MiB (no core dumps, no disk filling), PR_SET_PDEATHSIG
+  an empty private working directory and the scrubbed environment of `scrubbed_env`
+
+# NOTE: RLIMIT_AS counts virtual memory, and a worker inherits about 400 MB of it from the
+# preloaded numpy/onnx/onnxruntime/pandas: limits much below 1 GB leave little room.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from dataclasses import asdict, dataclass
+
+GB = 2**30
+PR_SET_PDEATHSIG = 1
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "ORT_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-call limits of a worker; all positive. max_result_bytes caps what the server reads back."""
+
+    memory_bytes: int = 3 * GB
+    cpu_seconds: int = 60
+    wall_seconds: float = 60.0
+    max_result_bytes: int = 256 * 2**20
+    file_bytes: int = 2**20
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number; got {value!r}")
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Limits":
+        """Defaults, overridden by QVIZ_WORKER_MEMORY_MB, QVIZ_WORKER_CPU_S, QVIZ_WORKER_WALL_S."""
+        env = os.environ if environ is None else environ
+        kw = {}
+        if "QVIZ_WORKER_MEMORY_MB" in env:
+            kw["memory_bytes"] = int(env["QVIZ_WORKER_MEMORY_MB"]) * 2**20
+        if "QVIZ_WORKER_CPU_S" in env:
+            kw["cpu_seconds"] = int(env["QVIZ_WORKER_CPU_S"])
+        if "QVIZ_WORKER_WALL_S" in env:
+            kw["wall_seconds"] = float(env["QVIZ_WORKER_WALL_S"])
+        return cls(**kw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def memory_text(self) -> str:
+        """'3 GB', '512 MB': the limit as users read it."""
+        mb = self.memory_bytes / 2**20
+        return f"{mb / 1024:g} GB" if mb >= 1024 else f"{mb:g} MB"
+
+
+def scrubbed_env(home: str) -> dict[str, str]:
+    """The whole environment of a worker: no secrets, HOME/TMPDIR in its own empty dir, 1 thread.
+
+    # NOTE: built from scratch, never by copying os.environ: whatever the server holds
+    # (API tokens, STREAMLIT_* secrets, cloud credentials) never reaches a worker's
+    # /proc/self/environ.
+    """
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env.update({name: "1" for name in THREAD_VARS})
+    return env
+
+
+def apply_in_child(limits: dict, workdir: str) -> None:
+    """Apply `limits` (a Limits.to_dict()) to the calling process; chdir into a new `workdir`."""
+    memory = int(limits["memory_bytes"])
+    cpu = max(1, int(limits["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, float(limits["wall_seconds"]))
+    _die_with_parent()
+    os.mkdir(workdir, 0o700)
+    os.chdir(workdir)
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the zygote still kills its children on exit
+        pass

@@ -1,0 +1,256 @@
+"""WorkerPool: run a whitelisted task in a fresh, limited worker process; at most N at once.
+
+    >>> pool = WorkerPool(Limits(wall_seconds=20), max_workers=2)
+    >>> pool.call("describe_upload", data)         # dict, or ModelError / SpecError / WorkerError
+    >>> pool.close()                               # zygote and any worker gone
+
+One call = one process forked from the zygote (zygote.py), used once, then reaped: no state
+survives from one upload to the next, and a crash only ends that call. Concurrency is
+bounded by a semaphore of `max_workers` slots (default: the number of cores); up to
+`max_queue` more calls wait at most `queue_timeout` seconds, anything beyond is refused at
+once with a "busy" WorkerError. The zygote is started on first use (or by `start()`) and
+restarted if it dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..model import ModelError
+from ..quant.spec import SpecError
+from . import protocol
+from .errors import WorkerError, decode_status, exit_error, memory_error, wall_error
+from .limits import Limits, scrubbed_env
+from .zygote import BOOT
+
+log = logging.getLogger("qviz.worker")
+QVIZ_ROOT = str(Path(__file__).resolve().parents[2])
+START_TIMEOUT = 60.0  # a cold zygote imports onnxruntime: ~1 s, much more on a loaded machine
+GRACE = 2.0  # the worker's own timer fires first; the server kills it this much later
+
+
+class _Zygote:
+    """The zygote process and its control socket (see zygote.py)."""
+
+    def __init__(self, base_dir: str | None, task_modules: tuple, extra_path: tuple, stderr):
+        self.dir = tempfile.mkdtemp(prefix="qviz-worker-", dir=base_dir)
+        self.ctrl, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"path": [QVIZ_ROOT, *map(str, extra_path)], "task_modules": list(task_modules)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(child.fileno()), json.dumps(config)],
+            env=scrubbed_env(self.dir), cwd=self.dir, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )
+        child.close()
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self, limits: Limits) -> tuple[socket.socket, int]:
+        """Ask for one worker: (data socket, status pipe read end)."""
+        ours, theirs = socket.socketpair()
+        status_r, status_w = os.pipe()
+        try:
+            with self.lock:
+                socket.send_fds(self.ctrl, [b"F" + json.dumps(limits.to_dict()).encode()], [theirs.fileno(), status_w])
+        except OSError:
+            ours.close()
+            os.close(status_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(status_w)
+        return ours, status_r
+
+    def kill(self, pid: int) -> None:
+        with contextlib.suppress(OSError), self.lock:
+            self.ctrl.send(b"K%d" % pid)
+
+    def close(self) -> None:
+        self.ctrl.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    """n bytes from a pipe by `deadline`; None on EOF or timeout."""
+    out = b""
+    while len(out) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            return None
+        out += chunk
+    return out
+
+
+class WorkerPool:
+    """Bounded, isolated execution of qviz.worker.tasks (see module doc)."""
+
+    def __init__(self, limits: Limits | None = None, *, max_workers: int | None = None, max_queue: int | None = None,
+                 queue_timeout: float = 30.0, base_dir: str | None = None, task_modules=(), extra_path=(),
+                 stderr=subprocess.DEVNULL):
+        self.limits = limits or Limits.from_env()
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self.max_queue = 4 * self.max_workers if max_queue is None else max_queue
+        self.queue_timeout = queue_timeout
+        self._zygote_args = (base_dir, tuple(task_modules), tuple(extra_path), stderr)
+        self._slots = threading.BoundedSemaphore(self.max_workers)
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._zygote: _Zygote | None = None
+
+    # ---- lifecycle ----
+    def start(self) -> "WorkerPool":
+        """Start the zygote now (the first call otherwise pays its ~1 s start)."""
+        self._ensure_zygote()
+        return self
+
+    def close(self) -> None:
+        """Stop the zygote; it kills any worker still running."""
+        with self._lock:
+            zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            zygote.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def zygote_pid(self) -> int | None:
+        return self._zygote.proc.pid if self._zygote and self._zygote.alive() else None
+
+    def live_workers(self) -> list[int]:
+        """Pids of running workers (children of the zygote, read from /proc)."""
+        zpid = self.zygote_pid
+        return [] if zpid is None else children_of(zpid)
+
+    def _ensure_zygote(self) -> _Zygote:
+        with self._lock:
+            if self._zygote is None or not self._zygote.alive():
+                if self._zygote is not None:
+                    log.warning("worker zygote exited with %s; restarting it", self._zygote.proc.returncode)
+                    self._zygote.close()
+                self._zygote = _Zygote(*self._zygote_args)
+            return self._zygote
+
+    # ---- calls ----
+    def call(self, task: str, *args, limits: Limits | None = None):
+        """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError."""
+        limits = limits or self.limits
+        with self._slot():
+            return self._call_once(task, list(args), limits)
+
+    @contextlib.contextmanager
+    def _slot(self):
+        with self._lock:
+            if self._waiting >= self.max_queue:
+                raise WorkerError(f"the server is busy ({self._waiting} model jobs waiting); try again in a minute", "busy")
+            self._waiting += 1
+        try:
+            acquired = self._slots.acquire(timeout=self.queue_timeout)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not acquired:
+            raise WorkerError(f"the server is busy (waited {self.queue_timeout:g} s for a free worker); try again", "busy")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _call_once(self, task: str, args: list, limits: Limits):
+        zygote = self._ensure_zygote()
+        try:
+            sock, status_fd = zygote.fork(limits)
+        except OSError:  # the zygote died between the check and the send: one restart
+            zygote = self._ensure_zygote()
+            sock, status_fd = zygote.fork(limits)
+        try:
+            return self._exchange(zygote, sock, status_fd, task, args, limits)
+        finally:
+            sock.close()
+            os.close(status_fd)
+
+    def _exchange(self, zygote: _Zygote, sock, status_fd: int, task: str, args: list, limits: Limits):
+        raw_pid = _read_exact(status_fd, 8, time.monotonic() + START_TIMEOUT)
+        if raw_pid is None:
+            raise WorkerError("the worker could not be started", "crash")
+        pid = int.from_bytes(raw_pid, "big")
+        deadline = time.monotonic() + limits.wall_seconds + GRACE
+        reply, failure = None, None
+        try:
+            protocol.send_frame(sock, {"task": task, "args": args}, deadline)
+            reply = protocol.recv_frame(sock, limits.max_result_bytes, deadline)
+        except TimeoutError:
+            failure = wall_error(limits)
+        except (OSError, protocol.ProtocolError) as e:
+            failure = e
+        status = self._exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
+        return _outcome(reply, status, failure, task, limits)
+
+    def _exit_status(self, zygote: _Zygote, pid: int, status_fd: int, killed: bool) -> int | None:
+        raw = _read_exact(status_fd, 4, time.monotonic() + (0.5 if killed else 5.0))
+        if raw is None:
+            zygote.kill(pid)
+            raw = _read_exact(status_fd, 4, time.monotonic() + 5.0)
+        return None if raw is None else decode_status(int.from_bytes(raw, "big", signed=True))
+
+
+def _outcome(reply, status: int | None, failure, task: str, limits: Limits):
+    """The call's result, or the right exception for how the worker ended."""
+    if isinstance(failure, WorkerError):
+        raise failure
+    if isinstance(failure, protocol.ProtocolError):
+        log.warning("worker reply for %s rejected: %s", task, failure)
+        raise WorkerError(f"the worker's answer was not accepted ({failure})", "internal")
+    if not isinstance(reply, dict):
+        raise exit_error(status, limits)
+    if "ok" in reply:
+        return reply["ok"]
+    kind = reply.get("error")
+    if kind == "model":
+        raise ModelError(str(reply.get("message")))
+    if kind == "spec":
+        raise SpecError(str(reply.get("message")))
+    if kind == "memory":
+        raise memory_error(limits)
+    log.warning("worker task %s failed: %s\n%s", task, reply.get("type"), reply.get("detail"))
+    raise WorkerError(f"the worker failed while running {task} ({reply.get('type', 'unknown error')}); "
+                      "the details are in the server log", "internal")
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (from /proc/*/stat; no psutil)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out

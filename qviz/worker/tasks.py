@@ -1,0 +1,118 @@
+"""The whitelisted functions a worker runs. The server names one; nothing else can be called.
+
+    describe_upload(data)                          -> {"summary", "layers", "weight_stats"}
+    run_model(data, feeds)                         -> {"outputs": [[name, array], ...]}
+    simulate_and_run(data, config_json, calib, feeds) -> {"outputs": [[name, array], ...]}
+
+Results are plain data (see protocol.py): dicts, lists, str, numbers, numpy arrays. Every
+task loads the upload itself with `load_model` (all static checks) plus `check_text_sizes`.
+Tests register extra tasks with `register_task` in a module the worker preloads
+(`WorkerPool(task_modules=[...])`); the app never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from ..config import ModelConfig
+from ..model import ModelError, layer_table, load_model, make_session, weight_stats
+from ..model.simulate import Simulator
+
+MAX_NAME_CHARS = 4096  # node/tensor/graph names, op types, domains, metadata keys
+MAX_TEXT_CHARS = 65536  # doc strings and metadata values
+_LONG_FIELDS = ("doc_string", "value")
+
+TASKS: dict = {}
+
+
+def register_task(name: str, fn) -> None:
+    """Make `fn` callable by the worker under `name` (tests only; the app uses the three below)."""
+    TASKS[name] = fn
+
+
+def task(fn):
+    register_task(fn.__name__, fn)
+    return fn
+
+
+def run_task(name: str, args: list):
+    """Call the whitelisted task `name`; ValueError for any other name."""
+    fn = TASKS.get(name)
+    if fn is None:
+        raise ValueError(f"unknown worker task {name!r}")
+    return fn(*args)
+
+
+def check_text_sizes(msg: Message) -> None:
+    """Every string field anywhere in the model within MAX_NAME_CHARS (MAX_TEXT_CHARS for doc
+    strings and metadata values): a 1 MB node name would end up in every table and plot."""
+    for field, value in msg.ListFields():
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            for sub in [value] if isinstance(value, Message) else value:
+                check_text_sizes(sub)
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            limit = MAX_TEXT_CHARS if field.name in _LONG_FIELDS else MAX_NAME_CHARS
+            for text in [value] if isinstance(value, str) else value:
+                if len(text) > limit:
+                    raise ModelError(f"a {field.name} field is {len(text):,} characters long; the limit is {limit:,}")
+
+
+def load_upload(data: bytes):
+    """load_model + check_text_sizes: the one way a worker turns upload bytes into a model."""
+    loaded = load_model(data)
+    check_text_sizes(loaded.model)
+    return loaded
+
+
+def _plain(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+@task
+def describe_upload(data: bytes) -> dict:
+    """Summary, layer table rows (Layer fields) and weight statistics rows (stats.COLUMNS);
+    missing statistics (empty or all-NaN weights) are None."""
+    loaded = load_upload(data)
+    layers = layer_table(loaded)
+    stats = weight_stats(loaded, layers)
+    return {
+        "summary": loaded.summary(),
+        "layers": [dataclasses.asdict(layer) for layer in layers],
+        "weight_stats": [{k: _plain(v) for k, v in row.items()} for row in stats.to_dict("records")],
+    }
+
+
+def _run(model_bytes: bytes, feeds: dict) -> dict:
+    sess = make_session(model_bytes, check=False)
+    try:
+        outputs = sess.run(None, feeds)
+    except Exception as e:  # onnxruntime raises private exception types
+        text = str(e).strip().splitlines()
+        raise ModelError(f"onnxruntime failed running the model: {text[0][:300] if text else type(e).__name__}") from None
+    return {"outputs": [[o.name, np.asarray(x)] for o, x in zip(sess.get_outputs(), outputs)]}
+
+
+@task
+def run_model(data: bytes, feeds: dict) -> dict:
+    """The model's outputs on `feeds` (input name -> array), in graph output order."""
+    return _run(load_upload(data).model_bytes, feeds)
+
+
+@task
+def simulate_and_run(data: bytes, config_json: str, calib, feeds: dict) -> dict:
+    """The simulated model of `config_json` (calibrated on `calib`: None, an array, a dict
+    or a list of feeds) run on `feeds`."""
+    config = ModelConfig.from_json(config_json)
+    return _run(Simulator(load_upload(data), calib).simulate(config), feeds)

@@ -1,0 +1,188 @@
+"""The zygote: a clean Python that preloads qviz once and forks one fresh worker per call.
+
+Started by the pool (pool.py) as `python -I -c BOOT <ctrl fd> <config JSON>` with the
+scrubbed environment of `limits.scrubbed_env`, in an empty directory, in its own session.
+It imports qviz.worker.tasks (numpy, onnx, onnxruntime, pandas: ~0.7 s) once; a fork then
+costs about 10 ms instead of a fresh interpreter's ~1 s per call.
+
+Control messages (a SOCK_SEQPACKET socket from the server):
+    b"F" + limits JSON, with fds [data socket, status pipe]   fork a worker for one call
+    b"K" + pid                                                 SIGKILL that worker, if still ours
+    EOF                                                        the server is gone: kill all, exit
+The status pipe receives the worker's pid (8 bytes) right after the fork and its waitpid
+status (4 bytes) when it ends; the zygote reaps every worker (no zombies, no orphans).
+
+# NOTE: onnxruntime and pandas' allocator each start an idle native thread at import; forking
+# the idle zygote is what multiprocessing's forkserver does too. A worker that deadlocked
+# anyway would still end at its wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import traceback
+
+from . import limits as limits_mod
+from . import protocol
+
+REQUEST_MAX_BYTES = 2**31
+BOOT = ("import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']; "
+        "from qviz.worker.zygote import main; main(int(sys.argv[1]), c)")
+
+
+def main(ctrl_fd: int, config: dict) -> None:
+    """Preload, then serve fork/kill requests until the server closes the control socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for module in ["qviz.worker.tasks", *config.get("task_modules", [])]:
+        importlib.import_module(module)
+    ctrl = socket.socket(fileno=ctrl_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    zygote = _Zygote(ctrl, (wake_r, wake_w))
+    zygote.serve()
+    zygote.kill_all()
+
+
+class _Zygote:
+    def __init__(self, ctrl: socket.socket, wake: tuple[int, int]):
+        self.ctrl, self.wake = ctrl, wake
+        self.children: dict[int, int] = {}  # pid -> status pipe fd
+
+    def serve(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.ctrl, self.wake[0]], [], [])
+            if self.wake[0] in ready:
+                _drain(self.wake[0])
+                self.reap()
+            if self.ctrl in ready and not self.handle(*socket.recv_fds(self.ctrl, 65536, 2)[:2]):
+                return
+
+    def handle(self, msg: bytes, fds: list[int]) -> bool:
+        """One control message; False when the server has gone."""
+        if not msg:
+            return False
+        if msg[:1] == b"F" and len(fds) == 2:
+            self.fork(json.loads(msg[1:]), *fds)
+            return True
+        for fd in fds:
+            os.close(fd)
+        if msg[:1] == b"K":
+            pid = int(msg[1:])
+            if pid in self.children:
+                os.kill(pid, signal.SIGKILL)
+        return True
+
+    def fork(self, limits: dict, data_fd: int, status_fd: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(status_fd)
+                self.become_worker()
+                worker_main(data_fd, limits)
+            finally:
+                os._exit(70)
+        os.close(data_fd)
+        self.children[pid] = status_fd
+        _write(status_fd, pid.to_bytes(8, "big"))
+
+    def become_worker(self) -> None:
+        """In the forked child: drop everything that belongs to the zygote."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.ctrl.close()
+        for fd in [*self.wake, *self.children.values()]:
+            os.close(fd)
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            fd = self.children.pop(pid, None)
+            if fd is not None:
+                _write(fd, status.to_bytes(4, "big", signed=True))
+                os.close(fd)
+            shutil.rmtree(_workdir(pid), ignore_errors=True)
+
+    def kill_all(self) -> None:
+        for pid in list(self.children):
+            os.kill(pid, signal.SIGKILL)
+        for pid in list(self.children):
+            os.waitpid(pid, 0)
+            shutil.rmtree(_workdir(pid), ignore_errors=True)
+
+
+def _workdir(pid: int) -> str:
+    return os.path.join(os.environ["HOME"], f"w{pid}")
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _write(fd: int, data: bytes) -> None:
+    try:
+        os.write(fd, data)
+    except OSError:  # the server stopped listening (it gave up on this call)
+        pass
+
+
+# ---- one worker: one call ----------------------------------------------------------------
+
+def worker_main(data_fd: int, limits: dict) -> None:
+    """Apply limits, read one request, run it, send one reply, exit."""
+    limits_mod.apply_in_child(limits, _workdir(os.getpid()))
+    sock = socket.socket(fileno=data_fd)
+    request = protocol.recv_frame(sock, REQUEST_MAX_BYTES)
+    reply = run_request(request)
+    try:
+        protocol.send_frame(sock, reply)
+    except protocol.ProtocolError as e:  # a result that cannot be sent is a qviz bug
+        protocol.send_frame(sock, {"error": "internal", "type": "ProtocolError", "detail": str(e)})
+    sock.close()
+    sys.stdout.flush()
+    os._exit(0)
+
+
+ALLOC_FAILURES = ("bad_alloc", "Failed to allocate", "out of memory", "Cannot allocate memory")
+
+
+def run_request(request: dict) -> dict:
+    """{"ok": result} or {"error": kind, "message": ...}; never raises."""
+    from ..model import ModelError
+    from ..quant.spec import SpecError
+
+    try:
+        return {"ok": _call(request)}
+    except MemoryError:
+        return {"error": "memory"}
+    except (ModelError, SpecError) as e:
+        text = str(e)
+        if any(s in text for s in ALLOC_FAILURES):
+            return {"error": "memory"}
+        return {"error": "model" if isinstance(e, ModelError) else "spec", "message": text}
+    except Exception as e:  # a bug in qviz: the server logs the detail, the user gets a short message
+        return {"error": "internal", "type": type(e).__name__, "detail": traceback.format_exc(limit=8)}
+
+
+def _call(request: dict):
+    from .tasks import run_task
+
+    return run_task(request["task"], request["args"])
