@@ -11,12 +11,17 @@ from qviz import ui
 # (script, title key, icon, url path). A new page is one line here (and its title in qviz/i18n.py).
 PAGES = [
     ("pages/learn.py", "nav_learn", ":material/school:", "learn"),
+    ("pages/model.py", "nav_model", ":material/account_tree:", "model"),
+    ("pages/layer.py", "nav_layer", ":material/layers:", "layer"),
+    ("pages/export.py", "nav_export", ":material/download:", "export"),
 ]
 
 st.set_page_config(page_title="qviz", page_icon=":material/grid_on:", layout="wide")
 ui.keep_state()
+ui.init_model_state()
 ui.language_switch()
 navigation = st.navigation(
     [st.Page(path, title=ui.t(title), icon=icon, url_path=url, default=(i == 0)) for i, (path, title, icon, url) in enumerate(PAGES)]
 )
 navigation.run()
+ui.write_url_state()

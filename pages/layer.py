@@ -1,0 +1,152 @@
+"""Layer: one layer's weights under its current spec, and an editor for that spec. Widgets -> qviz -> render."""
+
+import streamlit as st
+
+from qviz import ui
+from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
+
+t = ui.t
+EDITABLE_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
+
+
+def spec_editor(layer) -> None:
+    """Sidebar: this layer's weights spec; every change writes the layer's override into the config."""
+    st.subheader(t("lp_editor"))
+    token = ui.edit_token(layer.id)
+    k = lambda field: ui.edit_key(field, token)  # noqa: E731
+    changed = dict(on_change=ui.apply_layer_edit, args=(layer.id, token))
+    spec = ui.edited_weights(layer.id)
+    st.checkbox(t("lp_quantize"), value=spec is not None, key=k("quantize"), **changed)
+    if spec is not None:
+        st.selectbox(t("scheme"), SCHEMES, index=SCHEMES.index(spec.scheme), key=k("scheme"),
+                     format_func=ui.option_labels("scheme_"), **changed)
+        if spec.scheme == "float":
+            st.selectbox(t("float_format"), FLOAT_FORMATS, index=FLOAT_FORMATS.index(spec.float_format),
+                         key=k("float_format"), **changed)
+        else:
+            st.slider(t("bits"), 1, 16, value=spec.bits, key=k("bits"), **changed)
+        st.checkbox(t("symmetric"), value=spec.symmetric, key=k("symmetric"), **changed)
+        st.selectbox(t("granularity"), GRANULARITIES, index=GRANULARITIES.index(spec.granularity),
+                     key=k("granularity"), format_func=ui.option_labels("gran_"), **changed)
+        if spec.granularity == "group":
+            st.number_input(t("group_size"), 1, 65536, value=spec.group_size, key=k("group_size"), **changed)
+        estimator = spec.estimator if spec.estimator in EDITABLE_ESTIMATORS else "minmax"
+        st.selectbox(t("estimator"), EDITABLE_ESTIMATORS, index=EDITABLE_ESTIMATORS.index(estimator),
+                     key=k("estimator"), format_func=ui.option_labels("est_"), **changed)
+        if spec.estimator == "percentile":
+            st.slider(t("percentile"), 90.0, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"),
+                      **changed)
+        st.selectbox(t("rounding"), ROUNDINGS, index=ROUNDINGS.index(spec.rounding), key=k("rounding"),
+                     format_func=ui.option_labels("round_"), **changed)
+    st.button(t("lp_reset"), on_click=ui.reset_layer, args=(layer.id,), disabled=layer.id not in ui.current_config().layers)
+    error = ui.edit_error()
+    if error:
+        st.error(t("error_prefix", message=ui.md_escape(error)))
+
+
+def header(model, layer) -> None:
+    cols = st.columns(5)
+    cols[0].metric(t("lp_op"), layer.op_type)
+    cols[1].metric(t("mp_col_shape"), " x ".join(map(str, layer.weight_shape)))
+    cols[2].metric(t("sum_params"), f"{layer.params:,}")
+    cols[3].metric(t("lp_channel_axis"), layer.channel_axis)
+    cols[4].metric(t("lp_dtype"), layer.weight_dtype)
+
+
+def metrics_row(view) -> None:
+    cols = st.columns(5)
+    cols[0].metric(t("metric_clipped"), f"{view.clipped_fraction:.3%}")
+    cols[1].metric(t("metric_sqnr"), f"{view.sqnr_db:.2f} dB")
+    cols[2].metric(t("metric_mse"), f"{view.mse:.4g}")
+    cols[3].metric(t("metric_scale"), "—" if view.params is None else f"{view.params['scale'][0]:.6g}")
+    cols[4].metric(t("lp_codes_used"), "—" if view.codes is None else f"{view.codes['used']} / {view.codes['available']}")
+    st.caption(t("metric_split", clip=f"{view.clip_mse:.3g}", round=f"{view.round_mse:.3g}"))
+
+
+def weights_section(view) -> None:
+    log_y = st.toggle(t("lp_log_y"), key="layer_log_y")
+    st.plotly_chart(ui.weight_histogram_fig(view, log_y))
+    if view.spec.granularity != "tensor":
+        st.caption(t("first_group_note"))
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(ui.channel_fig(view))
+        st.caption(t("lp_channels_note", n=view.channels["count"], outliers=int(view.channels["outlier"].sum())))
+    with right:
+        st.plotly_chart(ui.error_map_fig(view))
+        st.caption(t(f"lp_map_note_{view.map_kind}", factor=view.map_factor))
+
+
+def range_section(view) -> None:
+    left, right = st.columns(2)
+    with left:
+        if view.split is not None:
+            st.plotly_chart(ui.split_fig(view))
+        else:
+            st.info(t("split_na"))
+    with right:
+        if view.estimators is not None:
+            st.plotly_chart(ui.estimator_fig(view))
+        else:
+            st.info(t("lp_est_na"))
+    if view.estimators is not None:
+        st.dataframe(ui.estimator_table(view), hide_index=True)
+
+
+def codes_section(view) -> None:
+    st.subheader(t("lp_codes_header"))
+    if view.params is None and view.codes is None:
+        st.info(t("lp_codes_na"))
+        return
+    left, right = st.columns([2, 3])
+    if view.params is not None:
+        left.dataframe(ui.param_rows(view), hide_index=True, height=300)
+        left.caption(t("lp_params_note", shown=len(view.params["group"]), groups=view.params["groups"]))
+    if view.codes is not None:
+        right.plotly_chart(ui.codes_fig(view))
+
+
+def activation_section(model, layer, specs) -> None:
+    st.subheader(t("lp_act_header"))
+    with st.spinner(t("computing")):
+        act = ui.activation_view(model, layer, specs.activations)
+    if act is None:
+        st.info(t("lp_act_na"))
+        return
+    st.plotly_chart(ui.activation_fig(act, st.session_state.get("layer_log_y", False)))
+    clipped = "—" if act.clipped_fraction is None else f"{act.clipped_fraction:.3%}"
+    st.caption(t("lp_act_note", n=f"{act.values:,}", spec=ui.spec_label(specs.activations), clipped=clipped))
+    if ui.data_kind(model) == "generated":
+        st.warning(t("mp_data_generated", rows=0))
+
+
+st.title(t("layer_title"))
+model = ui.current_model()
+layer = ui.layer_picker(model, t("mp_layer"))
+if layer is None:
+    st.info(t("mp_no_layers"))
+    st.stop()
+header(model, layer)
+with st.sidebar:
+    spec_editor(layer)
+specs = ui.layer_specs(model, layer)
+st.text(t("lp_spec_now", weights=ui.spec_label(specs.weights), activations=ui.spec_label(specs.activations)))
+if specs.note:
+    st.caption(ui.md_escape(specs.note))
+if layer.quantized:
+    st.info(t("lp_already"))
+    st.stop()
+if specs.weights is None:
+    st.info(t("lp_float_weights"))
+else:
+    try:
+        with st.spinner(t("computing")):
+            view = ui.weight_view(model, layer, specs.weights)
+    except ui.SpecError as error:
+        st.error(t("error_prefix", message=ui.md_escape(str(error))))
+        st.stop()
+    metrics_row(view)
+    weights_section(view)
+    range_section(view)
+    codes_section(view)
+activation_section(model, layer, specs)
