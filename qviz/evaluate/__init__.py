@@ -1,0 +1,48 @@
+"""Evaluation, per-layer sensitivity and mixed-precision search (the model layer: onnx, onnxruntime, pandas).
+
+    from qviz.evaluate import *
+
+    data = from_sample(sample, "test")            # or from_npz(path, model), from_arrays(model, x, y),
+                                                  # generated(model, n=64, seed=0) (no labels)
+    runner = make_runner(model, data, calib=x)    # Simulator + data + session caches: reuse it
+
+    evaluate(model_or_runner, config, data=None, *, calib=None, simulator=None, runner=None,
+             latency=False) -> Evaluation          # .accuracy .float_accuracy .per_class .confusion
+                                                  # .fidelity {agreement, sqnr_db, cosine, kl} .size .latency
+    layer_errors(model, config, data=None, *, calib=None, max_samples=32) -> DataFrame
+                                                  # local_* (only that layer) and propagated_* per layer
+    weight_size(layers, weights, config) -> SizeReport      # weight_bytes, bits_per_weight, layers
+    config_latency(sim, config, feed, *, runs=50, threads=1) -> Latency   # median/p90, deployed or flagged
+    sweep(model, data=None, candidates=(8, 4), *, calib=None, metric="accuracy", layers=None,
+          progress=None, cancel=None) -> SweepResult   # .table layers x candidates (damage), .records
+    search(model, data, budget, *, candidates=None, calib=None, base=None, metric="accuracy",
+           proxy="kl", progress=None, cancel=None) -> SearchResult
+                                                  # .best .best_config .front .evaluated .explanation
+    Budget("bytes" | "bpw" | "latency_ms", value)   (or {"bytes": N})
+
+`model` is anything qviz.model accepts (LoadedModel, bytes, path), a Simulator (its
+calibration is used) or a Runner. `progress(done, total, label)` is called after each pass;
+`cancel` is a threading.Event or a callable returning True. Every result has `to_dict()`
+that `json.dumps(..., allow_nan=False)` accepts (infinite SQNR -> "inf").
+"""
+
+from .accuracy import confusion, per_class, predictions, top1
+from .candidates import activation_candidate, candidates_from_bits, weight_candidate
+from .data import EvalData, as_data, from_arrays, from_npz, from_sample, generated
+from .evaluation import evaluate, make_runner
+from .fidelity import fidelity, kl_softmax
+from .latency import config_latency, measure
+from .layer_error import layer_errors
+from .results import Evaluation, Latency, SearchResult, SizeReport, SweepResult, jsonable
+from .search import Budget, default_candidates, pareto_front, search
+from .session_cache import Runner
+from .size import layer_sizes, spec_bytes, weight_size
+from .sweep import damage, sweep
+
+__all__ = [
+    "Budget", "EvalData", "Evaluation", "Latency", "Runner", "SearchResult", "SizeReport", "SweepResult",
+    "activation_candidate", "as_data", "candidates_from_bits", "config_latency", "confusion", "damage",
+    "default_candidates", "evaluate", "fidelity", "from_arrays", "from_npz", "from_sample", "generated",
+    "jsonable", "kl_softmax", "layer_errors", "layer_sizes", "make_runner", "measure", "pareto_front",
+    "per_class", "predictions", "search", "spec_bytes", "sweep", "top1", "weight_candidate", "weight_size",
+]
