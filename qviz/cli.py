@@ -3,6 +3,9 @@
     qviz inspect MODEL [--json]        MODEL: a .onnx path or a bundled sample id
     qviz quantize MODEL --out OUT.onnx [--preset NAME | --config CFG.json] [--deploy] [--calib DATA.npz]
     qviz export-config MODEL [--preset NAME | --config CFG.json] --ort-overrides OUT.json
+    qviz evaluate MODEL [--preset NAME | --config CFG.json] [--data DATA.npz] [--json]
+    qviz sweep MODEL [--bits 2,4,8] [--data DATA.npz] [--json | --csv OUT]
+    qviz search MODEL (--budget-bytes N | --budget-bpw X | --budget-latency-ms T) [--json] [--out CFG.json]
 
 Adding a command: write `_add_<name>(sub)` that creates the subparser and sets
 `func=<handler(args) -> int>`, and append it to `COMMANDS`. Handlers raise ValueError
@@ -214,7 +217,158 @@ def _add_export_config(sub) -> None:
     p.set_defaults(func=cmd_export_config)
 
 
-COMMANDS = [_add_inspect, _add_quantize, _add_export_config]
+# ----- evaluate / sweep / search (qviz.evaluate) -----
+
+def _progress(label: str):
+    """A progress callback drawing a one-line bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, what: str) -> None:
+        filled = int(30 * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {what[:40]:40s}{end}")
+        sys.stderr.flush()
+    return show
+
+
+def load_eval_data(args, loaded, split: str = "test"):
+    """--data NPZ (x or input names, optional y), else the sample's `split`, else generated inputs."""
+    from qviz.evaluate import from_npz, from_sample, generated
+
+    if args.data:
+        return from_npz(args.data, loaded)
+    samples = _samples_module()
+    if samples is not None and not Path(args.model).exists() and args.model in samples.sample_ids():
+        return from_sample(samples.load_sample(args.model), split)
+    print("qviz: warning: no --data: generated inputs (seeded normal values, no labels): fidelity only", file=sys.stderr)
+    return generated(loaded)
+
+
+def _runner(args, split: str = "test"):
+    from qviz.evaluate import make_runner
+    from qviz.model.simulate import Simulator
+
+    loaded = resolve_model(args.model)
+    data = load_eval_data(args, loaded, split)
+    return make_runner(Simulator(loaded, load_calibration(args, loaded)), data)
+
+
+def _fmt(x, digits: int = 4) -> str:
+    return "n/a" if x is None else (f"{x:.{digits}f}" if isinstance(x, float) else str(x))
+
+
+def cmd_evaluate(args) -> int:
+    from qviz.evaluate import evaluate
+
+    ev = evaluate(_runner(args), load_config(args))
+    if args.json:
+        print(json.dumps(ev.to_dict(), indent=2, allow_nan=False))
+        return 0
+    f = ev.fidelity
+    print(f"data      {ev.source}: {ev.n} samples")
+    print(f"accuracy  float {_fmt(ev.float_accuracy)}  quantized {_fmt(ev.accuracy)}  drop {_fmt(ev.accuracy_drop)}")
+    print(f"fidelity  agreement {f['agreement']:.4f}  sqnr {f['sqnr_db']:.2f} dB  cosine {f['cosine']:.6f}  kl {f['kl']:.3g}")
+    print(f"size      {ev.size.weight_bytes:,} weight bytes  {ev.size.bits_per_weight:.2f} bits/weight  ({ev.size.params:,} weights)")
+    return 0
+
+
+def _bits(text: str) -> tuple[int, ...]:
+    try:
+        bits = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise UsageError(f"--bits must be comma-separated integers like 2,4,8; got {text!r}") from None
+    if not bits or any(not 2 <= b <= 16 for b in bits):
+        raise UsageError(f"--bits must be integers in 2..16; got {text!r}")
+    return bits
+
+
+def cmd_sweep(args) -> int:
+    from qviz.evaluate import sweep
+
+    bits = _bits(args.bits)
+    res = sweep(_runner(args), candidates=bits, metric=args.metric, progress=_progress("sweep"))
+    if args.csv:
+        res.records.to_csv(args.csv, index=False)
+        print(f"wrote {len(res.records)} rows to {args.csv}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
+    elif not args.csv:
+        print(f"damage ({res.metric}; bigger = worse), only that layer quantized:")
+        print(res.table.to_string(float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+def _budget(args):
+    from qviz.evaluate import Budget
+
+    if args.budget_bytes is not None:
+        return Budget("bytes", args.budget_bytes)
+    if args.budget_bpw is not None:
+        return Budget("bpw", args.budget_bpw)
+    return Budget("latency_ms", args.budget_latency_ms)
+
+
+def cmd_search(args) -> int:
+    from qviz.evaluate import search
+
+    budget = _budget(args)
+    res = search(_runner(args, "calibration"), None, budget, progress=_progress("search"))
+    if res.best is None:
+        smallest = int(res.evaluated["weight_bytes"].min()) if len(res.evaluated) else 0
+        raise ValueError(f"no evaluated configuration meets the budget ({budget.kind} {budget.value}); "
+                         f"the smallest reached {smallest:,} weight bytes")
+    if args.out:
+        Path(args.out).write_text(res.best["config"] + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
+        return 0
+    b = res.best
+    print(f"best      {b['weight_bytes']:,} weight bytes  {b['bits_per_weight']:.2f} bits/weight  "
+          f"{res.metric} {_fmt(b[res.metric])}  kl {b['kl']:.3g}  ({len(res.evaluated)} configs evaluated, {res.seconds:.1f} s)")
+    print(res.explanation[["layer", "candidate", "why"]].to_string(index=False))
+    return 0
+
+
+def _data_args(p) -> None:
+    p.add_argument("--data", metavar="DATA.npz", help="inputs 'x' (or one per input name) and optional labels 'y'")
+    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: key 'x' or the input names")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="accuracy / fidelity / size of a config on data")
+    _config_args(p)
+    _data_args(p)
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="per-layer sensitivity: each layer alone at each bit width")
+    p.add_argument("model", metavar="MODEL", help="path to a .onnx file or a bundled sample id")
+    p.add_argument("--bits", default="8,4", metavar="B,B", help="bit widths (weights-only and activations-only), default 8,4")
+    p.add_argument("--metric", default="accuracy", choices=["accuracy", "agreement", "kl", "sqnr_db"])
+    _data_args(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+    out.add_argument("--csv", metavar="OUT.csv", help="write every cell with every metric as CSV")
+    p.set_defaults(func=cmd_sweep)
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="mixed-precision search under a size or latency budget")
+    p.add_argument("model", metavar="MODEL", help="path to a .onnx file or a bundled sample id")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--budget-bytes", type=int, metavar="N", help="total weight bytes")
+    budget.add_argument("--budget-bpw", type=float, metavar="X", help="bits per weight")
+    budget.add_argument("--budget-latency-ms", type=float, metavar="T", help="median latency of one batch (ms)")
+    _data_args(p)
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+    p.add_argument("--out", metavar="CFG.json", help="write the best config (qviz config JSON)")
+    p.set_defaults(func=cmd_search)
+
+
+COMMANDS = [_add_inspect, _add_quantize, _add_export_config, _add_evaluate, _add_sweep, _add_search]
 
 
 def build_parser() -> argparse.ArgumentParser:
