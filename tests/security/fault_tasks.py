@@ -1,0 +1,71 @@
+"""Test-only worker tasks: preloaded by the test pools (WorkerPool(task_modules=[...])), never by the app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from qviz.worker.tasks import describe_upload, register_task
+
+
+def segfault():
+    os.kill(os.getpid(), signal.SIGSEGV)
+    time.sleep(10)
+
+
+def kill9():
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(10)
+
+
+def hang():
+    time.sleep(1000)
+
+
+def spin():
+    while True:
+        pass
+
+
+def alloc(nbytes: int):
+    return {"sum": int(np.ones(nbytes, np.uint8).sum())}
+
+
+def slow_describe(seconds: float, data: bytes):
+    time.sleep(seconds)
+    return describe_upload(data)
+
+
+def fail():
+    raise KeyError("a qviz bug")
+
+
+def big_result(nbytes: int):
+    return {"x": np.zeros(nbytes, np.uint8)}
+
+
+def unsendable():
+    return {"x": object()}
+
+
+def probe():
+    """What a worker can see of its surroundings."""
+    return {"environ": dict(os.environ), "cwd": os.getcwd(), "listing": os.listdir("."),
+            "home": os.environ.get("HOME"), "tmp_listing": os.listdir(os.environ.get("TMPDIR", "/nonexistent"))}
+
+
+def ort_unchecked(data: bytes):
+    """onnxruntime on raw upload bytes with NO qviz checks: what the empty cwd alone protects."""
+    try:
+        ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        return {"loaded": True, "error": ""}
+    except Exception as e:  # noqa: BLE001 - the message itself is the result under test
+        return {"loaded": False, "error": str(e)}
+
+
+for _fn in (segfault, kill9, hang, spin, alloc, slow_describe, fail, big_result, unsendable, probe, ort_unchecked):
+    register_task(_fn.__name__, _fn)
