@@ -67,6 +67,8 @@ class Runner:
         taps = bool(names)
         names = names or self.output_names
         specs = resolve_layer_specs(self.sim.layers, config)
+        if all(specs[x.id].is_float for x in self.layers):  # exactly the float model's numbers
+            return self.float_outputs(names if taps else None)
         layer = self._single_layer(specs)
         if layer is not None:
             sess, slot = self._layer_session(layer, taps)
@@ -76,11 +78,9 @@ class Runner:
         return self._run(self._fallback_session(config, taps), names, lambda feed: feed)
 
     def _single_layer(self, specs: dict[str, LayerSpecs]):
-        """The one non-float layer of a config (the first if none is), else None."""
+        """The one non-float layer of a config, else None."""
         changed = [x for x in self.layers if not specs[x.id].is_float]
-        if len(changed) > 1:
-            return None
-        return changed[0] if changed else (self.layers[0] if self.layers else None)
+        return changed[0] if len(changed) == 1 else None
 
     def _session(self, proto):
         self.sessions_built += 1
