@@ -47,7 +47,7 @@ def spec_editor(layer) -> None:
 def header(model, layer) -> None:
     cols = st.columns(5)
     cols[0].metric(t("lp_op"), layer.op_type)
-    cols[1].metric(t("mp_col_shape"), " x ".join(map(str, layer.weight_shape)))
+    cols[1].metric(t("mp_col_shape"), "×".join(map(str, layer.weight_shape)))
     cols[2].metric(t("sum_params"), f"{layer.params:,}")
     cols[3].metric(t("lp_channel_axis"), layer.channel_axis)
     cols[4].metric(t("lp_dtype"), layer.weight_dtype)

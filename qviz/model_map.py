@@ -17,7 +17,7 @@ from .model.export import describe_spec
 from .quant import QuantSpec, quantize
 from .quant.metrics import sqnr_db
 
-QUANTITIES = ("bits", "weight_sqnr_db", "param_share", "channel_spread")
+QUANTITIES = ("weight_sqnr_db", "bits", "param_share", "channel_spread")
 FLOAT_BITS = 32
 
 
