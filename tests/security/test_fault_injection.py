@@ -1,0 +1,147 @@
+"""A worker that segfaults, is killed, hangs, spins or runs out of memory ends only its own call.
+
+Each fault runs while another worker call is in flight; that call finishes with the right
+answer, the pool keeps its zygote, and no worker process is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import model_factory as mf
+from qviz.model import load_model, weight_stats
+from qviz.worker import Limits, WorkerError
+
+from .conftest import make_pool
+
+CONV = mf.to_bytes(mf.conv_net())
+
+FAULTS = {
+    "sigsegv": ("segfault", (), "crash", r"crashed the worker \(signal 11, SIGSEGV\)"),
+    "kill_9": ("kill9", (), "crash", r"signal 9, SIGKILL"),
+    "hang": ("hang", (), "wall_time", "took longer than 2 s"),
+    "spin": ("spin", (), "cpu_time", "more than 1 s of CPU time"),
+    "out_of_memory": ("alloc", (3 * 2**30,), "memory", "needed more than 1 GB"),
+}
+FAULT_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=1, wall_seconds=2.0)
+
+
+def wait_for_workers(pool, n: int = 1, timeout: float = 20.0) -> list[int]:
+    """The pool's live workers, once there are `n` of them (a cold zygote takes ~1 s to start)."""
+    end = time.monotonic() + timeout
+    while len(pool.live_workers()) < n and time.monotonic() < end:
+        time.sleep(0.05)
+    return pool.live_workers()
+
+
+def wait_for_no_workers(pool, timeout=5.0) -> list[int]:
+    end = time.monotonic() + timeout
+    while pool.live_workers() and time.monotonic() < end:
+        time.sleep(0.05)
+    return pool.live_workers()
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_ends_only_its_own_call(pool, fault):
+    task, args, kind, message = FAULTS[fault]
+    zygote = pool.zygote_pid
+    other = {}
+    thread = threading.Thread(target=lambda: other.update(result=pool.call("slow_describe", 0.3, CONV)))
+    thread.start()
+    with pytest.raises(WorkerError, match=message) as err:
+        pool.call(task, *args, limits=FAULT_LIMITS)
+    thread.join(30)
+    assert err.value.kind == kind
+    stats = weight_stats(load_model(CONV))
+    assert [row["abs_max"] for row in other["result"]["weight_stats"]] == pytest.approx(list(stats["abs_max"]))
+    assert pool.zygote_pid == zygote
+    assert wait_for_no_workers(pool) == []
+
+
+def test_zygote_killed_mid_call_is_restarted_and_leaves_no_orphans(tmp_path):
+    with make_pool() as pool:
+        first = pool.zygote_pid
+        done = {}
+        thread = threading.Thread(target=lambda: done.update(err=_error(pool, "hang")))
+        thread.start()
+        (worker,) = wait_for_workers(pool)
+        os.kill(first, signal.SIGKILL)
+        thread.join(30)
+        assert isinstance(done["err"], WorkerError)
+        info = pool.call("describe_upload", CONV)  # a new zygote
+        assert pool.zygote_pid != first and len(info["layers"]) == 3
+        assert _gone(worker)  # the orphaned worker died with its zygote (PR_SET_PDEATHSIG)
+
+
+def _error(pool, task, *args):
+    try:
+        pool.call(task, *args)
+    except WorkerError as e:
+        return e
+
+
+def _gone(pid: int, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_close_leaves_no_process():
+    pool = make_pool().start()
+    zygote = pool.zygote_pid
+    thread = threading.Thread(target=lambda: _error(pool, "hang"))
+    thread.start()
+    (worker,) = wait_for_workers(pool)
+    pool.close()
+    thread.join(30)
+    assert _gone(zygote) and _gone(worker)
+
+
+def test_busy_pool_refuses_with_a_clear_message():
+    with make_pool(max_workers=1, max_queue=1, queue_timeout=0.5) as pool:
+        thread = threading.Thread(target=lambda: _error(pool, "hang"))
+        thread.start()
+        wait_for_workers(pool)
+        waiting = threading.Thread(target=lambda: results.append(_error(pool, "probe")))
+        results = []
+        waiting.start()
+        time.sleep(0.1)
+        with pytest.raises(WorkerError, match="busy") as err:
+            pool.call("probe")  # the queue (1) is full: refused at once
+        waiting.join(10)
+        thread.join(30)
+        assert err.value.kind == "busy" and "waited 0.5 s" in str(results[0])
+
+
+def test_bug_in_a_task_is_logged_not_shown(pool, caplog):
+    caplog.set_level(logging.WARNING, logger="qviz.worker")
+    with pytest.raises(WorkerError, match=r"failed while running fail \(KeyError\)") as err:
+        pool.call("fail")
+    assert "Traceback" not in str(err.value) and "a qviz bug" not in str(err.value)
+    assert "a qviz bug" in caplog.text and "Traceback" in caplog.text
+
+
+@pytest.mark.parametrize("task, args", [("big_result", (2**20,)), ("unsendable", ())], ids=["too_big", "not_plain_data"])
+def test_results_the_server_will_not_read(pool, task, args):
+    with pytest.raises(WorkerError) as err:
+        pool.call(task, *args, limits=Limits(memory_bytes=2**30, wall_seconds=5, max_result_bytes=2**19))
+    assert err.value.kind == "internal"
+    assert wait_for_no_workers(pool) == []
+
+
+def test_unknown_task_is_refused(pool):
+    with pytest.raises(WorkerError, match="internal|unknown|ValueError"):
+        pool.call("os.system", "echo hi")
