@@ -21,6 +21,9 @@ def source_controls(model) -> None:
                    placeholder=t("mp_uploaded_placeholder"), on_change=ui.on_sample_change, args=("model_sample_pick",))
     with right.expander(t("mp_upload_header"), expanded=model.sample_id is None):
         upload_controls()
+        model = ui.current_model()
+        if model.sample_id is None:
+            inputs_controls(model)
 
 
 def upload_controls() -> None:
@@ -55,8 +58,6 @@ def summary_section(model) -> None:
     for warning in loaded.warnings:
         st.warning(ui.md_escape(warning))
     st.caption(t(f"mp_data_{ui.data_kind(model)}", rows=ui.calibration_rows(model)))
-    if model.sample_id is None:
-        inputs_controls(model)
 
 
 def config_controls() -> None:
