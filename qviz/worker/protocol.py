@@ -38,7 +38,7 @@ def _pack(value, blobs: list):
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in ARRAY_KINDS:
             raise ProtocolError(f"arrays of dtype {value.dtype} cannot be sent")
-        blobs.append(np.ascontiguousarray(value))
+        blobs.append(value if value.flags.c_contiguous else value.copy(order="C"))  # keeps 0-d arrays 0-d
         return {REF: len(blobs) - 1}
     if isinstance(value, (bytes, bytearray, memoryview)):
         blobs.append(bytes(value))

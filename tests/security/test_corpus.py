@@ -56,19 +56,19 @@ def test_if_nested_32_deep_loads(pool):
     assert info["summary"]["op_counts"] == {"If": 1} and info["layers"] == []
 
 
-def _run_corpus(pool, rounds: int) -> None:
-    for _ in range(rounds):
-        for case in CORPUS.values():
-            try:
-                call(pool, case)
-            except (ModelError, WorkerError):
-                pass
+def _run_corpus(pool, names) -> None:
+    for name in names:
+        try:
+            call(pool, CORPUS[name])
+        except (ModelError, WorkerError):
+            pass
 
 
 def test_server_memory_stays_flat(pool):
     """RSS after 2 passes over the corpus (memory bombs included) within 20 MB of before."""
-    _run_corpus(pool, 1)  # warm up: imports, caches, allocator pools of the server process
+    quick = [name for name in CORPUS if name != "endless_loop"]  # the 2 s time bomb runs once
+    _run_corpus(pool, quick)  # warm up: imports, caches, allocator pools of the server process
     before = rss_bytes()
-    _run_corpus(pool, 2)
+    _run_corpus(pool, list(CORPUS) + quick)
     grown = rss_bytes() - before
     assert grown < 20 * 2**20, f"server RSS grew by {grown / 2**20:.1f} MB"
