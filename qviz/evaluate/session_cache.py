@@ -8,7 +8,10 @@
 
 Two kinds of sessions:
   - one-layer configs (everything float but one layer: what sweeps and local layer errors
-    run) share one "switchable" session per layer. That layer's weight becomes a graph input
+    run) share one "switchable" session per layer. It holds only the *suffix* of the model
+    from that layer on (suffix.py): everything before is the float model's result, fetched
+    once per group of layers by one float pass (at most CUT_CACHE_BYTES held) and fed at
+    the cut. That layer's weight becomes a graph input
     (the engine's dequantized weight, or the original, is fed at run time) and its
     activation input goes through
 
@@ -22,13 +25,16 @@ Two kinds of sessions:
 
 # NOTE: why not one switchable session for all layers: weights fed as inputs are not constant
 # to onnxruntime, which then skips its constant-weight work (NCHWc conv layouts, pre-packing);
-# measured 4.6x slower per pass on the MobileNet sample. One variable layer costs little.
+# measured 4.6x slower per pass on the MobileNet sample (one variable depthwise layer: up to
+# 1.6x on its suffix), hence one session per layer, and suffixes to skip the float prefix.
 # NOTE: tapped layer outputs are graph outputs, which stops fusions (Conv+Relu): sessions
 # with taps are separate from the ones without.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -39,10 +45,13 @@ from ..config import ModelConfig
 from ..model.graph_edit import GraphEditor, tensor_elem_type
 from ..model.resolve import LayerSpecs, resolve_layer_specs
 from ..model.session import make_session
+from ..model.shapes import infer_shapes
 from ..model.simulate import Simulator
 from .data import EvalData
+from .suffix import cut_names, suffix_model
 
 FALLBACK_CACHE = 4
+CUT_CACHE_BYTES = 256 * 2**20
 
 
 class Runner:
@@ -55,6 +64,9 @@ class Runner:
         self.passes = 0
         self._sessions: dict = {}         # (layer id | None, taps) -> (session, slot tensor or None)
         self._fallback: OrderedDict = OrderedDict()
+        self._cut_cache: dict = {}
+        self._cut_sess = None
+        self._shapes = None
         self.output_names = [v.name for v in sim.proto.graph.output]
 
     def float_outputs(self, names=None) -> list[np.ndarray]:
@@ -72,9 +84,8 @@ class Runner:
         layer = self._single_layer(specs)
         if layer is not None:
             sess, slot = self._layer_session(layer, taps)
-            if _switchable(specs[layer.id], slot):
-                extra = self._extra_feeds(layer, specs[layer.id], slot)
-                return self._run(sess, names, lambda feed: {**feed, **extra})
+            if _switchable(specs[layer.id], slot) and self._available(sess, layer, names):
+                return self._run_suffix(sess, layer, names, self._extra_feeds(layer, specs[layer.id], slot))
         return self._run(self._fallback_session(config, taps), names, lambda feed: feed)
 
     def _single_layer(self, specs: dict[str, LayerSpecs]):
@@ -89,6 +100,22 @@ class Runner:
     def _run(self, sess, names, make_feed) -> list[np.ndarray]:
         self.passes += 1
         parts = [sess.run(list(names), make_feed(feed)) for feed in self.data.feeds]
+        return [np.concatenate([p[i] for p in parts], axis=0) for i in range(len(names))]
+
+    def _available(self, sess, layer, names) -> bool:
+        """Can the suffix session (or its cut) give every name? (Not a tap before the cut.)"""
+        have = {v.name for v in sess.get_outputs()} | set(self._cuts(layer)[0])
+        return all(n in have for n in names)
+
+    def _run_suffix(self, sess, layer, names, extra) -> list[np.ndarray]:
+        """Run the layer's suffix session on every batch, fed from the cached float cut."""
+        self.passes += 1
+        made = {v.name for v in sess.get_outputs()}
+        run = [n for n in names if n in made]
+        parts = []
+        for cut in self._cuts(layer):
+            out = dict(zip(run, sess.run(run, {**cut, **extra}))) if run else {}
+            parts.append([out[n] if n in out else cut[n] for n in names])
         return [np.concatenate([p[i] for p in parts], axis=0) for i in range(len(names))]
 
     def _fallback_session(self, config: ModelConfig, taps: bool):
@@ -108,22 +135,69 @@ class Runner:
         """(session, activation slot) with `layer` switchable (None: the float model)."""
         key = (None if layer is None else layer.id, taps)
         if key not in self._sessions:
-            proto, slot = (self.sim.proto, None) if layer is None else self._build_switch(layer)
-            self._sessions[key] = (self._session(_with_outputs(proto, self._tap_names()) if taps else proto), slot)
+            if layer is None:
+                proto, slot = self.sim.proto, None
+            else:
+                proto, slot = self._build_switch(layer)
+            produced = {o for n in proto.graph.node for o in n.output}
+            taps_here = [n for n in self._tap_names() if n in produced]
+            self._sessions[key] = (self._session(_with_outputs(proto, taps_here) if taps else proto), slot)
         return self._sessions[key]
 
     def _build_switch(self, layer):
-        """The model with `layer`'s weight as an input and its activation switch (module doc)."""
-        ed = GraphEditor(self.sim.proto)
-        node = ed.nodes[layer.position]
-        elem = tensor_elem_type(self.sim.proto, node.input[layer.weight_input]) or TensorProto.FLOAT
+        """The suffix from `layer` on, with its weight as an input and its activation switch (module doc)."""
+        cut = self._cuts(layer)[0]
+        types = {n: helper.np_dtype_to_tensor_dtype(v.dtype) for n, v in cut.items()}
+        ed = GraphEditor(suffix_model(self.sim.proto, layer.position, types))
+        local = dataclasses.replace(layer, position=0)
+        elem = tensor_elem_type(self.sim.proto, self.sim.proto.graph.node[layer.position].input[layer.weight_input]) or TensorProto.FLOAT
         ed.model.graph.input.append(helper.make_tensor_value_info(f"qviz_w:{layer.id}", elem, list(layer.weight_shape)))
-        ed.set_input(layer.position, layer.weight_input, f"qviz_w:{layer.id}")
+        ed.set_input(0, layer.weight_input, f"qviz_w:{layer.id}")
         x = layer.inputs[0] if layer.inputs else None
         if x is None or self.sim.activations()[x].dtype != np.float32 or self._shares_input(layer):
             return ed.finish(), None
-        _insert_switch(ed, layer, x)
+        _insert_switch(ed, local, x)
         return ed.finish(), x
+
+    def _cuts(self, layer) -> list[dict[str, np.ndarray]]:
+        """Per batch, the float tensors at `layer`'s cut (graph inputs included); cached for a
+        group of following layers fetched in one float pass (at most CUT_CACHE_BYTES)."""
+        if layer.id not in self._cut_cache:
+            self._fetch_cuts(layer)
+        return self._cut_cache[layer.id]
+
+    def _fetch_cuts(self, layer) -> None:
+        group, names, nbytes = [], [], 0
+        for other in self.layers[self.layers.index(layer):]:
+            extra = [n for n in cut_names(self.sim.proto, other.position) if n not in names]
+            size = sum(self._cut_bytes(n) for n in extra)
+            if group and nbytes + size > CUT_CACHE_BYTES:
+                break
+            group.append(other)
+            names += extra
+            nbytes += size
+        inputs = {v.name for v in self.sim.proto.graph.input}
+        fetch = [n for n in names if n not in inputs]
+        sess = self._cut_session()
+        self.passes += 1
+        values = [dict(zip(fetch, sess.run(fetch, feed))) if fetch else {} for feed in self.data.feeds]
+        self._cut_cache = {}
+        for other in group:
+            cut = cut_names(self.sim.proto, other.position)
+            self._cut_cache[other.id] = [{n: (feed[n] if n in inputs else vals[n]) for n in cut}
+                                         for feed, vals in zip(self.data.feeds, values)]
+
+    def _cut_bytes(self, name: str) -> int:
+        if self._shapes is None:
+            self._shapes = infer_shapes(self.sim.proto, batch=1)
+        return 4 * math.prod(self._shapes.get(name, (1,))) * self.data.n
+
+    def _cut_session(self):
+        """The float model with every layer's cut tensors as extra outputs (built once)."""
+        if self._cut_sess is None:
+            names = {n for x in self.layers for n in cut_names(self.sim.proto, x.position)}
+            self._cut_sess = self._session(_with_outputs(self.sim.proto, sorted(names - {v.name for v in self.sim.proto.graph.input})))
+        return self._cut_sess
 
     def _shares_input(self, layer) -> bool:
         """True when an earlier layer of the same node owns the activation (LSTM W and R)."""
