@@ -590,7 +590,7 @@ SAMPLES = [
               Recipe(epochs=60, lr=3e-3, augment=True, flatten=True), "digits",
               ["batch", 64], DIGITS_PRE + ", flattened row by row to 64 values"),
     SampleDef("digits_transformer", "Digits tiny Transformer", "image classification, 10 digits",
-              DigitsTransformer, Recipe(epochs=100, lr=3e-3, augment=True),
+              DigitsTransformer, Recipe(epochs=300, lr=3e-3, weight_decay=0.0, augment=True),
               "digits", ["batch", 1, 8, 8], DIGITS_PRE),
     SampleDef("tabular_mlp", "Breast cancer tabular MLP", "binary classification, 30 features",
               TabularMLP, Recipe(epochs=100, lr=3e-3, batch=32), "cancer",
