@@ -94,6 +94,21 @@ def describe_upload(data: bytes) -> dict:
     }
 
 
+def warm_up() -> None:
+    """Describe a tiny built-in model once, in the zygote before any fork: pandas, onnx shape
+    inference and friends import lazily on first use, and a forked worker inherits that work
+    instead of redoing it on every call (~20 ms per call measured). No onnxruntime session is
+    created here: the zygote stays free of onnxruntime state that a fork would copy."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((2, 2, 1, 1), np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="warm")
+    vi = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 2, 2, 2]) for n in ("x", "y")]
+    graph = helper.make_graph([node], "warm", vi[:1], vi[1:], [w])
+    describe_upload(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString())
+
+
 def _run(model_bytes: bytes, feeds: dict) -> dict:
     sess = make_session(model_bytes, check=False)
     try:

@@ -42,6 +42,7 @@ def main(ctrl_fd: int, config: dict) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in ["qviz.worker.tasks", *config.get("task_modules", [])]:
         importlib.import_module(module)
+    importlib.import_module("qviz.worker.tasks").warm_up()
     ctrl = socket.socket(fileno=ctrl_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
