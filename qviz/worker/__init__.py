@@ -37,6 +37,8 @@ from __future__ import annotations
 import atexit
 import threading
 
+import numpy as np
+
 from .errors import WorkerError
 from .limits import Limits
 from .pool import WorkerPool
@@ -59,6 +61,11 @@ def _pool(pool: WorkerPool | None) -> WorkerPool:
     return pool if pool is not None else default_pool()
 
 
+def _arrays(feeds: dict) -> dict:
+    """Feeds as arrays: a numpy scalar would otherwise travel as a Python number."""
+    return {name: np.asarray(x) for name, x in feeds.items()}
+
+
 def describe_upload(data: bytes, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
     """load_model + layer_table + weight_stats of uploaded bytes, in a worker (see module doc)."""
     return _pool(pool).call("describe_upload", bytes(data), limits=limits)
@@ -66,14 +73,14 @@ def describe_upload(data: bytes, *, limits: Limits | None = None, pool: WorkerPo
 
 def run_model(data: bytes, feeds: dict, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
     """The model's outputs on `feeds` (input name -> array), as {output name: array}."""
-    return dict(_pool(pool).call("run_model", bytes(data), feeds, limits=limits)["outputs"])
+    return dict(_pool(pool).call("run_model", bytes(data), _arrays(feeds), limits=limits)["outputs"])
 
 
 def simulate_and_run(data: bytes, config_json: str, calib, feeds: dict, *, limits: Limits | None = None,
                      pool: WorkerPool | None = None) -> dict:
     """Outputs of the simulated model of `config_json` (calibrated on `calib`, None = generated
     inputs) on `feeds`, as {output name: array}."""
-    result = _pool(pool).call("simulate_and_run", bytes(data), config_json, calib, feeds, limits=limits)
+    result = _pool(pool).call("simulate_and_run", bytes(data), config_json, calib, _arrays(feeds), limits=limits)
     return dict(result["outputs"])
 
 

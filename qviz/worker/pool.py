@@ -208,6 +208,9 @@ class WorkerPool:
             failure = wall_error(limits)
         except (OSError, protocol.ProtocolError) as e:
             failure = e
+        except BaseException:  # the caller is going away (a rerun, Ctrl-C): its worker goes too
+            zygote.kill(pid)
+            raise
         status = self._exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
         return _outcome(reply, status, failure, task, limits)
 

@@ -16,7 +16,7 @@ import pytest
 
 import model_factory as mf
 from qviz.model import load_model, weight_stats
-from qviz.worker import Limits, WorkerError
+from qviz.worker import Limits, WorkerError, protocol
 
 from .conftest import make_pool
 
@@ -145,3 +145,25 @@ def test_results_the_server_will_not_read(pool, task, args):
 def test_unknown_task_is_refused(pool):
     with pytest.raises(WorkerError, match="internal|unknown|ValueError"):
         pool.call("os.system", "echo hi")
+
+
+def test_worker_runs_one_or_two_threads(pool):
+    model = mf.conv_net()
+    seen = pool.call("threads_running", mf.to_bytes(model), mf.random_inputs(model))
+    assert 1 <= seen["threads"] <= 2
+
+
+class Rerun(BaseException):
+    """Stands in for Streamlit stopping a script run while it waits on a worker."""
+
+
+def test_abandoned_call_kills_its_worker(pool, monkeypatch):
+    def abandon(*args, **kwargs):
+        raise Rerun
+
+    monkeypatch.setattr(protocol, "recv_frame", abandon)
+    with pytest.raises(Rerun):
+        pool.call("hang", limits=Limits(memory_bytes=2**30, wall_seconds=60))  # its own timer would not fire in time
+    monkeypatch.undo()
+    assert wait_for_no_workers(pool) == []
+    assert pool.call("probe")["listing"] == []
