@@ -78,3 +78,27 @@ def test_search_writes_config(capsys, tmp_path):
 def test_errors_are_one_line(capsys, argv, fragment):
     code, _, err = _run(capsys, *argv)
     _assert_one_error_line(code, err, fragment)
+
+
+class _Tty:
+    """A stderr stand-in that says it is a terminal."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
+    tty = _Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    assert cli.main(["sweep", "digits_mlp", "--bits", "8", "--json"]) == 0
+    assert "sweep [" in tty.text and "6/6" in tty.text and tty.text.endswith("\n")
+    json.loads(capsys.readouterr().out)  # stdout stays pure JSON
