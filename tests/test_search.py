@@ -77,3 +77,11 @@ def test_latency_budget_measures():
 def test_bad_budget(budget):
     with pytest.raises(SpecError, match="budget"):
         search(mf.to_bytes(mf.conv_net()), None, budget)
+
+
+def test_bits_candidates_and_bad_metric(digits):
+    sim, data = digits
+    res = search(sim, data, {"bpw": 8.5}, candidates=(8, 4))
+    assert set(res.explanation["candidate"]) <= {"w8", "w4"}
+    with pytest.raises(SpecError, match="metric must be one of"):
+        search(sim, data, {"bpw": 4}, proxy="mse")

@@ -6,8 +6,8 @@
     >>> res.evaluated      # every config evaluated, in order, with the move that produced it
     >>> res.explanation    # per layer: what it got and why (its sensitivity per saved bit)
 
-Candidates (default: weights int 8, 6, 4, 3, 2 per channel, candidates.weight_candidate) are
-per-layer LayerConfigs; a candidate's weights replace the `base` config's weights of the
+Candidates (default: weights int 8, 6, 4, 3, 2 per channel, candidates.weight_candidate; a
+tuple of bit widths picks others) are per-layer LayerConfigs {name: LayerConfig}; a candidate's weights replace the `base` config's weights of the
 layer and its activations, when set, replace the base's (base default: float activations,
 so the default search is weight-only; pass base=PRESETS["w8a8"] to keep uint8 activations).
 
@@ -22,6 +22,12 @@ Strategy (HAWQ / AIMET-AMP style, deterministic):
   3. stop when the budget holds (size budgets: predicted exactly; latency: measured on the
      deployed model, or the simulated one when a config has no native form), or when no
      demotion is left, `max_evaluations` is reached or `cancel` is set.
+Latency budgets: the path is the same size-driven one, each applied step is timed
+(latency.config_latency); weight-only int8/int4 Conv layers run in float in onnxruntime, so
+for real speed-ups search with base=PRESETS["w8a8"] (integer kernels) — 6/3/2-bit candidates
+have no native form and are timed as simulated models (flagged `native_speedup` False).
+`metric` and `proxy` are sweep metrics (accuracy, agreement, kl, sqnr_db); without labels
+accuracy becomes agreement.
 `best`: the evaluated config within the budget with the highest metric (accuracy with
 labels, else -proxy), ties broken by fewer bytes. Cost: L*(B-1) sensitivity passes (shared
 sessions) + about verify evaluations per step (one simulated session each).
@@ -46,7 +52,7 @@ from .latency import config_latency
 from .layer_error import _cancelled
 from .results import SearchResult
 from .size import spec_bytes, weight_size
-from .sweep import damage, measure
+from .sweep import damage, measure, resolve_metric
 
 BUDGET_KINDS = ("bytes", "bpw", "latency_ms")
 DEFAULT_BITS = (8, 6, 4, 3, 2)
@@ -208,13 +214,15 @@ def search(model, data, budget, *, candidates=None, calib=None, base: ModelConfi
     runner = make_runner(model, data, calib=calib)
     if not runner.layers:
         raise SpecError("the model has no quantizable layers: nothing to search")
-    s = _Search(runner, budget, candidates or default_candidates(), base or ModelConfig(), proxy, max(1, verify),
+    labeled = runner.data.labels is not None
+    metric, proxy = resolve_metric(metric, labeled), resolve_metric(proxy, labeled)
+    cands = candidates if isinstance(candidates, dict) else default_candidates(tuple(candidates or DEFAULT_BITS))
+    s = _Search(runner, budget, cands, base or ModelConfig(), proxy, max(1, verify),
                 max_evaluations, progress, cancel, latency_runs)
     s.sensitivity()
     if not s.cancelled:
         s.run()
     evaluated = pd.DataFrame(s.rows)
-    metric = metric if s.y is not None else "agreement"
     return SearchResult(dataclasses.asdict(budget), metric, evaluated, pareto_front(evaluated, metric),
                         _best(evaluated, s, metric), explain(s), s.cancelled, time.perf_counter() - t0)
 
