@@ -16,8 +16,8 @@ def source_controls(model) -> None:
     ids = [s.id for s in samples]
     titles = {s.id: s.title for s in samples}
     left, right = st.columns(2)
-    index = ids.index(model.sample_id) if model.sample_id in ids else None
-    left.selectbox(t("mp_sample"), ids, index=index, format_func=titles.get, key="model_sample_pick",
+    ui.show_current_sample("model_sample_pick", model)
+    left.selectbox(t("mp_sample"), ids, format_func=titles.get, key="model_sample_pick",
                    placeholder=t("mp_uploaded_placeholder"), on_change=ui.on_sample_change, args=("model_sample_pick",))
     with right.expander(t("mp_upload_header"), expanded=model.sample_id is None):
         upload_controls()

@@ -80,7 +80,7 @@ def language_switch() -> None:
 
 def keep_state() -> None:
     """Re-assign the pages' setting keys, so widgets not drawn in this run keep their values."""
-    for key in map(learn_key, DEFAULTS):
+    for key in [*map(learn_key, DEFAULTS), *KEPT_WIDGET_KEYS]:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -156,6 +156,7 @@ LAYER_KEY = "layer_id"
 UPLOAD_SEEN_KEY = "model_upload_seen"
 URL_READ_KEY = "model_url_read"
 DEFAULT_PRESET = "w8a8"
+KEPT_WIDGET_KEYS = ("model_map_quantity", "layer_log_y")  # view choices that survive a page switch
 MODEL_STATE_KEYS = (MODEL_KEY, UPLOAD_KEY, DATA_KEY, CONFIG_KEY, LAYER_KEY, UPLOAD_SEEN_KEY, URL_READ_KEY)
 
 
@@ -489,6 +490,11 @@ def handle_inputs_upload(name: str, data: bytes, model: CurrentModel) -> str | N
     return _seen("npz:" + model.sha256, data, lambda: accept_inputs(name, data, model))
 
 
+def show_current_sample(widget_key: str, model: CurrentModel) -> None:
+    """Point the sample selectbox at the current model (None for an upload) before it is drawn."""
+    st.session_state[widget_key] = model.sample_id
+
+
 def on_sample_change(widget_key: str) -> None:
     select_sample(st.session_state[widget_key])
 
@@ -576,7 +582,7 @@ def channel_fig(view):
 def error_map_fig(view):
     labels = {"title": t(f"lw_map_title_{view.map_kind}"), "x": t(f"lw_map_x_{view.map_kind}"),
               "y": t(f"lw_map_y_{view.map_kind}"), "colorbar": t("lw_map_colorbar")}
-    return error_map_figure(view.error_map, labels)
+    return error_map_figure(view.error_map, labels, square=view.map_kind == "kernels")
 
 
 def split_fig(view):

@@ -33,16 +33,19 @@ def channel_range_figure(channels: dict, labels: dict) -> go.Figure:
     return _layout(fig, labels["title"], labels["x"], labels["y"])
 
 
-def error_map_figure(image: np.ndarray, labels: dict) -> go.Figure:
+def error_map_figure(image: np.ndarray, labels: dict, square: bool = False) -> go.Figure:
     """Heatmap of the quantization error, symmetric diverging colors around 0 (NaN = gap).
 
-    labels: title, x, y, colorbar.
+    labels: title, x, y, colorbar. square: one x unit = one y unit (kernel grids keep kernels square).
     """
     image = np.asarray(image, dtype=np.float32)
     top = float(np.nanmax(np.abs(image))) if np.isfinite(image).any() else 1.0
     fig = go.Figure(go.Heatmap(z=image, colorscale="RdBu", zmid=0.0, zmin=-top, zmax=top,
                                colorbar=dict(title=labels["colorbar"], thickness=12), hoverongaps=False))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x" if image.shape[1] <= 4 * image.shape[0] else None)
+    fig.update_yaxes(autorange="reversed")
+    if square:
+        fig.update_yaxes(scaleanchor="x", constrain="domain")
+        fig.update_xaxes(constrain="domain")
     fig = _layout(fig, labels["title"], labels["x"], labels["y"])
     fig.update_layout(height=max(HEIGHT, min(640, 40 + 3 * image.shape[0])))
     return fig
