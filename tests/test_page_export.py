@@ -92,3 +92,29 @@ def test_report_download_is_self_contained_html(media):
     assert text.startswith("<!DOCTYPE html>") and text.count("Plotly.newPlot") >= 5
     # plotly.js is inlined once (its bundle mentions cdn.plot.ly only as the default for geo maps)
     assert "<script src=" not in text and text.count("plotly.js v") == 1
+
+
+@pytest.mark.parametrize("page", ["pages/model.py", "pages/layer.py", "pages/export.py"])
+def test_a_model_without_layers_is_described_not_crashed(page):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Relu", ["x"], ["y"], name="relu")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
+    at = open_page("pages/model.py")
+    at.file_uploader(key="model_upload_onnx").upload("relu.onnx", data, "application/octet-stream")
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_export_page_in_every_language(lang):
+    at = open_page("pages/export.py", lang)
+    assert not at.exception
+    shown = "\n".join([b.label for b in at.button] + [b.label for b in at.get("download_button")]
+                      + [str(e.value) for kind in ("title", "subheader", "caption", "text") for e in at.get(kind)])
+    assert "[[" not in shown
+    assert at.title[0].value in labels("export_title")
