@@ -182,7 +182,8 @@ def _sample(sample_id: str) -> Sample:
     return load_sample(sample_id)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+# NOTE: up to 8 models (200 MiB each at most) stay loaded for all sessions; keyed by content hash.
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _loaded(sha256: str, _data: bytes) -> LoadedModel:
     return load_model(_data)
 
@@ -532,9 +533,11 @@ def edit_token(layer_id: str) -> str:
 
 
 def edited_weights(layer_id: str) -> QuantSpec | None:
-    """The weights spec the editor shows: the layer's own, or the default's, or int8 per-channel."""
-    config = current_config()
-    return config.for_layer(layer_id).weights
+    """The weights spec the editor shows: the layer's own, else the config default's (None = float).
+
+    When a float layer is switched back on, the editor starts from the w8a8 preset's weights.
+    """
+    return current_config().for_layer(layer_id).weights
 
 
 def apply_layer_edit(layer_id: str, token: str) -> None:
@@ -731,3 +734,287 @@ def is_built(kind: str, model: CurrentModel) -> bool:
 def export_name(model: CurrentModel, suffix: str) -> str:
     """A safe file name: the sample id, else 'model' (an uploaded file's name is not reused)."""
     return f"{model.sample_id or 'model'}_{suffix}"
+
+
+# --- Tune / Sensitivity / Trade-offs ------------------------------------------------------------------
+#
+# Session-state keys:
+#   tune_history      [history_entry dicts] of every config evaluated in this session (qviz.tuning)
+#   tune_selected     layer ids ticked in the Tune table's "sel" column
+#   tune_error        the last table / bulk edit error (plain text), shown once
+#   sens_sweep        {"key", "layers", "candidates", "records", "status": running|stopped|done}
+#   sens_search       {content key: SearchResult} of this session's searches
+# One Runner (Simulator + evaluation data + onnxruntime sessions) per (model hash, data) is
+# shared by all sessions (st.cache_resource) behind a lock: its session caches are not thread-safe.
+
+import threading  # noqa: E402
+
+from . import tuning  # noqa: E402
+from .evaluate import (Budget, EvalData, Evaluation, candidates_from_bits, config_latency, evaluate,  # noqa: E402
+                       from_arrays, from_sample, generated, layer_errors, search, sweep)
+from .plots.sensitivity import sensitivity_heatmap  # noqa: E402
+from .plots.tradeoffs import tradeoff_figure  # noqa: E402
+from .plots.tune import layer_error_figure  # noqa: E402
+
+HISTORY_KEY = "tune_history"
+SELECTED_KEY = "tune_selected"
+TUNE_ERROR_KEY = "tune_error"
+SWEEP_KEY = "sens_sweep"
+SEARCH_KEY = "sens_search"
+LATENCY_RUNS = 20
+
+
+def eval_data(model: CurrentModel) -> EvalData:
+    """The data configs are scored on: a sample's test split, the uploaded .npz, else generated inputs."""
+    if model.sample_id is not None:
+        return from_sample(_sample(model.sample_id), "test")
+    data = st.session_state.get(DATA_KEY)
+    if data and data["model_sha256"] == model.sha256:
+        return from_arrays(model.loaded, data["data"].x, data["data"].y, source="npz")
+    return generated(model.loaded)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _runner(model_sha: str, data_key: str, _model: CurrentModel):
+    from .evaluate import make_runner
+    return make_runner(_model.simulator, eval_data(_model)), threading.Lock()
+
+
+def runner(model: CurrentModel):
+    """(Runner, lock) of the model and its evaluation data (shared, cached by model hash + data)."""
+    return _runner(model.sha256, model.data_key, model)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _evaluation(model_sha: str, data_key: str, config_text: str, _model: CurrentModel) -> Evaluation:
+    run, lock = runner(_model)
+    with lock:
+        return evaluate(run, _parse_config(config_text))
+
+
+def evaluation(model: CurrentModel, config: ModelConfig | None = None) -> Evaluation:
+    """qviz.evaluate.evaluate of `config` (default: the current one), cached by model hash + data + config JSON."""
+    return _evaluation(model.sha256, model.data_key, (config or current_config()).to_json(), model)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _layer_errors(model_sha: str, data_key: str, config_text: str, _model: CurrentModel):
+    run, lock = runner(_model)
+    with lock:
+        return layer_errors(run, _parse_config(config_text))
+
+
+def layer_error_table(model: CurrentModel, config: ModelConfig | None = None):
+    """qviz.evaluate.layer_errors (local and propagated, first 32 samples), cached by content."""
+    return _layer_errors(model.sha256, model.data_key, (config or current_config()).to_json(), model)
+
+
+def headline_metric(model: CurrentModel) -> str:
+    return tuning.metric_name(runner(model)[0].data.labels is not None)
+
+
+def history() -> list:
+    return st.session_state.setdefault(HISTORY_KEY, [])
+
+
+def record(model: CurrentModel, ev: Evaluation, label: str | None = None) -> None:
+    """Append an evaluated config to the session history (same config: replaced, not duplicated)."""
+    entry = tuning.history_entry(model.sha256, label or config_label(), ev)
+    st.session_state[HISTORY_KEY] = tuning.add_to_history(history(), entry)
+
+
+def history_df(model: CurrentModel):
+    return tuning.history_frame(history(), model.sha256)
+
+
+# the Tune table ------------------------------------------------------------------------------------
+
+def tune_table(model: CurrentModel):
+    return tuning.config_table(model.layers, current_config(), st.session_state.get(SELECTED_KEY, []))
+
+
+def tune_table_key(model: CurrentModel, config: ModelConfig | None = None) -> str:
+    """The editor's widget key: changes with the model and config, so an applied edit shows a fresh table."""
+    text = model.sha256 + (config or current_config()).to_json()
+    return "tune_table_" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def apply_tune_edits(model: CurrentModel, key: str, table) -> bool:
+    """Read the editor's edited_rows: keep the ticked rows, write config edits. True if the config changed."""
+    edits = (st.session_state.get(key) or {}).get("edited_rows", {})
+    st.session_state[SELECTED_KEY] = tuning.selected_rows(table, edits)
+    try:
+        new = tuning.apply_row_edits(current_config(), table, edits)
+    except SpecError as error:
+        st.session_state[TUNE_ERROR_KEY] = str(error)
+        return False
+    if new == current_config():
+        return False
+    set_config(new)
+    return True
+
+
+def bulk_targets(model: CurrentModel, target: str, op_type: str | None, pattern: str) -> list[str]:
+    """Layer ids a bulk edit changes: target "selected" | "op" | "pattern"."""
+    if target == "selected":
+        return tuning.select_layers(model.layers, ids=set(st.session_state.get(SELECTED_KEY, [])))
+    if target == "op":
+        return tuning.select_layers(model.layers, op_type=op_type)
+    return tuning.select_layers(model.layers, pattern=pattern) if pattern.strip() else []
+
+
+def apply_bulk(model: CurrentModel, target: str, op_type: str | None, pattern: str, changes: dict) -> int:
+    """Button callback: apply `changes` (table columns; None = keep) to the targets; how many layers."""
+    ids = bulk_targets(model, target, op_type, pattern)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    try:
+        set_config(tuning.bulk_edit(current_config(), model.layers, ids, changes))
+    except SpecError as error:
+        st.session_state[TUNE_ERROR_KEY] = str(error)
+    return len(ids)
+
+
+def tune_error() -> str | None:
+    return st.session_state.pop(TUNE_ERROR_KEY, None)
+
+
+def layer_error_fig(df):
+    labels = {"title": t("tn_err_title"), "x": t("map_x"), "y": t("sqnr_y"), "local": t("tn_local"),
+              "propagated": t("tn_propagated")}
+    return layer_error_figure(df["layer"].tolist(), df["local_sqnr_db"], df["propagated_sqnr_db"], labels)
+
+
+# the Sensitivity sweep: one layer per step, stored in session state ----------------------------------
+#
+# NOTE: why no thread: the sweep runs in the script run, one layer (all its candidates) per
+# step; after each step the records go into session state and the progress bar moves. A
+# click on Stop makes Streamlit stop this run at its next st call (the progress update) and
+# rerun: the stop callback marks the sweep stopped, and the layers done so far are kept.
+# Each layer's cells are cached by content, so Resume / a repeated sweep costs nothing.
+
+def sweep_candidates(bits, modes) -> list[str]:
+    return list(candidates_from_bits(tuple(bits), tuple(modes)))
+
+
+def start_sweep(model: CurrentModel, bits, modes, pattern: str, metric: str) -> None:
+    """Button callback: a new sweep over the layers matching `pattern` (all when empty)."""
+    ids = tuning.select_layers(model.layers, pattern=pattern or None)
+    st.session_state[SWEEP_KEY] = {"model": model.sha256, "layers": ids, "bits": list(bits), "modes": list(modes),
+                                   "candidates": sweep_candidates(bits, modes) if ids else [], "metric": metric,
+                                   "records": [], "status": "running" if ids else "done"}
+
+
+def stop_sweep() -> None:
+    state = st.session_state.get(SWEEP_KEY)
+    if state and state["status"] == "running":
+        state["status"] = "stopped"
+
+
+def resume_sweep() -> None:
+    state = st.session_state.get(SWEEP_KEY)
+    if state:
+        state["status"] = "running"
+
+
+def sweep_state(model: CurrentModel) -> dict | None:
+    state = st.session_state.get(SWEEP_KEY)
+    return state if state and state["model"] == model.sha256 else None
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _sweep_layer(model_sha: str, data_key: str, layer_id: str, bits: tuple, modes: tuple, metric: str, _model: CurrentModel):
+    run, lock = runner(_model)
+    with lock:
+        res = sweep(run, candidates=candidates_from_bits(bits, modes), metric=metric, layers=[layer_id])
+    return res.records.to_dict("records"), res.metric
+
+
+def sweep_step(model: CurrentModel, state: dict) -> bool:
+    """Sweep the next layer not done yet; False when nothing is left."""
+    done = {r["layer"] for r in state["records"]}
+    todo = [x for x in state["layers"] if x not in done]
+    if not todo:
+        state["status"] = "done"
+        return False
+    recs, used = _sweep_layer(model.sha256, model.data_key, todo[0], tuple(state["bits"]), tuple(state["modes"]),
+                              state["metric"], model)
+    state["records"] = state["records"] + recs
+    state["used_metric"] = used
+    return True
+
+
+def sweep_progress(state: dict) -> float:
+    done = len({r["layer"] for r in state["records"]})
+    return done / max(1, len(state["layers"]))
+
+
+def sweep_table(state: dict):
+    return tuning.sweep_matrix(state["records"], state["layers"], state["candidates"])
+
+
+def sweep_fig(table, metric: str):
+    labels = {"title": t("sn_heat_title"), "x": t("sn_candidate"), "y": t("sn_layer"),
+              "colorbar": t("sn_damage", metric=metric)}
+    return sensitivity_heatmap(table, labels)
+
+
+def _search_key(model: CurrentModel, budget: Budget, bits, base: ModelConfig) -> str:
+    return json.dumps([model.sha256, model.data_key, budget.kind, budget.value, list(bits), base.to_json()])
+
+
+def search_result(model: CurrentModel, budget: Budget, bits, base: ModelConfig):
+    """A search already run in this session with these inputs, or None."""
+    return st.session_state.get(SEARCH_KEY, {}).get(_search_key(model, budget, bits, base))
+
+
+def run_search(model: CurrentModel, budget: Budget, bits, base: ModelConfig, progress=None):
+    """qviz.evaluate.search (weights candidates int<bits> per channel on top of `base`), kept per session."""
+    from .evaluate import default_candidates
+    run, lock = runner(model)
+    with lock:
+        res = search(run, None, budget, candidates=default_candidates(tuple(bits)), base=base, progress=progress)
+    st.session_state.setdefault(SEARCH_KEY, {})[_search_key(model, budget, bits, base)] = res
+    return res
+
+
+def apply_search(model: CurrentModel, config_text: str) -> None:
+    """Button callback: make the search's best config the current one (and record it in the history)."""
+    config = _parse_config(config_text)
+    set_config(config)
+    record(model, evaluation(model, config), t("sn_search_label"))
+
+
+# the Trade-offs page --------------------------------------------------------------------------------
+
+def restore_config(config_text: str) -> None:
+    set_config(_parse_config(config_text))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _latency(model_sha: str, data_key: str, config_text: str, _model: CurrentModel):
+    run, lock = runner(_model)
+    with lock:
+        lat = config_latency(run.sim, _parse_config(config_text), run.data.feeds[0], runs=LATENCY_RUNS)
+    return float(lat.median_ms), lat.model
+
+
+def measure_latency(model: CurrentModel, progress=None) -> None:
+    """Measure (median of LATENCY_RUNS, one thread) every history entry of the model without a latency."""
+    entries = history()
+    todo = [i for i, h in enumerate(entries) if h["model"] == model.sha256 and h["latency_ms"] is None]
+    for n, i in enumerate(todo):
+        ms, kind = _latency(model.sha256, model.data_key, entries[i]["config"], model)
+        entries[i] = {**entries[i], "latency_ms": ms, "latency_model": kind}
+        if progress is not None:
+            progress(n + 1, len(todo))
+    st.session_state[HISTORY_KEY] = entries
+
+
+def tradeoff_fig(df, metric: str, front):
+    labels = {"title": t("to_title_fig"), "x": t("to_size_kib"), "y": t(f"to_metric_{metric}"), "points": t("to_points"),
+              "front": t("to_front"), "latency": t("to_latency")}
+    return tradeoff_figure(df, metric, front, labels)
+
+
+def diff_table(model: CurrentModel, a_text: str, b_text: str):
+    return tuning.config_diff(model.layers, _parse_config(a_text), _parse_config(b_text))
