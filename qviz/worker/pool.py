@@ -156,6 +156,15 @@ class WorkerPool:
                 self._zygote = _Zygote(*self._zygote_args)
             return self._zygote
 
+    def _discard(self, zygote: _Zygote) -> None:
+        with self._lock:
+            if self._zygote is zygote:
+                self._zygote = None
+        log.warning("worker zygote stopped answering; restarting it")
+        with contextlib.suppress(OSError):
+            zygote.proc.kill()
+        zygote.close()
+
     # ---- calls ----
     def call(self, task: str, *args, limits: Limits | None = None):
         """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError."""
@@ -185,7 +194,8 @@ class WorkerPool:
         zygote = self._ensure_zygote()
         try:
             sock, status_fd = zygote.fork(limits)
-        except OSError:  # the zygote died between the check and the send: one restart
+        except OSError:  # the zygote died (it may not be reaped yet, so alive() can lie): one restart
+            self._discard(zygote)
             zygote = self._ensure_zygote()
             sock, status_fd = zygote.fork(limits)
         try:
