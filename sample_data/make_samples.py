@@ -9,6 +9,10 @@ Development only: needs torch==2.13.0 (CPU) and scikit-learn, never imported by 
 Everything is seeded and runs on one CPU thread with deterministic kernels, so a rebuild
 reproduces the test accuracies (the number of correct test predictions) exactly.
 
+digits_transformer_outliers is not trained: build_outlier_variant derives it from the committed
+digits_transformer by an exact rescaling (plant_outlier_channels), in a full rebuild after the
+base model and standalone with `make_samples.py digits_transformer_outliers` (no torch work).
+
 Layout written, one folder per sample id:
     sample_data/<id>/model.onnx        opset 21, IR version 10, dynamic batch dimension
     sample_data/<id>/card.json         the model card (see docs/samples.md)
@@ -464,8 +468,24 @@ def intermediate_values(proto: onnx.ModelProto, names: list[str], x: np.ndarray)
     return session(probe.SerializeToString()).run(names, {INPUT_NAME: x})
 
 
-def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: Split) -> bytes:
-    """Insert per-tensor uint8 QuantizeLinear/DequantizeLinear after each named tensor (min-max)."""
+def minmax_qparams(v: np.ndarray, bits: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Asymmetric unsigned min-max (scale, zero_point), widened to include 0, per tensor or per last axis.
+
+    scale = (hi - lo) / (2**bits - 1), zero_point = rint(-lo / scale) in the unsigned type.
+    """
+    rows = (v.reshape(-1, v.shape[-1]) if per_channel else v.reshape(-1, 1)).astype(np.float64)
+    lo, hi = np.minimum(rows.min(axis=0), 0.0), np.maximum(rows.max(axis=0), 0.0)
+    qmax = 2**bits - 1
+    scale = np.where(hi > lo, (hi - lo) / qmax, 1.0).astype(np.float32)
+    dtype = np.uint8 if bits == 8 else np.uint16
+    zero_point = np.clip(np.rint(-lo / scale), 0, qmax).astype(dtype)
+    return (scale, zero_point) if per_channel else (scale[0], zero_point[0])
+
+
+def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: Split,
+                         bits: int = 8, per_channel: bool = False) -> bytes:
+    """Insert QuantizeLinear/DequantizeLinear after each named tensor: unsigned `bits` (8 or 16)
+    min-max on the calibration split, one scale per tensor or per channel (last axis)."""
     values = intermediate_values(proto, names, calibration.x)
     out = onnx.ModelProto()
     out.CopyFrom(proto)
@@ -474,15 +494,12 @@ def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: 
         nodes.append(node)
         if node.output and node.output[0] in names:
             name = node.output[0]
-            v = values[names.index(name)]
-            lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
-            scale = np.float32((hi - lo) / 255)
-            zero_point = np.uint8(np.clip(np.rint(-lo / scale), 0, 255))
+            scale, zero_point = minmax_qparams(values[names.index(name)], bits, per_channel)
             out.graph.initializer.extend([numpy_helper.from_array(np.array(scale), name + "_s"),
                                           numpy_helper.from_array(np.array(zero_point), name + "_z")])
             node.output[0] = name + "_raw"
-            nodes.append(onnx.helper.make_node("QuantizeLinear", [name + "_raw", name + "_s", name + "_z"], [name + "_q"]))
-            nodes.append(onnx.helper.make_node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name]))
+            nodes.append(onnx.helper.make_node("QuantizeLinear", [name + "_raw", name + "_s", name + "_z"], [name + "_q"], axis=-1))
+            nodes.append(onnx.helper.make_node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name], axis=-1))
     del out.graph.node[:]
     out.graph.node.extend(nodes)
     return out.SerializeToString()
@@ -506,6 +523,138 @@ def outlier_check(proto: onnx.ModelProto, splits: dict) -> dict:
                            "outputs feeding MatMul; everything else fp32",
             "tensors": names, "max_over_median_channel_range": ratios,
             "uint8_per_tensor_test_correct": count_correct(quantized, splits["test"])}
+
+
+# ----------------------------------------------------------------------------- planted outliers
+
+
+OUTLIER_BASE = "digits_transformer"
+OUTLIER_ID = "digits_transformer_outliers"
+# NOTE: the same two channels in every LayerNorm, as LLM outlier dimensions sit in the same
+# residual-stream channels across layers; picked once as np.random.default_rng(0).permutation(64)[:2].
+OUTLIER_CHANNELS = (16, 36)
+# NOTE: a power of two, so gamma * alpha, beta * alpha and W / alpha are exact in float32 and the
+# variant's logits are bit-identical to the base model's. 64 costs per-tensor uint8 only 2.5
+# accuracy points, 128 costs 41 (measured with qviz's w8a8 preset, see docs/samples.md).
+OUTLIER_ALPHA = 128.0
+
+
+def linear_consumers(proto: onnx.ModelProto, tensor: str) -> list[onnx.NodeProto]:
+    """The nodes reading `tensor`, if every one is a MatMul(tensor, initializer W[in, out]); else []."""
+    inits = {t.name for t in proto.graph.initializer}
+    users = [n for n in proto.graph.node if tensor in n.input]
+    linear = all(n.op_type == "MatMul" and n.input[0] == tensor and n.input[1] in inits for n in users)
+    return users if linear else []
+
+
+def scale_initializer(proto: onnx.ModelProto, name: str, index, factor: float) -> None:
+    """initializer[name][index] *= factor, in place (index selects channels or weight rows)."""
+    tensor = next(t for t in proto.graph.initializer if t.name == name)
+    array = numpy_helper.to_array(tensor).copy()
+    array[index] *= np.asarray(factor, dtype=array.dtype)
+    tensor.CopyFrom(numpy_helper.from_array(array, name))
+
+
+def plant_outlier_channels(proto: onnx.ModelProto, channels, alpha: float) -> tuple[onnx.ModelProto, list[str]]:
+    """Inverse SmoothQuant: the same function, with `channels` of some LayerNorm outputs alpha x larger.
+
+    For every LayerNormalization whose output feeds only MatMuls with a weight W[in, out]:
+    gamma[c] *= alpha, beta[c] *= alpha, W[c, :] /= alpha, so (alpha * y_c) * (W[c, :] / alpha)
+    = y_c * W[c, :]. Returns the new model and the names of the rescaled LayerNorm outputs.
+    """
+    out = onnx.ModelProto()
+    out.CopyFrom(proto)
+    index = list(channels)
+    names = []
+    for ln in [n for n in out.graph.node if n.op_type == "LayerNormalization"]:
+        consumers = linear_consumers(out, ln.output[0])
+        if not consumers:
+            continue
+        for param in ln.input[1:3]:
+            scale_initializer(out, param, index, alpha)
+        for matmul in consumers:
+            scale_initializer(out, matmul.input[1], index, 1.0 / alpha)
+        names.append(ln.output[0])
+    onnx.checker.check_model(out, full_check=True)
+    return out, names
+
+
+def channel_ratios(proto: onnx.ModelProto, names: list[str], x: np.ndarray) -> list[list[float]]:
+    """Per tensor: the channel abs-max ranges divided by the median channel's, largest first (top 4)."""
+    ratios = []
+    for v in intermediate_values(proto, names, x):
+        channel_max = np.abs(v).reshape(-1, v.shape[-1]).max(axis=0)
+        ratios.append([round(float(r), 1) for r in np.sort(channel_max / np.median(channel_max))[::-1][:4]])
+    return ratios
+
+
+def activation_outlier_check(proto: onnx.ModelProto, names: list[str], splits: dict) -> dict:
+    """Test correct with the named tensors fake-quantized (rest fp32): uint8 per-tensor,
+    uint8 per-channel and uint16 per-tensor, all min-max on the calibration split."""
+    modes = {"uint8_per_tensor": (8, False), "uint8_per_channel": (8, True), "uint16_per_tensor": (16, False)}
+    result = {"activations": "min-max on the calibration split, QuantizeLinear/DequantizeLinear "
+                             "after the LayerNorm outputs feeding MatMul; everything else fp32",
+              "tensors": names,
+              "top_channel_over_median_channel_range": channel_ratios(proto, names, splits["calibration"].x)}
+    for key, (bits, per_channel) in modes.items():
+        quantized = quantize_activations(proto, names, splits["calibration"], bits, per_channel)
+        result[f"{key}_test_correct"] = count_correct(quantized, splits["test"])
+    return result
+
+
+def check_outlier_lesson(check: dict, base_correct: int, alpha: float, test: Split) -> None:
+    """The variant must show the lesson: per-tensor uint8 loses >= 5 points, the fixes recover."""
+    weakest = min(r[len(OUTLIER_CHANNELS) - 1] for r in check["top_channel_over_median_channel_range"])
+    lost = base_correct - check["uint8_per_tensor_test_correct"]
+    recovered = min(check["uint8_per_channel_test_correct"], check["uint16_per_tensor_test_correct"])
+    if weakest < alpha / 2 or lost < 0.05 * len(test.y) or base_correct - recovered > 0.01 * len(test.y):
+        raise RuntimeError(f"{OUTLIER_ID} no longer shows the outlier lesson: {check}")
+
+
+def build_outlier_variant(digits: dict) -> dict:
+    """digits_transformer_outliers from the committed digits_transformer (build that first)."""
+    start = time.perf_counter()
+    base_folder, folder = OUT / OUTLIER_BASE, OUT / OUTLIER_ID
+    base = onnx.load_model_from_string((base_folder / "model.onnx").read_bytes())
+    proto, names = plant_outlier_channels(base, OUTLIER_CHANNELS, OUTLIER_ALPHA)
+    model_bytes = proto.SerializeToString()
+    base_logits = session(base.SerializeToString()).run(None, {INPUT_NAME: digits["test"].x})[0]
+    logits = session(model_bytes).run(None, {INPUT_NAME: digits["test"].x})[0]
+    correct = count_correct(model_bytes, digits["test"])
+    base_correct = count_correct(base.SerializeToString(), digits["test"])
+    check = activation_outlier_check(proto, names, digits)
+    check_outlier_lesson(check, base_correct, OUTLIER_ALPHA, digits["test"])
+    folder.mkdir(exist_ok=True)
+    (folder / "model.onnx").write_bytes(model_bytes)
+    for name in ("calibration", "test"):
+        save_split(folder / f"{name}.npz", digits[name])
+    card = outlier_card(json.loads((base_folder / "card.json").read_text(encoding="utf-8")), proto, correct)
+    card["derivation"] = {
+        "from": OUTLIER_BASE,
+        "transform": "inverse SmoothQuant, exact: for each LayerNorm feeding only MatMuls, "
+                     "gamma[c] and beta[c] multiplied by alpha, MatMul weight rows W[c, :] divided by alpha",
+        "alpha": OUTLIER_ALPHA, "channels": list(OUTLIER_CHANNELS), "tensors": names,
+        "max_abs_logit_difference_vs_base": float(np.abs(logits - base_logits).max()),
+    }
+    card["outlier_check"] = check
+    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{OUTLIER_ID:20s} acc {card['fp32_test_accuracy']:.4f} ({correct}/{len(digits['test'].y)})"
+          f"  derived in {time.perf_counter() - start:5.1f} s", flush=True)
+    return card
+
+
+def outlier_card(base_card: dict, proto: onnx.ModelProto, correct: int) -> dict:
+    """The base model's card with this sample's id, title, lesson, accuracy and op counts."""
+    card = dict(base_card)
+    card.pop("outlier_check", None)
+    card.update({
+        "id": OUTLIER_ID, "title": "Digits tiny Transformer with LLM-style outliers (planted)",
+        "fp32_test_accuracy": round(correct / card["test_count"], 4), "test_correct": correct,
+        "parameter_count": parameter_count(proto),
+        "lesson": {"en": LESSONS[OUTLIER_ID][0], "zh": LESSONS[OUTLIER_ID][1]},
+        "onnx": {"opset": TARGET_OPSET, "ir_version": IR_VERSION, "ops": op_histogram(proto)},
+    })
+    return card
 
 
 # ----------------------------------------------------------------------------- samples
@@ -555,6 +704,26 @@ LESSONS = {
         "超过中位通道的约 2 倍，所以按张量 8 位量化激活几乎没有损失；大语言模型会长出少数大 20-100 倍"
         "的通道，这正是它们量化失败的原因。",
     ),
+    "digits_transformer_outliers": (
+        "digits_transformer with LLM-style outlier features, planted on purpose. Large language "
+        "models learn a few activation channels 20-100x larger than the rest (LLM.int8(), "
+        "SmoothQuant); this small model did not, so they were planted by an exact rescaling that "
+        "leaves the function unchanged (the inverse of SmoothQuant): in each LayerNorm feeding "
+        "a MatMul (attention QKV, MLP input), channels 16 and 36 have gamma and beta multiplied "
+        "by 128 and the matching weight rows divided by 128. The logits are bit-identical to "
+        "digits_transformer's, but those two channels are now 88-170x the median channel, so one "
+        "per-tensor uint8 scale leaves the other 62 channels only a few levels: the w8a8 preset "
+        "falls from 98.3% to 56.9%. Float activations (w8), 16-bit activations or per-channel "
+        "activation scales on the LayerNorm outputs bring it back to 98.1%: the weights were "
+        "never the problem.",
+        "带有大语言模型式离群特征的 digits_transformer，离群值是有意植入的。大语言模型会学出少数比其余"
+        "大 20-100 倍的激活通道（LLM.int8()、SmoothQuant）；这个小模型没有学出，因此用一种不改变模型"
+        "函数的精确重缩放把它们植入（SmoothQuant 的逆变换）：在每个输入 MatMul（注意力 QKV、MLP 输入）"
+        "的 LayerNorm 中，通道 16 和 36 的 gamma 与 beta 乘以 128，对应的权重行除以 128。输出 logits "
+        "与 digits_transformer 逐位相同，但这两个通道现在是中位通道的 88-170 倍，按张量的单一 uint8 "
+        "缩放因子只给其余 62 个通道留下几个级别：w8a8 预设的准确率从 98.3% 跌到 56.9%。浮点激活（w8）、"
+        "16 位激活或在 LayerNorm 输出上按通道设缩放因子都能恢复到 98.1%：问题从来不在权重。",
+    ),
     "tabular_mlp": (
         "A tiny model on 30 standardized features with two classes. Int8 is almost free here: "
         "find how few bits it tolerates. A layer with 30 inputs only splits into groups of 2, 3, "
@@ -598,7 +767,7 @@ SAMPLES = [
               "(values in card.preprocessing_parameters)"),
 ]
 DISPLAY_ORDER = ["digits_mlp", "digits_cnn", "digits_mobilenet", "digits_transformer",
-                 "tabular_mlp"]
+                 "tabular_mlp", OUTLIER_ID]
 
 
 def model_splits(sample: SampleDef, digits: dict, cancer: dict) -> dict[str, Split]:
@@ -698,6 +867,9 @@ def main(only: list[str]) -> None:
             for key in ("granularity_check", "outlier_check"):
                 if key in card:
                     print(json.dumps(card[key]))
+    if not only or OUTLIER_ID in only:
+        # NOTE: derived from the committed digits_transformer (just rebuilt in a full run).
+        print(json.dumps(build_outlier_variant(digits)["outlier_check"]))
     index = {"samples": DISPLAY_ORDER}
     (OUT / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     print(f"total {time.perf_counter() - start:.1f} s")

@@ -21,7 +21,7 @@ from qviz.samples import (DEFAULT_SAMPLE, SAMPLE_DATA_DIR, Sample, list_samples,
 IDS = sample_ids()
 # Minimum fp32 test accuracy per sample, from issue 3.
 MIN_ACCURACY = {"digits_mlp": 0.95, "digits_cnn": 0.97, "digits_mobilenet": 0.97,
-                "digits_transformer": 0.95, "tabular_mlp": 0.90}
+                "digits_transformer": 0.95, "tabular_mlp": 0.90, "digits_transformer_outliers": 0.95}
 CARD_FIELDS = ("id", "title", "task", "input", "output", "preprocessing", "class_names",
                "fp32_test_accuracy", "test_correct", "test_count", "parameter_count",
                "calibration_split", "calibration_count", "test_split", "lesson", "data", "onnx")
@@ -118,6 +118,66 @@ def test_mobilenet_per_tensor_depthwise_fails_per_channel_saves():
     assert correct["per_tensor"] == check["per_tensor_test_correct"]
     assert correct["per_channel"] == check["per_channel_test_correct"]
     assert correct["per_channel"] - correct["per_tensor"] >= 0.1 * len(sample.test.y)
+
+
+def channel_ranges(model_bytes: bytes, names: list[str], x: np.ndarray) -> list[np.ndarray]:
+    """Per named tensor, the abs-max of each channel (last axis), from onnxruntime extra outputs."""
+    model = onnx.load_model_from_string(model_bytes)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                              for n in names)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return [np.abs(v).reshape(-1, v.shape[-1]).max(axis=0) for v in sess.run(names, {"input": x})]
+
+
+def test_outlier_variant_computes_the_base_function():
+    base, variant = load_sample("digits_transformer"), load_sample("digits_transformer_outliers")
+    expected, actual = run(base, base.test.x), run(variant, variant.test.x)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert (actual.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert variant.card["test_correct"] == base.card["test_correct"]
+    assert np.array_equal(variant.test.x, base.test.x)
+    assert np.array_equal(variant.calibration.x, base.calibration.x)
+
+
+def test_outlier_variant_layernorm_outputs_have_planted_channels():
+    base, variant = load_sample("digits_transformer"), load_sample("digits_transformer_outliers")
+    derivation = variant.card["derivation"]
+    alpha, channels, names = derivation["alpha"], derivation["channels"], derivation["tensors"]
+    assert len(names) == 4 and 2 <= len(channels) <= 4
+    for ranges in channel_ranges(variant.model_bytes, names, variant.calibration.x):
+        assert (ranges[channels] >= alpha / 2 * np.median(ranges)).all()
+        others = np.delete(ranges, channels)
+        assert others.max() < 4 * np.median(ranges)
+    for ranges in channel_ranges(base.model_bytes, names, base.calibration.x):
+        assert ranges.max() < 4 * np.median(ranges)
+
+
+def test_outlier_variant_per_tensor_activations_fail_the_fixes_recover():
+    """Through qviz itself: w8a8 loses >= 5 points; float, 16-bit or per-channel activations do not."""
+    from qviz.config import PRESETS, LayerConfig, ModelConfig
+    from qviz.evaluate import evaluate, from_sample, make_runner
+    from qviz.quant import QuantSpec
+
+    w8 = PRESETS["w8a8"].default.weights
+    per_channel = QuantSpec(bits=8, signed=False, symmetric=False, granularity="channel", axis=2)
+    ln_fed = [f"/blocks/blocks.{b}/{m}/MatMul" for b in (0, 1) for m in ("attn/qkv", "mlp/mlp.0")]
+    pc = PRESETS["w8a8"]
+    for layer_id in ln_fed:
+        pc = pc.with_layer(layer_id, LayerConfig(w8, per_channel))
+    configs = {"w8a8": PRESETS["w8a8"], "w8": PRESETS["w8"], "w8a8_channel": pc,
+               "w8a16": ModelConfig(default=LayerConfig(w8, QuantSpec(bits=16, signed=False, symmetric=False)))}
+    accuracy, tensors = {}, load_sample("digits_transformer_outliers").card["derivation"]["tensors"]
+    for sample_id in ("digits_transformer", "digits_transformer_outliers"):
+        s = load_sample(sample_id)
+        runner = make_runner(s.model_bytes, from_sample(s, "test"), calib=s.calibration.x)
+        inputs = {layer.id: layer.inputs[0] for layer in runner.sim.layers}
+        assert [inputs[i] for i in ln_fed] == tensors  # the per-channel layers read the LayerNorms
+        accuracy[sample_id] = {k: evaluate(runner, c).accuracy for k, c in configs.items()}
+    fp32 = load_sample("digits_transformer").card["fp32_test_accuracy"]
+    assert accuracy["digits_transformer"]["w8a8"] >= fp32 - 0.01
+    assert accuracy["digits_transformer_outliers"]["w8a8"] <= fp32 - 0.05
+    for key in ("w8", "w8a8_channel", "w8a16"):
+        assert accuracy["digits_transformer_outliers"][key] >= fp32 - 0.01, key
 
 
 def test_everything_under_sample_data_is_small():
