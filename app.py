@@ -13,6 +13,9 @@ PAGES = [
     ("pages/learn.py", "nav_learn", ":material/school:", "learn"),
     ("pages/model.py", "nav_model", ":material/account_tree:", "model"),
     ("pages/layer.py", "nav_layer", ":material/layers:", "layer"),
+    ("pages/tune.py", "nav_tune", ":material/tune:", "tune"),
+    ("pages/sensitivity.py", "nav_sensitivity", ":material/grid_view:", "sensitivity"),
+    ("pages/tradeoffs.py", "nav_tradeoffs", ":material/scatter_plot:", "tradeoffs"),
     ("pages/export.py", "nav_export", ":material/download:", "export"),
 ]
 
