@@ -119,6 +119,12 @@ def test_protocol_refuses_what_is_not_plain_data(value):
         encode(value)
 
 
+def test_protocol_rejects_deeply_nested_json():
+    header = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b', "blobs": []}'
+    with pytest.raises(ProtocolError):
+        decode(len(header).to_bytes(4, "big") + header)
+
+
 @pytest.mark.parametrize("edit", ["object_dtype", "bad_size", "bad_ref", "truncated", "not_json"])
 def test_protocol_rejects_malformed_frames(edit):
     frame = bytearray(_frame({"x": np.zeros(4, np.float32)}))

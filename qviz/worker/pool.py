@@ -169,8 +169,9 @@ class WorkerPool:
     def call(self, task: str, *args, limits: Limits | None = None):
         """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError."""
         limits = limits or self.limits
+        request = protocol.encode({"task": task, "args": list(args)})  # ProtocolError here: not plain data
         with self._slot():
-            return self._call_once(task, list(args), limits)
+            return self._call_once(request, task, limits)
 
     @contextlib.contextmanager
     def _slot(self):
@@ -190,7 +191,7 @@ class WorkerPool:
         finally:
             self._slots.release()
 
-    def _call_once(self, task: str, args: list, limits: Limits):
+    def _call_once(self, request: list, task: str, limits: Limits):
         zygote = self._ensure_zygote()
         try:
             sock, status_fd = zygote.fork(limits)
@@ -199,12 +200,12 @@ class WorkerPool:
             zygote = self._ensure_zygote()
             sock, status_fd = zygote.fork(limits)
         try:
-            return self._exchange(zygote, sock, status_fd, task, args, limits)
+            return self._exchange(zygote, sock, status_fd, request, task, limits)
         finally:
             sock.close()
             os.close(status_fd)
 
-    def _exchange(self, zygote: _Zygote, sock, status_fd: int, task: str, args: list, limits: Limits):
+    def _exchange(self, zygote: _Zygote, sock, status_fd: int, request: list, task: str, limits: Limits):
         raw_pid = _read_exact(status_fd, 8, time.monotonic() + START_TIMEOUT)
         if raw_pid is None:
             raise WorkerError("the worker could not be started", "crash")
@@ -212,7 +213,7 @@ class WorkerPool:
         deadline = time.monotonic() + limits.wall_seconds + GRACE
         reply, failure = None, None
         try:
-            protocol.send_frame(sock, {"task": task, "args": args}, deadline)
+            protocol.send_parts(sock, request, deadline)
             reply = protocol.recv_frame(sock, limits.max_result_bytes, deadline)
         except TimeoutError:
             failure = wall_error(limits)

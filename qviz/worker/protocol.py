@@ -90,7 +90,7 @@ def decode(frame: bytes | bytearray | memoryview):
         return _unpack(header["value"], blobs)
     except ProtocolError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as e:
         raise ProtocolError(f"malformed frame ({type(e).__name__})") from None
 
 
@@ -133,7 +133,12 @@ def _set_timeout(sock: socket.socket, deadline: float | None) -> None:
 
 def send_frame(sock: socket.socket, value, deadline: float | None = None) -> None:
     """Encode and send `value`; TimeoutError when `deadline` (time.monotonic) passes."""
-    for part in encode(value):
+    send_parts(sock, encode(value), deadline)
+
+
+def send_parts(sock: socket.socket, parts: list, deadline: float | None = None) -> None:
+    """Send an already encoded frame (see `encode`)."""
+    for part in parts:
         view = memoryview(part)
         while view.nbytes:
             _set_timeout(sock, deadline)

@@ -142,6 +142,11 @@ def test_results_the_server_will_not_read(pool, task, args):
     assert wait_for_no_workers(pool) == []
 
 
+def test_arguments_that_are_not_plain_data_are_refused_before_any_worker(pool):
+    with pytest.raises(protocol.ProtocolError, match="cannot send a set"):
+        pool.call("describe_upload", {1, 2})
+
+
 def test_unknown_task_is_refused(pool):
     with pytest.raises(WorkerError, match="internal|unknown|ValueError"):
         pool.call("os.system", "echo hi")
