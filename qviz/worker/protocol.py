@@ -75,15 +75,19 @@ def encode(value) -> list:
     return [total.to_bytes(8, "big")] + parts
 
 
-def decode(frame: bytes | bytearray | memoryview):
-    """Rebuild a value from a frame body (without its 8-byte length); ProtocolError if malformed."""
+def decode(frame: bytes | bytearray | memoryview, *, copy: bool = True):
+    """Rebuild a value from a frame body (without its 8-byte length); ProtocolError if malformed.
+
+    copy=False (the worker's side, for a request) returns bytes blobs as memoryviews and
+    arrays as views into `frame`: a 200 MB upload is then not copied once more.
+    """
     view = memoryview(frame)
     try:
         n = int.from_bytes(view[:4], "big")
         header = json.loads(bytes(view[4:4 + n]))
         offset, blobs = 4 + n, []
         for meta in header["blobs"]:
-            blob, offset = _read_blob(view, offset, meta)
+            blob, offset = _read_blob(view, offset, meta, copy)
             blobs.append(blob)
         if offset != len(view):
             raise ProtocolError("frame has trailing bytes")
@@ -94,19 +98,20 @@ def decode(frame: bytes | bytearray | memoryview):
         raise ProtocolError(f"malformed frame ({type(e).__name__})") from None
 
 
-def _read_blob(view: memoryview, offset: int, meta: list):
+def _read_blob(view: memoryview, offset: int, meta: list, copy: bool):
     kind, dtype, shape, nbytes = meta
     if not isinstance(nbytes, int) or nbytes < 0 or offset + nbytes > len(view):
         raise ProtocolError("blob runs past the end of the frame")
     raw = view[offset:offset + nbytes]
     if kind == "bytes":
-        return bytes(raw), offset + nbytes
+        return (bytes(raw) if copy else raw), offset + nbytes
     dt = np.dtype(dtype)
     if dt.kind not in ARRAY_KINDS or dt.hasobject or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise ProtocolError(f"refusing an array of dtype {dtype!r} shape {shape!r}")
     if math.prod(shape) * dt.itemsize != nbytes:
         raise ProtocolError("array size does not match its shape")
-    return np.frombuffer(raw, dtype=dt).reshape(shape).copy(), offset + nbytes
+    x = np.frombuffer(raw, dtype=dt).reshape(shape)
+    return (x.copy() if copy else x), offset + nbytes
 
 
 def _unpack(value, blobs: list):
@@ -146,15 +151,15 @@ def send_parts(sock: socket.socket, parts: list, deadline: float | None = None) 
             view = view[sent:]
 
 
-def recv_frame(sock: socket.socket, max_bytes: int, deadline: float | None = None):
-    """Receive and decode one frame; None on a clean EOF before the first byte."""
+def recv_frame(sock: socket.socket, max_bytes: int, deadline: float | None = None, *, copy: bool = True):
+    """Receive and decode one frame (see `decode` for `copy`); None on a clean EOF before the first byte."""
     head = _recv_exact(sock, 8, deadline, eof_ok=True)
     if head is None:
         return None
     total = int.from_bytes(head, "big")
     if total > max_bytes:
         raise ProtocolError(f"reply of {total / 2**20:.0f} MiB is over the {max_bytes / 2**20:.0f} MiB limit")
-    return decode(_recv_exact(sock, total, deadline))
+    return decode(_recv_exact(sock, total, deadline), copy=copy)
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float | None, eof_ok: bool = False):

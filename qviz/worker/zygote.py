@@ -151,7 +151,7 @@ def worker_main(data_fd: int, limits: dict) -> None:
     """Apply limits, read one request, run it, send one reply, exit."""
     limits_mod.apply_in_child(limits, _workdir(os.getpid()))
     sock = socket.socket(fileno=data_fd)
-    request = protocol.recv_frame(sock, REQUEST_MAX_BYTES)
+    request = protocol.recv_frame(sock, REQUEST_MAX_BYTES, copy=False)
     reply = run_request(request)
     try:
         protocol.send_frame(sock, reply)

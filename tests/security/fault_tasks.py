@@ -61,7 +61,7 @@ def probe():
 def ort_unchecked(data: bytes):
     """onnxruntime on raw upload bytes with NO qviz checks: what the empty cwd alone protects."""
     try:
-        ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        ort.InferenceSession(bytes(data), providers=["CPUExecutionProvider"])
         return {"loaded": True, "error": ""}
     except Exception as e:  # noqa: BLE001 - the message itself is the result under test
         return {"loaded": False, "error": str(e)}
