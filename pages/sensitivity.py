@@ -18,10 +18,16 @@ def sweep_form(model) -> None:
     bits = c[0].multiselect(t("sn_bits"), SWEEP_BITS, default=[8, 4], key="sens_bits")
     modes = c[1].multiselect(t("sn_modes"), ["weights", "activations"], default=["weights"], key="sens_modes",
                              format_func=ui.option_labels("sn_mode_"))
-    pattern = c[2].text_input(t("tn_pattern"), key="sens_pattern", help=t("tn_pattern_help"))
-    metric = c[3].selectbox(t("sn_metric"), SWEEP_METRICS, key="sens_metric", format_func=ui.option_labels("sn_metric_"))
-    st.button(t("sn_run"), type="primary", on_click=ui.start_sweep, args=(model, bits, modes, pattern, metric),
-              disabled=not bits or not modes, key="sens_run")
+    c[2].text_input(t("tn_pattern"), key="sens_pattern", help=t("tn_pattern_help"))
+    c[3].selectbox(t("sn_metric"), SWEEP_METRICS, key="sens_metric", format_func=ui.option_labels("sn_metric_"))
+    st.button(t("sn_run"), type="primary", on_click=start_sweep, args=(model,), disabled=not bits or not modes,
+              key="sens_run")
+
+
+def start_sweep(model) -> None:
+    """Button callback: read the form's widgets now (a click's args would be those of the previous run)."""
+    s = st.session_state
+    ui.start_sweep(model, s["sens_bits"], s["sens_modes"], s.get("sens_pattern", ""), s["sens_metric"])
 
 
 def sweep_run(model, state) -> None:

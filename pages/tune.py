@@ -30,8 +30,9 @@ def column_config() -> dict:
 
 def presets_row() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    name = left.selectbox(t("tn_preset"), list(PRESETS), key="tune_preset")
-    right.button(t("tn_apply_preset"), on_click=ui.apply_preset, args=(name,), key="tune_apply_preset")
+    left.selectbox(t("tn_preset"), list(PRESETS), key="tune_preset")
+    right.button(t("tn_apply_preset"), on_click=lambda: ui.apply_preset(st.session_state["tune_preset"]),
+                 key="tune_apply_preset")
 
 
 def bulk_section(model) -> None:
@@ -52,8 +53,17 @@ def bulk_section(model) -> None:
                    "w_estimator": k[2].selectbox(t("estimator"), [KEEP, *EDIT_ESTIMATORS], key="tune_bulk_est",
                                                  format_func=keep),
                    "a_bits": k[3].selectbox(t("tn_a_bits"), [KEEP, *BITS], key="tune_bulk_a_bits", format_func=keep)}
-        st.button(t("tn_bulk_apply"), on_click=ui.apply_bulk, args=(model, target, op_type, pattern, changes),
-                  key="tune_bulk_apply")
+        st.button(t("tn_bulk_apply"), on_click=apply_bulk, args=(model, list(changes)), key="tune_bulk_apply")
+
+
+def apply_bulk(model, columns) -> None:
+    """Button callback: read the bulk widgets now (a click's args would be those of the previous run)."""
+    s = st.session_state
+    target = s["tune_bulk_target"]
+    keys = {"w_bits": "tune_bulk_w_bits", "w_granularity": "tune_bulk_gran", "w_estimator": "tune_bulk_est",
+            "a_bits": "tune_bulk_a_bits"}
+    ui.apply_bulk(model, target, s.get("tune_bulk_op") if target == "op" else None, s.get("tune_bulk_pattern", ""),
+                  {c: s.get(keys[c]) for c in columns})
 
 
 def results(model, ev, errors) -> None:

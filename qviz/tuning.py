@@ -65,6 +65,13 @@ def row_layer_config(row: dict, old: LayerConfig) -> LayerConfig:
 
     SpecError (naming the column) for an impossible combination, e.g. a_bits=1.
     """
+    try:
+        return _row_layer_config(row, old)
+    except SpecError as error:
+        raise SpecError(f"layer {row['layer']}: {error}") from None
+
+
+def _row_layer_config(row: dict, old: LayerConfig) -> LayerConfig:
     weights = activations = None
     if int(row["w_bits"]):
         changes = {"bits": int(row["w_bits"]), "scheme": row["w_scheme"], "granularity": row["w_granularity"],
@@ -74,10 +81,7 @@ def row_layer_config(row: dict, old: LayerConfig) -> LayerConfig:
         changes = {"bits": int(row["a_bits"]), "estimator": row["a_estimator"]}
         activations = _replace(old.activations or DEFAULT_ACTIVATIONS, changes, "activations")
     dynamic = old.activations_dynamic and activations is not None and activations.estimator == "minmax"
-    try:
-        return dataclasses.replace(old, weights=weights, activations=activations, activations_dynamic=dynamic)
-    except SpecError as error:
-        raise SpecError(f"layer {row['layer']}: {error}") from None
+    return dataclasses.replace(old, weights=weights, activations=activations, activations_dynamic=dynamic)
 
 
 def _replace(spec: QuantSpec, changes: dict, what: str) -> QuantSpec:
@@ -160,17 +164,16 @@ def history_entry(model_sha: str, label: str, ev) -> dict:
 
 
 def add_to_history(history: list, entry: dict) -> list:
-    """history + entry; an entry of the same model and config replaces the old one (keeping its
-    label and a measured latency), so going back and forth does not grow the list."""
-    out = []
-    for old in history:
+    """history + entry; an entry of the same model and config updates the old one in place (keeping
+    its label, position and a measured latency): going back and forth neither grows the list nor
+    renumbers the points."""
+    for i, old in enumerate(history):
         if (old["model"], old["config"]) == (entry["model"], entry["config"]):
-            entry = {**entry, "label": old["label"]}
+            keep = {"label": old["label"]}
             if entry["latency_ms"] is None:
-                entry = {**entry, "latency_ms": old["latency_ms"], "latency_model": old["latency_model"]}
-            continue
-        out.append(old)
-    return out + [entry]
+                keep |= {"latency_ms": old["latency_ms"], "latency_model": old["latency_model"]}
+            return [*history[:i], {**entry, **keep}, *history[i + 1:]]
+    return [*history, entry]
 
 
 def history_frame(history: list, model_sha: str) -> pd.DataFrame:
