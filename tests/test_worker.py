@@ -84,6 +84,14 @@ def test_simulate_and_run_matches_the_simulator_in_process(pool):
     np.testing.assert_array_equal(got["y"], want)
 
 
+def test_default_pool_and_per_call_limits():
+    from qviz.worker import default_pool
+
+    info = describe_upload(mf.to_bytes(mf.mlp()), limits=Limits(wall_seconds=20))
+    assert [layer["id"] for layer in info["layers"]] == ["fc1", "fc2", "proj"]
+    assert default_pool() is default_pool() and default_pool().max_workers >= 1
+
+
 def test_errors_from_the_checks_pass_through(pool):
     with pytest.raises(ModelError, match="not an ONNX model"):
         describe_upload(b"\x89PNG", pool=pool)

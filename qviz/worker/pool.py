@@ -238,7 +238,7 @@ def _outcome(reply, status: int | None, failure, task: str, limits: Limits):
     if isinstance(failure, WorkerError):
         raise failure
     if isinstance(failure, protocol.ProtocolError):
-        log.warning("worker reply for %s rejected: %s", task, failure)
+        log.warning("worker reply for %s rejected: %s", task, printable(failure))
         raise WorkerError(f"the worker's answer was not accepted ({failure})", "internal")
     if not isinstance(reply, dict):
         raise exit_error(status, limits)
@@ -251,9 +251,18 @@ def _outcome(reply, status: int | None, failure, task: str, limits: Limits):
         raise SpecError(str(reply.get("message")))
     if kind == "memory":
         raise memory_error(limits)
-    log.warning("worker task %s failed: %s\n%s", task, reply.get("type"), reply.get("detail"))
+    log.warning("worker task %s failed: %s\n%s", task, printable(reply.get("type")), printable(reply.get("detail")))
     raise WorkerError(f"the worker failed while running {task} ({reply.get('type', 'unknown error')}); "
                       "the details are in the server log", "internal")
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F] if c != 0x0A}
+
+
+def printable(text) -> str:
+    """`text` with control characters (ANSI escapes from model names...) shown as \\xNN: the
+    server log is read in terminals."""
+    return str(text).translate(_CONTROL)
 
 
 def children_of(pid: int) -> list[int]:

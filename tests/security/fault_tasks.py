@@ -40,8 +40,8 @@ def slow_describe(seconds: float, data: bytes):
     return describe_upload(data)
 
 
-def fail():
-    raise KeyError("a qviz bug")
+def fail(note: str = ""):
+    raise KeyError("a qviz bug" + note)
 
 
 def big_result(nbytes: int):

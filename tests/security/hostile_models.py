@@ -181,6 +181,9 @@ def input_shape_bomb(op: str) -> onnx.ModelProto:
     if op == "ConstantOfShape":
         nodes = [helper.make_node("ConstantOfShape", ["shape"], ["y"])]
         return mf.make_model(nodes, [mf.vinfo("shape", [2], TensorProto.INT64)], [mf.vinfo("y", None)])
+    if op == "Tile":
+        nodes = [helper.make_node("Tile", ["one", "reps"], ["y"])]
+        return mf.make_model(nodes, [mf.vinfo("reps", [1], TensorProto.INT64)], [mf.vinfo("y", None)], [mf.init("one", np.ones(1, np.float32))])
     if op == "Expand":
         nodes = [helper.make_node("Expand", ["one", "shape"], ["y"])]
         return mf.make_model(nodes, [mf.vinfo("shape", [2], TensorProto.INT64)], [mf.vinfo("y", None)], [mf.init("one", np.ones(1, np.float32))])
@@ -297,6 +300,8 @@ def build_corpus() -> dict[str, Case]:
                                       {"shape": i64(32768, 16384)})
     corpus["expand_runtime_bomb"] = Case(b(input_shape_bomb("Expand")), "run_model", "memory", "needed more than",
                                          {"shape": i64(32768, 16384)})
+    corpus["tile_runtime_bomb"] = Case(b(input_shape_bomb("Tile")), "run_model", "memory", "needed more than",
+                                       {"reps": i64(2**29)})
     corpus["range_runtime_bomb"] = Case(b(input_shape_bomb("Range")), "run_model", "memory", "needed more than",
                                         {"limit": np.array(6e8, np.float32)})
     corpus["endless_loop"] = Case(b(endless_loop()), "run_model", "wall_time", "took longer than", {"a0": np.zeros(1, np.float32)})

@@ -134,6 +134,14 @@ def test_bug_in_a_task_is_logged_not_shown(pool, caplog):
     assert "a qviz bug" in caplog.text and "Traceback" in caplog.text
 
 
+def test_control_characters_never_reach_the_server_log(pool, caplog):
+    caplog.set_level(logging.WARNING, logger="qviz.worker")
+    with pytest.raises(WorkerError):
+        pool.call("fail", "\x1b[31m\x1b]0;owned\x07")
+    assert "\x1b" not in caplog.text and "\x07" not in caplog.text
+    assert "\\x1b[31m" in caplog.text
+
+
 @pytest.mark.parametrize("task, args", [("big_result", (2**20,)), ("unsendable", ())], ids=["too_big", "not_plain_data"])
 def test_results_the_server_will_not_read(pool, task, args):
     with pytest.raises(WorkerError) as err:
