@@ -36,6 +36,7 @@ from .model import Layer, LoadedModel, ModelError, load_model, weight_stats
 from .model.deploy import deploy, deployable
 from .model.export import describe_spec, layers_csv, to_ort_overrides
 from .model.resolve import LayerSpecs, resolve_layer, resolve_layer_specs
+from .model.calibrate import calibration_feeds
 from .model.simulate import Simulator
 from .model_data import InputData, read_inputs_npz
 from .model_map import model_map_table, weight_sqnr
@@ -44,7 +45,9 @@ from .plots import (channel_range_figure, clip_round_figure, code_usage_figure, 
 from .quant import QuantSpec, SpecError
 from .report import render_report
 from .samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
+from .upload import preflight_inputs, preflight_model
 from .url_state import config_code, config_from_code
+from .worker import WorkerError
 from .lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
 
 LANG_KEY = "lang"
@@ -188,13 +191,20 @@ def _loaded(sha256: str, _data: bytes) -> LoadedModel:
     return load_model(_data)
 
 
-def load_upload(data: bytes) -> LoadedModel:
-    """THE entry point for user-uploaded model bytes (ModelError if unsafe or invalid).
+# NOTE: a failed pre-flight raises, and Streamlit does not cache exceptions: only passes are kept.
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _preflighted(sha256: str, _data: bytes) -> dict:
+    return preflight_model(_data)
 
-    Every upload goes through here, so an isolated worker process can be plugged in at this
-    one place. Cached by the SHA-256 of the full bytes.
+
+def load_upload(data: bytes) -> LoadedModel:
+    """THE entry point for user-uploaded model bytes (ModelError, SpecError or WorkerError if
+    unsafe, invalid, or it fails its pre-flight in a worker: qviz.upload). Only bytes that
+    passed are parsed in this process. Cached by the SHA-256 of the full bytes.
     """
-    return _loaded(hashlib.sha256(data).hexdigest(), data)
+    sha = hashlib.sha256(data).hexdigest()
+    _preflighted(sha, data)
+    return _loaded(sha, data)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -230,7 +240,7 @@ def current_model() -> CurrentModel:
 
 
 def _upload_model(upload: dict) -> CurrentModel:
-    loaded = load_upload(upload["data"])
+    loaded = _loaded(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == loaded.sha256:
         key, calib, labels = data["sha256"], data["data"].x, data["data"].y
@@ -255,8 +265,12 @@ def accept_upload(name: str, data: bytes) -> LoadedModel:
 
 
 def accept_inputs(name: str, data: bytes, model: CurrentModel) -> InputData:
-    """Validate an .npz of inputs/labels for the current model (SpecError if bad) and keep it."""
+    """Validate an .npz of inputs/labels for the current model (SpecError if bad), run its first
+    batch in a worker (ModelError / WorkerError if that fails) and keep it."""
     parsed = read_inputs_npz(data, model.loaded.inputs)
+    feeds = calibration_feeds(model.loaded.model, parsed.x)
+    if feeds:  # the first batch runs in a worker first (qviz.upload)
+        preflight_inputs(model.loaded.model_bytes, feeds[0])
     st.session_state[DATA_KEY] = {"model_sha256": model.sha256, "sha256": hashlib.sha256(data).hexdigest(),
                                   "name": name, "data": parsed}
     return parsed
@@ -475,7 +489,7 @@ def _seen(slot: str, data: bytes, handle) -> str | None:
     try:
         handle()
         error = None
-    except (ModelError, SpecError) as e:
+    except (ModelError, SpecError, WorkerError) as e:
         error = str(e)
     seen[slot] = (digest, error)
     return error

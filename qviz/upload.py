@@ -1,0 +1,82 @@
+"""Pre-flight of uploaded models: parse, check and run them in an isolated worker first.
+
+    >>> info = preflight_model(data)               # ModelError / SpecError / WorkerError if it fails
+    >>> info["summary"]["inputs"]                  # the worker's describe_upload result
+    >>> preflight_inputs(data, first_feed)         # one batch of the user's .npz, run in a worker
+
+What a pre-flight does (every step in a worker: qviz.worker, with its memory / CPU / wall
+limits, no secrets, an empty working directory):
+  1. describe_upload: parse + every static safety check + layer table + weight statistics;
+  2. a smoke run of the float model on ONE generated batch with the evaluation's shapes
+     (`smoke_feeds`: the first batch that qviz.evaluate.data.generated makes: a dynamic first
+     dim is 64 rows, other dynamic dims 8, seeded normal values, integers rint-clipped to 0..3);
+  3. (when the user uploads an .npz) a run on the first batch of those inputs.
+Only bytes that passed 1 and 2 are parsed in the server process (qviz.ui.load_upload), and
+only inputs that passed 3 are kept. So run-time memory bombs, endless loops and crashing ops
+that show on these inputs end as a short message for that user, not in the server.
+
+What it does NOT guarantee (said plainly):
+- Later work on a pre-flighted model (calibration, evaluation, sweeps, Tune) runs IN the
+  server process, on inputs of the same shapes (generated or the user's .npz batches) but
+  other values, and on the simulated (fake-quantized) graph, not the float one. A model whose
+  cost depends on input values (a Loop trip count or a ConstantOfShape size read from an
+  integer input, a data-dependent NonZero) can pass the pre-flight and still misbehave later.
+  Calibration without data uses generated inputs with dynamic dims set to 1 (smaller).
+- The worker limits resources; it is not a sandbox against native-code exploits of
+  onnxruntime or onnx (run the server as an unprivileged user / in a container:
+  docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import worker
+from .model import ModelError
+from .worker import Limits, WorkerPool
+
+SMOKE_ROWS = 64      # = qviz.model.calibrate.DEFAULT_BATCH: the batch the evaluation runs
+DIM_DEFAULT = 8      # = qviz.evaluate.data.DIM_DEFAULT: other dynamic dims
+
+
+def smoke_feeds(inputs: list[dict], rows: int = SMOKE_ROWS, seed: int = 0) -> dict[str, np.ndarray]:
+    """One batch of generated inputs from the summary's input list ({"name", "dtype", "shape"}).
+
+    Same values as the first batch of qviz.evaluate.data.generated(model, n=rows, seed):
+    standard-normal draws in input order; integer/bool inputs rint-clipped to 0..3.
+    """
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for info in inputs:
+        if info["dtype"] == "?":
+            raise ModelError(f"input {info['name']!r} has no element type: it cannot be fed")
+        shape = [_dim(d, i, rows) for i, d in enumerate(info["shape"] or [])]
+        dtype = np.dtype(info["dtype"])
+        x = rng.standard_normal(shape)
+        feeds[info["name"]] = (np.clip(np.rint(x), 0, 3) if dtype.kind in "iub" else x).astype(dtype)
+    return feeds
+
+
+def _dim(d, i: int, rows: int) -> int:
+    # NOTE: a fixed first dim is the batch: generated() makes whole batches of it, one is a batch.
+    if isinstance(d, int):
+        return d
+    return rows if i == 0 else DIM_DEFAULT
+
+
+def call_limits(limits: Limits | None = None) -> Limits:
+    """`limits`, else the QVIZ_WORKER_* environment read now (so a test or operator can change it)."""
+    return limits if limits is not None else Limits.from_env()
+
+
+def preflight_model(data: bytes, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
+    """describe_upload + a smoke run, both in workers (module doc); the describe_upload dict."""
+    limits = call_limits(limits)
+    info = worker.describe_upload(data, limits=limits, pool=pool)
+    worker.run_model(data, smoke_feeds(info["summary"]["inputs"]), limits=limits, pool=pool)
+    return info
+
+
+def preflight_inputs(data: bytes, feeds: dict, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> None:
+    """Run the model on one batch of the user's inputs in a worker (errors as preflight_model)."""
+    worker.run_model(data, feeds, limits=call_limits(limits), pool=pool)

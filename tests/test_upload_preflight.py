@@ -1,0 +1,87 @@
+"""Uploads in the app are pre-flighted in a worker (qviz.upload): run-time bombs end as a short
+message for that user, the server's memory stays flat, valid models load as before."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app_pages import metric, open_page, texts, tiny_model, upload
+from qviz.evaluate import generated
+from qviz.model import load_model
+from qviz.samples import load_sample
+from qviz.upload import smoke_feeds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "security"))
+from hostile_models import CORPUS  # noqa: E402
+
+MAX_RSS_GROWTH = 200 * 2**20  # the bombs need >= 1 GiB: a run in this process would show
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+@pytest.fixture
+def short_limits(monkeypatch):
+    """Limits read per call by qviz.upload: 1 GiB (the smallest that works, see security/conftest.py), 2 s wall."""
+    monkeypatch.setenv("QVIZ_WORKER_MEMORY_MB", "1024")
+    monkeypatch.setenv("QVIZ_WORKER_CPU_S", "5")
+    monkeypatch.setenv("QVIZ_WORKER_WALL_S", "2")
+
+
+def npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data", [tiny_model(), load_sample("digits_cnn").model_bytes], ids=["tiny", "digits_cnn"])
+def test_smoke_feeds_are_the_first_generated_batch(data):
+    loaded = load_model(data)
+    expected = generated(loaded).feeds[0]
+    got = smoke_feeds(loaded.summary()["inputs"])
+    assert expected.keys() == got.keys()
+    for name in got:
+        assert got[name].dtype == expected[name].dtype
+        np.testing.assert_array_equal(got[name], expected[name])
+
+
+@pytest.mark.parametrize("case, message", [
+    ("shape_op_bomb", "needed more than"),
+    ("endless_loop", "took longer than"),
+], ids=["runtime-memory-bomb", "endless-loop"])
+def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
+    at = open_page("pages/model.py")
+    before = rss_bytes()
+    at = upload(at, "model_upload_onnx", "bomb.onnx", CORPUS[case].data)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in errors[0]
+    assert rss_bytes() - before < MAX_RSS_GROWTH
+    assert at.session_state["model_source"]["kind"] == "sample"  # the bomb never became the model
+
+
+def test_valid_upload_loads_and_shows_its_summary(short_limits):
+    at = upload(open_page("pages/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    assert not at.exception and not at.error
+    assert metric(at, "sum_params") == "12"
+    assert any("tiny.onnx" in text for text in texts(at, ("text",)))
+
+
+def test_npz_whose_first_batch_bombs_is_refused(short_limits):
+    """ConstantOfShape(shape input): generated inputs (0..3) pass, the user's [32768, 16384] does not."""
+    at = upload(open_page("pages/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
+    assert not at.exception and not at.error and at.session_state["model_source"]["kind"] == "upload"
+    before = rss_bytes()
+    at = upload(at, "model_upload_npz", "big.npz", npz_bytes(x=np.array([32768, 16384], np.int64)))
+    assert not at.exception and len(at.error) == 1 and "needed more than" in at.error[0].value
+    assert rss_bytes() - before < MAX_RSS_GROWTH
+    assert at.session_state.get("model_data") is None
