@@ -32,8 +32,10 @@ def start_sweep(model) -> None:
 
 def sweep_run(model, state) -> None:
     """One layer per step; a Stop click interrupts at the next progress update (ui NOTE)."""
-    st.button(t("sn_stop"), on_click=ui.stop_sweep, key="sens_stop")
-    bar = st.progress(ui.sweep_progress(state), text=t("sn_progress", done=0, total=len(state["layers"])))
+    holder = st.empty()
+    box = holder.container()
+    box.button(t("sn_stop"), on_click=ui.stop_sweep, key="sens_stop")
+    bar = box.progress(ui.sweep_progress(state), text=t("sn_progress", done=0, total=len(state["layers"])))
     while state["status"] == "running":
         try:
             if not ui.sweep_step(model, state):
@@ -44,7 +46,7 @@ def sweep_run(model, state) -> None:
             return
         done = len({r["layer"] for r in state["records"]})
         bar.progress(ui.sweep_progress(state), text=t("sn_progress", done=done, total=len(state["layers"])))
-    st.rerun()
+    holder.empty()
 
 
 def sweep_results(state) -> None:
