@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import onnx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
 
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.model import make_session  # noqa: E402
@@ -38,7 +38,6 @@ from qviz.samples import load_sample  # noqa: E402
 
 SAMPLE = "digits_mobilenet"
 SECTION = "## Applying configs"
-DOC = ROOT / "docs" / "benchmarks.md"
 CHANGES = 7
 LATENCY_RUNS = 200
 LATENCY_BATCH = 32
@@ -117,7 +116,6 @@ def bench_deploy(sample) -> dict:
 
 
 def render(a: dict, b: dict) -> str:
-    from bench_quant import machine
 
     lat, acc = b["latency"], b["accuracy"]
     lines = [SECTION, "", f"Machine: {machine()}; x86 without VNNI: {needs_reduce_range()}.", "",
@@ -128,7 +126,7 @@ def render(a: dict, b: dict) -> str:
              f"| cold (new Simulator: calibration run + every layer) | {a['cold']:.3f} | {a['first']} |",
              f"| one layer's spec changed (median of {len(a['requantized'])} layers; max {a['max']:.3f}) "
              f"| {a['median']:.3f} | {', '.join(map(str, a['requantized']))} |", "",
-             f"Target: <= 1 s median after one change, and only the changed layer re-quantized.", "",
+             "Target: <= 1 s median after one change, and only the changed layer re-quantized.", "",
              f"(b) One thread, batch {LATENCY_BATCH}, median of {LATENCY_RUNS} runs (interleaved), spinning off. "
              f"qviz's deployable model runs {b['integer']}/{b['layers']} layers as integer kernels "
              "(integer_ops_report).", "",
@@ -158,15 +156,7 @@ NOTES = """How to read it:
 """
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    section = text + "\n" + NOTES
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: section + "\n", doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    DOC.write_text(doc.rstrip("\n") + "\n")
+
 
 
 def main(write_doc: bool = True) -> None:
@@ -176,7 +166,7 @@ def main(write_doc: bool = True) -> None:
     text = render(a, b)
     print(text)
     if write_doc:
-        write_section(text)
+        write_section(SECTION, text + "\n" + NOTES)
 
 
 if __name__ == "__main__":

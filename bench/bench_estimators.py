@@ -11,9 +11,6 @@ mse search <= 0.5 s, k-means 4-bit <= 1 s.
 
 from __future__ import annotations
 
-import os
-import platform
-import re
 import statistics
 import sys
 import time
@@ -23,6 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
 
 from qviz.quant.api import quantize  # noqa: E402
 from qviz.quant.ranges import estimate_range  # noqa: E402
@@ -30,7 +29,6 @@ from qviz.quant.spec import QuantSpec  # noqa: E402
 
 N = 1_000_000
 RUNS = 5
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Range estimators"
 
 
@@ -88,20 +86,11 @@ def main(runs: int = RUNS, write_doc: bool = True) -> dict:
     table = render(results, runs)
     print(table)
     if write_doc:
-        write_section(table)
+        write_section(SECTION, table)
     return results
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc {os.cpu_count()}, CPU {cpu}; Python {platform.python_version()}, numpy {np.__version__}"
+
 
 
 def render(results: dict, runs: int) -> str:
@@ -123,16 +112,7 @@ def render(results: dict, runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(table: str) -> None:
-    """Replace (or append) this benchmark's own `##` section of docs/benchmarks.md, keeping the others."""
-    text = DOC.read_text() if DOC.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: table + "\n", text)
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + table
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n")
+
 
 
 if __name__ == "__main__":

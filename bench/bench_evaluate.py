@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import onnx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
 
 from qviz.config import PRESETS, ModelConfig  # noqa: E402
 from qviz.evaluate import Budget, evaluate, from_sample, make_runner, search, sweep, weight_candidate, weight_size  # noqa: E402
@@ -41,7 +41,6 @@ from qviz.model.simulate import Simulator  # noqa: E402
 from qviz.samples import load_sample, sample_ids  # noqa: E402
 
 SECTION = "## Evaluation, sensitivity and search"
-DOC = ROOT / "docs" / "benchmarks.md"
 PRESET_NAMES = ("fp32", "fp16", "w8a8", "w8", "w4g32", "w4a8")
 ORT_BATCH = 20
 TARGET_SAMPLES = ("digits_mobilenet", "digits_transformer")
@@ -135,7 +134,6 @@ def bench_search_and_accuracy(sample) -> dict:
 
 
 def render(sweeps: dict, evals: dict, searches: dict) -> str:
-    from bench_quant import machine
 
     lines = [SECTION, "", f"Machine: {machine()}.", "", "Command: `python bench/bench_evaluate.py` (one thread per session, "
              "spinning off; every time here comes from the same process, so the ratios hold while absolute times drift).", "",
@@ -195,15 +193,7 @@ NOTES = """Notes:
 """
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    section = text + "\n" + NOTES
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: section + "\n", doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    DOC.write_text(doc.rstrip("\n") + "\n")
+
 
 
 def main(write_doc: bool = True) -> None:
@@ -214,7 +204,7 @@ def main(write_doc: bool = True) -> None:
     text = render(sweeps, evals, searches)
     print(text)
     if write_doc:
-        write_section(text)
+        write_section(SECTION, text + "\n" + NOTES)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -31,13 +28,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
+
 SECTION = "## Model loading"
 
 
 def build_model_file(path: Path, layers: int, width: int) -> int:
     """Write the stacked-Gemm model to `path`; returns the weights' size in bytes."""
-    import onnx
     from onnx import TensorProto, helper
 
     rng = np.random.default_rng(0)
@@ -105,14 +103,7 @@ def run_child(code: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    import onnx
-    import onnxruntime
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return (f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()}, numpy {np.__version__}, "
-            f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; load average {os.getloadavg()[0]:.1f}")
 
 
 def measure(path: Path, layers: int, runs: int) -> dict[str, list[dict]]:
@@ -164,17 +155,7 @@ How to read it:
 """
 
 
-def write_section(table: str) -> None:
-    """Replace (or add) this benchmark's own `##` section of docs/benchmarks.md, keeping the others."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    section = table + "\n" + NOTES
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n")
+
 
 
 def main() -> None:
@@ -192,7 +173,7 @@ def main() -> None:
         table = report(results, weight_bytes, args.layers, args.width, path.stat().st_size, args.runs)
     print(table)
     if (args.layers, args.width) == (25, 2000):
-        write_section(table)
+        write_section(SECTION, table + "\n" + NOTES)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ allocations to it), in units of the tensor's float32 size.
 
 from __future__ import annotations
 
-import os
-import platform
-import re
 import statistics
 import sys
 import time
@@ -29,19 +26,19 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
 
 from qviz.quant.affine import fake_quantize  # noqa: E402
 
 SHAPE = (4096, 4096)
 RUNS = 11
 QMIN, QMAX = -128, 127
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Quantization engine"
 
 
@@ -139,22 +136,11 @@ def main(runs: int = RUNS, write_doc: bool = True) -> dict:
     table = render(results, runs)
     print(table)
     if write_doc:
-        write_section(table)
+        write_section(SECTION, table + "\n" + NOTES)
     return results
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, CPU {cpu}; Python {platform.python_version()}, numpy {np.__version__}, "
-            f"onnxruntime {ort.__version__}, onnx {onnx.__version__}; load average at the end {load}")
+
 
 
 def render(results: dict, runs: int) -> str:
@@ -176,17 +162,7 @@ def render(results: dict, runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(table: str) -> None:
-    """Replace (or add) this benchmark's own `##` section of docs/benchmarks.md, keeping the others."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    section = table + "\n" + NOTES
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n")
+
 
 
 # What the numbers mean; written into the section under the table on every run.

@@ -18,8 +18,6 @@ for a bundled sample (digits_mobilenet), a tiny model (tests/model_factory.conv_
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,12 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import machine, write_section  # noqa: E402
 
 import model_factory as mf  # noqa: E402
 from qviz.model import ModelError  # noqa: E402
 from qviz.worker import Limits, WorkerError, WorkerPool, describe_upload, tasks  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Isolation"
 SAMPLE = ROOT / "sample_data" / "digits_mobilenet" / "model.onnx"
 
@@ -95,14 +94,7 @@ def _try(pool, case) -> None:
         pass
 
 
-def machine() -> str:
-    import numpy
-    import onnxruntime
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return (f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"onnxruntime {onnxruntime.__version__}; load average {os.getloadavg()[0]:.1f}")
 
 
 def report(sample: dict, tiny: dict, large: dict, cold: dict, mem: dict, runs: int) -> str:
@@ -145,15 +137,7 @@ def report(sample: dict, tiny: dict, large: dict, cold: dict, mem: dict, runs: i
     ])
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = doc.find(SECTION)
-    if start >= 0:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + ("" if end < 0 else doc[end + 1:])
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc, encoding="utf-8")
+
 
 
 def main() -> None:
@@ -175,7 +159,7 @@ def main() -> None:
     text = report(sample, tiny, large, cold, mem, runs)
     print(text)
     if not args.quick:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""What every benchmark shares: the machine line and writing its own section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> str:
+    """nproc, CPU model, SIMD level that matters for int8 kernels, and the library versions."""
+    import numpy
+    import onnx
+    import onnxruntime
+
+    cpu, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    simd = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"nproc {os.cpu_count()}, CPU {cpu} ({simd}); Python {platform.python_version()}, numpy {numpy.__version__}, "
+            f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; load average {load}")
+
+
+def write_section(section: str, text: str) -> None:
+    """Replace (or append) the `## section` of docs/benchmarks.md with text, keeping the others.
+
+    text starts with the section's own heading line.
+    """
+    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(doc):
+        doc = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", doc)
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(doc.rstrip("\n") + "\n", encoding="utf-8")
