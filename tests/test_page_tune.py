@@ -104,3 +104,14 @@ def test_selected_rows_are_a_bulk_target():
     config = ModelConfig.from_json(at.session_state["model_config"])
     assert [config.for_layer(i).weights is None for i in IDS] == [True, False, True]
     assert tuning.config_table(layer_table(LOADED), config)["w_bits"].tolist() == [0, 8, 0]
+
+
+def test_an_uploaded_model_without_labels_shows_fidelity():
+    from app_pages import tiny_model, upload
+    at = upload(open_page("pages/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    at.switch_page("pages/tune.py")
+    at = at.run()
+    assert not at.exception and not at.error
+    assert metric(at, "tn_agreement").endswith("%")
+    assert not [m for m in at.metric if m.label in labels("tn_accuracy")]
+    assert at.dataframe[0].value["layer"].tolist() == ["fc"]
