@@ -12,7 +12,6 @@ process: one pass of the test split through the float model (onnxruntime, pre-bu
 from __future__ import annotations
 
 import logging
-import re
 import statistics
 import sys
 import time
@@ -22,8 +21,11 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import streamlit  # noqa: E402
 from app_pages import by_label, open_page  # noqa: E402
+from common import machine, write_section  # noqa: E402
 from qviz import ui  # noqa: E402
 from qviz.config import ModelConfig  # noqa: E402
 from qviz.evaluate import from_sample  # noqa: E402
@@ -31,7 +33,6 @@ from qviz.model import layer_table, load_model, make_session  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402
 
 SECTION = "## App interactions"
-DOC = ROOT / "docs" / "benchmarks.md"
 SAMPLES = ("digits_mobilenet", "digits_transformer")
 REPEATS = 7
 
@@ -93,19 +94,6 @@ def layer_switch(sample_id: str) -> list[float]:
     return out
 
 
-def machine() -> str:
-    import os
-    import platform
-
-    import numpy
-    import onnxruntime
-    import streamlit
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, {platform.processor() or platform.machine()}; Python {platform.python_version()}, "
-            f"numpy {numpy.__version__}, onnxruntime {onnxruntime.__version__}, streamlit {streamlit.__version__}; "
-            f"load average at the end {load}")
-
-
 def main() -> None:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     rows = []
@@ -120,7 +108,7 @@ def main() -> None:
             print(rows[-1], flush=True)
         rows.append(f"| {sample_id} | reference: one float pass of the test split | 7 | {ref:.1f} | | 1.0 | |")
     text = "\n".join([
-        SECTION, "", f"Machine: {machine()}.", "",
+        SECTION, "", f"Machine: {machine()}; streamlit {streamlit.__version__}.", "",
         "Command: `python bench/bench_pages.py` (AppTest, server side only: the script runs, evaluation, per-layer "
         "errors and figures; no browser). Each interaction makes a config or view not computed before.", "",
         "| sample | interaction | n | median ms | max ms | median / reference | target <= 1 s |",
@@ -129,14 +117,8 @@ def main() -> None:
         "plus one evaluation of the new config on the test split (one simulated session + one pass; the shared "
         "Runner is warm) and the per-layer local/propagated errors on 32 samples. A config seen before "
         "(Trade-offs restore, going back to a page) is a cache hit (model hash + config JSON).", ""])
-    write_section(text)
+    write_section(SECTION, text)
 
-
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    doc = pattern.sub(lambda _: text + "\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":
