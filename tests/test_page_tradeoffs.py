@@ -67,3 +67,14 @@ def test_diff_of_two_configs_lists_the_changed_layers():
     diff = at.dataframe[-1].value
     assert diff.iloc[:, 0].tolist() == [IDS[0], IDS[2]]
     assert any("2 of 3 layers differ" in c.value for c in at.caption)
+
+
+def test_measure_latency_fills_every_point_and_sizes_the_markers():
+    at = trade_page()
+    at.button(key="trade_measure").click()
+    at = at.run()
+    assert not at.exception and not at.error
+    lat = [h["latency_ms"] for h in at.session_state["tune_history"]]
+    assert len(lat) == len(CONFIGS) and all(x is not None and x > 0 for x in lat)
+    points = figure(at, 0)["data"][0]
+    assert "<br>" in points["hovertext"][0] and "ms" in points["hovertext"][0]
