@@ -1,7 +1,10 @@
 """qviz, the Streamlit app. Run: streamlit run app.py
 
-Thin on purpose: page config, the language switch, the navigation. Pages live in pages/
+Thin on purpose: page config, the language switch, the navigation. Page scripts live in views/
 (plain storage for st.navigation) and read widgets -> call qviz -> render.
+
+# NOTE: not pages/: Streamlit treats a pages/ folder as an old-style multipage app until app.py
+# has run once in the server, so the first visit to a direct link (/layer) would bypass this file.
 """
 
 import streamlit as st
@@ -10,13 +13,13 @@ from qviz import ui
 
 # (script, title key, icon, url path). A new page is one line here (and its title in qviz/i18n.py).
 PAGES = [
-    ("pages/learn.py", "nav_learn", ":material/school:", "learn"),
-    ("pages/model.py", "nav_model", ":material/account_tree:", "model"),
-    ("pages/layer.py", "nav_layer", ":material/layers:", "layer"),
-    ("pages/tune.py", "nav_tune", ":material/tune:", "tune"),
-    ("pages/sensitivity.py", "nav_sensitivity", ":material/grid_view:", "sensitivity"),
-    ("pages/tradeoffs.py", "nav_tradeoffs", ":material/scatter_plot:", "tradeoffs"),
-    ("pages/export.py", "nav_export", ":material/download:", "export"),
+    ("views/learn.py", "nav_learn", ":material/school:", "learn"),
+    ("views/model.py", "nav_model", ":material/account_tree:", "model"),
+    ("views/layer.py", "nav_layer", ":material/layers:", "layer"),
+    ("views/tune.py", "nav_tune", ":material/tune:", "tune"),
+    ("views/sensitivity.py", "nav_sensitivity", ":material/grid_view:", "sensitivity"),
+    ("views/tradeoffs.py", "nav_tradeoffs", ":material/scatter_plot:", "tradeoffs"),
+    ("views/export.py", "nav_export", ":material/download:", "export"),
 ]
 
 st.set_page_config(page_title="qviz", page_icon=":material/grid_on:", layout="wide")

@@ -58,7 +58,7 @@ def timed(at) -> float:
 
 def tune_bits(sample_id: str) -> list[float]:
     """Tune: set one layer's weight bits in the table (a different layer each time)."""
-    at = open_page("pages/tune.py", "en", {"model_source": {"kind": "sample", "id": sample_id}})
+    at = open_page("views/tune.py", "en", {"model_source": {"kind": "sample", "id": sample_id}})
     sha = load_model(load_sample(sample_id).model_bytes).sha256
     out = []
     for i in range(REPEATS):
@@ -70,7 +70,7 @@ def tune_bits(sample_id: str) -> list[float]:
 
 
 def layer_page(sample_id: str):
-    return open_page("pages/layer.py", "en", {"model_source": {"kind": "sample", "id": sample_id}})
+    return open_page("views/layer.py", "en", {"model_source": {"kind": "sample", "id": sample_id}})
 
 
 def layer_bits(sample_id: str) -> list[float]:

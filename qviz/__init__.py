@@ -10,7 +10,7 @@ Dependencies point one way only (a test enforces it):
         |
     qviz.ui                     + streamlit: cached loaders, session-state keys, translation table
         |
-    app.py, pages/*             read widgets -> call qviz -> render; no arithmetic
+    app.py, views/*             read widgets -> call qviz -> render; no arithmetic
     qviz.cli                    the same functions as the pages, from a terminal
 
 # NOTE: never import a lower layer's heavier dependencies upward (no streamlit in qviz.plots,

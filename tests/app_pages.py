@@ -15,7 +15,7 @@ MAX_FIGURE_BYTES = 2 * 2**20
 
 
 def open_page(page: str, lang: str = "en", state: dict | None = None, query: dict | None = None) -> AppTest:
-    """The app with `state` seeded, switched to `page` (e.g. "pages/model.py") and run."""
+    """The app with `state` seeded, switched to `page` (e.g. "views/model.py") and run."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
     for key, value in (state or {}).items():

@@ -36,16 +36,16 @@ def test_i18n_is_plain_data():
     assert loaded_after_import("qviz.i18n").isdisjoint(HEAVY)
 
 
-@pytest.mark.parametrize("path", ["app.py", *sorted(p.name for p in (ROOT / "pages").glob("*.py"))],
+@pytest.mark.parametrize("path", ["app.py", *sorted(p.name for p in (ROOT / "views").glob("*.py"))],
                          ids=lambda p: p)
 def test_pages_do_no_arithmetic(path):
-    """Pages read widgets, call qviz, render: no numpy (or pandas) in app.py and pages/."""
-    source = (ROOT / path if path == "app.py" else ROOT / "pages" / path).read_text(encoding="utf-8")
+    """Pages read widgets, call qviz, render: no numpy (or pandas) in app.py and views/."""
+    source = (ROOT / path if path == "app.py" else ROOT / "views" / path).read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+(numpy|pandas)\b", source, flags=re.MULTILINE)
 
 
 def test_every_navigation_entry_exists():
     source = (ROOT / "app.py").read_text(encoding="utf-8")
-    scripts = re.findall(r'\("(pages/[a-z_]+\.py)"', source)
-    assert scripts and scripts[0] == "pages/learn.py"
+    scripts = re.findall(r'\("(views/[a-z_]+\.py)"', source)
+    assert scripts and scripts[0] == "views/learn.py"
     assert all((ROOT / script).is_file() for script in scripts)

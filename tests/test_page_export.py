@@ -40,7 +40,7 @@ def download(at, stores, key: str) -> bytes:
 
 
 def export_page(config: ModelConfig):
-    return open_page("pages/export.py", state={"model_source": {"kind": "sample", "id": SAMPLE},
+    return open_page("views/export.py", state={"model_source": {"kind": "sample", "id": SAMPLE},
                                                "model_config": config.to_json()})
 
 
@@ -94,7 +94,7 @@ def test_report_download_is_self_contained_html(media):
     assert "<script src=" not in text and text.count("plotly.js v") == 1
 
 
-@pytest.mark.parametrize("page", ["pages/model.py", "pages/layer.py", "pages/export.py"])
+@pytest.mark.parametrize("page", ["views/model.py", "views/layer.py", "views/export.py"])
 def test_a_model_without_layers_is_described_not_crashed(page):
     from onnx import TensorProto, helper
 
@@ -102,7 +102,7 @@ def test_a_model_without_layers_is_described_not_crashed(page):
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
-    at = open_page("pages/model.py")
+    at = open_page("views/model.py")
     at.file_uploader(key="model_upload_onnx").upload("relu.onnx", data, "application/octet-stream")
     at.run()
     at.switch_page(page)
@@ -112,7 +112,7 @@ def test_a_model_without_layers_is_described_not_crashed(page):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_export_page_in_every_language(lang):
-    at = open_page("pages/export.py", lang)
+    at = open_page("views/export.py", lang)
     assert not at.exception
     shown = "\n".join([b.label for b in at.button] + [b.label for b in at.get("download_button")]
                       + [str(e.value) for kind in ("title", "subheader", "caption", "text") for e in at.get(kind)])

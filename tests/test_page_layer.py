@@ -21,7 +21,7 @@ def layer_page(layer_id: str, lang: str = "en", config: ModelConfig | None = Non
     state = {"layer_id": layer_id}
     if config is not None:
         state["model_config"] = config.to_json()
-    return open_page("pages/layer.py", lang, state)
+    return open_page("views/layer.py", lang, state)
 
 
 def expected(layer_id: str, config: ModelConfig):

@@ -32,7 +32,7 @@ HISTORY = history()
 def trade_page(lang="en", config: ModelConfig = PRESETS["w8a8"]):
     state = {"model_source": {"kind": "sample", "id": "digits_mlp"}, "model_config": config.to_json(),
              "tune_history": list(HISTORY)}
-    return open_page("pages/tradeoffs.py", lang, state)
+    return open_page("views/tradeoffs.py", lang, state)
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))

@@ -21,7 +21,7 @@ STATE = {"model_source": {"kind": "sample", "id": "digits_mlp"}}
 
 
 def tune_page(lang="en", config: ModelConfig = PRESETS["w8a8"], extra: dict | None = None):
-    return open_page("pages/tune.py", lang, {**STATE, "model_config": config.to_json(), **(extra or {})})
+    return open_page("views/tune.py", lang, {**STATE, "model_config": config.to_json(), **(extra or {})})
 
 
 def expected(config: ModelConfig):
@@ -108,8 +108,8 @@ def test_selected_rows_are_a_bulk_target():
 
 def test_an_uploaded_model_without_labels_shows_fidelity():
     from app_pages import tiny_model, upload
-    at = upload(open_page("pages/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
-    at.switch_page("pages/tune.py")
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    at.switch_page("views/tune.py")
     at = at.run()
     assert not at.exception and not at.error
     assert metric(at, "tn_agreement").endswith("%")

@@ -81,7 +81,7 @@ def map_section(model) -> None:
     with pick:
         layer = ui.layer_picker(model, t("mp_layer"))
     if go.button(t("mp_open_layer"), disabled=layer is None) or ui.goto_layer_requested():
-        st.switch_page("pages/layer.py")
+        st.switch_page("views/layer.py")
     st.dataframe(ui.model_map(model)[MAP_COLUMNS], hide_index=True, column_config=ui.map_column_labels())
 
 
