@@ -278,6 +278,26 @@ TEXT = {
     "lp_codes_used": {"en": "Codes used", "zh": "已用编码"},
     "lp_log_y": {"en": "Logarithmic counts", "zh": "对数计数"},
     "lw_hist_title": {"en": "Weights, quantization levels and clipping thresholds", "zh": "权重、量化级与截断阈值"},
+    "lw_hist_title_channel": {"en": "Weights of channel {c}, its quantization levels and clipping thresholds",
+                              "zh": "通道 {c} 的权重、量化级与截断阈值"},
+    "lw_hist_title_group": {"en": "Weights of group {c}, its quantization levels and clipping thresholds",
+                            "zh": "组 {c} 的权重、量化级与截断阈值"},
+    "lp_pick_channel": {"en": "Channel {c} of {n} (range [{lo}, {hi}])", "zh": "通道 {c}（共 {n} 个，范围 [{lo}, {hi}]）"},
+    "lp_pick_group": {"en": "Group {c} of {n} (range [{lo}, {hi}])", "zh": "组 {c}（共 {n} 个，范围 [{lo}, {hi}]）"},
+    "lp_one_channel_note": {
+        "en": "The histogram shows one channel's weights with that channel's own levels and clipping thresholds "
+              "(every channel has its own scale); it opens on the channel of widest range. The numbers above are "
+              "for the whole tensor.",
+        "zh": "直方图只显示一个通道的权重及该通道自己的量化级和截断阈值（每个通道有自己的缩放因子）；"
+              "默认显示范围最宽的通道。上方的数字针对整个张量。",
+    },
+    "lp_one_group_note": {
+        "en": "The histogram shows one group's weights with that group's own levels and clipping thresholds "
+              "(every group has its own scale); it opens on the group of widest range. The numbers above are "
+              "for the whole tensor.",
+        "zh": "直方图只显示一个组的权重及该组自己的量化级和截断阈值（每个组有自己的缩放因子）；"
+              "默认显示范围最宽的组。上方的数字针对整个张量。",
+    },
     "lw_channels_title": {"en": "Range of each output channel", "zh": "各输出通道的范围"},
     "lw_channels_x": {"en": "output channel", "zh": "输出通道"},
     "lw_channels_range": {"en": "min..max", "zh": "最小..最大"},

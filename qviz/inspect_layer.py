@@ -4,8 +4,11 @@
     >>> view.clipped_fraction, view.sqnr_db, view.error_map.shape, view.estimators["sqnr_db"]
 
 Rules:
-- the histogram, levels and clipping thresholds follow the Learn page (qviz.lessons.curves):
-  levels and thresholds are those of the first channel/group;
+- the histogram, levels and clipping thresholds follow the Learn page (qviz.lessons.curves).
+  Per-tensor: the whole tensor. Per-channel/group: ONE channel's (group's) values with ITS
+  levels and thresholds (inspect_group; `widest` is the group of largest data range), since
+  all weights drawn against one group's thresholds would suggest clipping that does not happen.
+  The numbers (clipped %, SQNR, MSE) are always of the whole tensor;
 - the error map is x - x_dq laid out as an image: a Conv weight [M, C, kh, kw] with kh*kw > 1
   as a grid of kh x kw kernels (NaN gaps between them), anything else as a matrix
   [shape[0], rest]. Images larger than MAX_MAP_SIDE on a side are downsampled by blocks; a
@@ -17,13 +20,13 @@ Rules:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .lessons.curves import clip_round_curve, grid_levels, histogram
-from .quant import QuantSpec, quantize
-from .quant.granularity import params_to_rows
+from .quant import QuantSpec, SpecError, quantize
+from .quant.granularity import params_to_rows, to_groups
 from .quant.metrics import sqnr_db
 
 MAX_MAP_SIDE = 256
@@ -60,6 +63,8 @@ class WeightView:
     estimators: dict | None   # columns: estimator, lo, hi, mse, sqnr_db, clipped
     params: dict | None       # group, scale, zero_point (first MAX_PARAM_ROWS groups)
     codes: dict | None        # code, count (binned above MAX_CODE_BINS), used, available
+    groups: int = 1           # rows of to_groups: channels or groups (1 per-tensor)
+    widest: int = 0           # the group of largest data range (max - min): the histogram's default
 
 
 def inspect_weights(w: np.ndarray, spec: QuantSpec, channel_axis: int = 0) -> WeightView:
@@ -75,8 +80,80 @@ def inspect_weights(w: np.ndarray, spec: QuantSpec, channel_axis: int = 0) -> We
         counts=counts, edges=edges, levels=levels, levels_in_view=in_view, thresholds=first_thresholds(x, result),
         channels=channel_ranges(x, result, channel_axis), error_map=image, map_kind=kind, map_factor=factor,
         split=error_split_curve(x, spec, result), estimators=compare_estimators(x, spec),
-        params=param_table(result), codes=code_counts(result),
+        params=param_table(result), codes=code_counts(result), groups=len(result.lo), widest=widest_group(x, spec),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class GroupView:
+    """One channel's (or group's) histogram with its own levels and clipping thresholds."""
+
+    index: int
+    count: int                # how many channels/groups the spec has
+    data_lo: float            # min and max of this group's finite values
+    data_hi: float
+    counts: np.ndarray
+    edges: np.ndarray
+    levels: np.ndarray
+    levels_in_view: int
+    thresholds: tuple | None  # (result.lo[index], result.hi[index]), None when far outside the data
+
+
+def _rows(x: np.ndarray, spec: QuantSpec) -> np.ndarray:
+    """x as [G, N], one row per scale entry (granularity.to_groups)."""
+    return to_groups(x, spec.granularity, spec.axis, spec.group_size)
+
+
+def widest_group(x: np.ndarray, spec: QuantSpec) -> int:
+    """Index of the group whose finite values span the largest range (0 per-tensor or without data)."""
+    if spec.granularity == "tensor" or x.size == 0:
+        return 0
+    rows = np.asarray(_rows(x, spec), dtype=np.float64)
+    finite = np.isfinite(rows)
+    span = np.max(rows, axis=1, where=finite, initial=-np.inf) - np.min(rows, axis=1, where=finite, initial=np.inf)
+    return int(np.argmax(np.where(np.isfinite(span), span, -1.0)))
+
+
+def inspect_group(w: np.ndarray, spec: QuantSpec, index: int) -> GroupView:
+    """Quantize w with spec; the histogram of group `index` with its own grid (see group_view)."""
+    x = np.asarray(w, dtype=np.float32)
+    return group_view(x, quantize(x, spec), index)
+
+
+def group_view(x: np.ndarray, result, index: int) -> GroupView:
+    """Histogram, levels and (lo, hi) of row `index` of to_groups(x) under `result`.
+
+    >>> r = quantize(np.array([[1., -1.], [3., 0.]], dtype=np.float32), QuantSpec(bits=8, granularity="channel"))
+    >>> group_view(np.array([[1., -1.], [3., 0.]], dtype=np.float32), r, 1).thresholds[1] == r.hi[1]
+    True
+    """
+    count = len(result.lo)
+    if not isinstance(index, (int, np.integer)) or not 0 <= index < count:
+        raise SpecError(f"channel/group index must be in 0..{count - 1}; got {index!r}")
+    values = _rows(x, result.spec)[index]
+    row = row_result(result, int(index))
+    levels, in_view = grid_levels(values, row)
+    counts, edges = histogram(values)
+    finite = values[np.isfinite(values)]
+    return GroupView(index=int(index), count=count, data_lo=float(finite.min(initial=0.0)),
+                     data_hi=float(finite.max(initial=0.0)), counts=counts, edges=edges, levels=levels,
+                     levels_in_view=in_view, thresholds=first_thresholds(values, row))
+
+
+def row_result(result, index: int):
+    """The quantization of one group seen as a per-tensor QuantResult (its scale, zero point, codebook, range).
+
+    # NOTE: grid_levels and first_thresholds read group 0 of a result; a one-group result lets
+    # them draw any group unchanged.
+    """
+    spec = result.spec
+    pick = lambda a: None if a is None else params_to_rows(a, spec.granularity, spec.axis)[index]  # noqa: E731
+    codebook = None if result.codebook is None else \
+        np.asarray(result.codebook).reshape(len(result.lo), -1)[index:index + 1]
+    return replace(result, spec=spec.replace(granularity="tensor"), x_dq=_rows(result.x_dq, spec)[index],
+                   q=None if result.q is None else _rows(result.q, spec)[index], scale=pick(result.scale),
+                   zero_point=pick(result.zero_point), codebook=codebook, lo=result.lo[index:index + 1],
+                   hi=result.hi[index:index + 1])
 
 
 def first_thresholds(x: np.ndarray, result) -> tuple | None:

@@ -31,7 +31,7 @@ import streamlit as st
 
 from . import i18n
 from .config import PRESETS, ModelConfig
-from .inspect_layer import inspect_activation, inspect_weights
+from .inspect_layer import inspect_activation, inspect_group, inspect_weights
 from .model import Layer, LoadedModel, ModelError, load_model, weight_stats
 from .model.deploy import deploy, deployable
 from .model.export import describe_spec, layers_csv, to_ort_overrides
@@ -424,6 +424,16 @@ def weight_view(model: CurrentModel, layer: Layer, spec: QuantSpec):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def _group_view(model_sha: str, weight_name: str, spec_json: str, index: int, _model: CurrentModel):
+    return inspect_group(_model.loaded.weights[weight_name], QuantSpec.from_dict(json.loads(spec_json)), index)
+
+
+def group_view(model: CurrentModel, layer: Layer, spec: QuantSpec, index: int):
+    """inspect_group: one channel's/group's histogram with its own grid, cached like weight_view."""
+    return _group_view(model.sha256, layer.weight_name, _spec_json(spec), int(index), model)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def _activation_view(model_sha: str, data_key: str, tensor: str, spec_json: str, _model: CurrentModel):
     spec = None if spec_json == "null" else QuantSpec.from_dict(json.loads(spec_json))
     return inspect_activation(_model.simulator.activations()[tensor], spec)
@@ -583,11 +593,20 @@ def model_map_fig(model: CurrentModel, quantity: str):
                             log_y=quantity in ("param_share", "channel_spread"))
 
 
-def weight_histogram_fig(view, log_y: bool = False):
-    labels = {"title": t("lw_hist_title"), "x": t("hist_x"), "y": t("hist_y"), "values": t("hist_values"),
+def weight_histogram_fig(view, log_y: bool = False, title: str | None = None):
+    """Histogram of a WeightView (whole tensor) or a GroupView (one channel/group; pass its title)."""
+    labels = {"title": title or t("lw_hist_title"), "x": t("hist_x"), "y": t("hist_y"), "values": t("hist_values"),
               "levels": t("hist_levels"), "clip": t("hist_clip")}
     fig = histogram_figure(view.counts, view.edges, view.levels, view.thresholds, labels)
     return fig.update_yaxes(type="log") if log_y else fig
+
+
+def layer_histogram_fig(model: CurrentModel, layer: Layer, view, index: int | None = None, log_y: bool = False):
+    """Per-tensor: the whole tensor; per-channel/group: group `index` (default the widest) with its own grid."""
+    if view.spec.granularity == "tensor":
+        return weight_histogram_fig(view, log_y)
+    group = group_view(model, layer, view.spec, view.widest if index is None else index)
+    return weight_histogram_fig(group, log_y, t(f"lw_hist_title_{view.spec.granularity}", c=group.index))
 
 
 def channel_fig(view):
@@ -652,7 +671,7 @@ def build_report(model: CurrentModel) -> str:
     specs = layer_specs(model, layer) if layer else None
     if specs is not None and specs.weights is not None:
         view = weight_view(model, layer, specs.weights)
-        figures += [(t("rep_layer", layer=layer.id), weight_histogram_fig(view)), ("", channel_fig(view)),
+        figures += [(t("rep_layer", layer=layer.id), layer_histogram_fig(model, layer, view)), ("", channel_fig(view)),
                     ("", error_map_fig(view))]
     problems = deployable_problems(model)
     tables = [(t("map_table"), df[["position", "id", "op_type", "shape", "params", "weights", "activations",

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from qviz.inspect_layer import (MAX_MAP_SIDE, code_counts, downsample_extreme, error_image, inspect_activation,
-                                inspect_weights, kernel_grid)
+from qviz.inspect_layer import (MAX_MAP_SIDE, code_counts, downsample_extreme, error_image, group_view,
+                                inspect_activation, inspect_group, inspect_weights, kernel_grid)
 from qviz.plots import channel_range_figure, error_map_figure, histogram_figure
-from qviz.quant import QuantSpec, quantize
+from qviz.quant import QuantSpec, SpecError, quantize
+from qviz.quant.granularity import to_groups
 from qviz.quant.metrics import sqnr_db
 
 LABELS = dict.fromkeys(["title", "x", "y", "range", "outlier", "clip", "colorbar", "values", "levels"], "t")
@@ -94,3 +95,38 @@ def test_figures_of_a_big_tensor_stay_small():
     figures = [error_map_figure(view.error_map, LABELS), channel_range_figure(view.channels, LABELS),
                histogram_figure(view.counts, view.edges, view.levels, view.thresholds, LABELS)]
     assert all(len(fig.to_json()) < 2 * 2**20 for fig in figures)
+
+
+@pytest.mark.parametrize("spec", [
+    QuantSpec(bits=8, granularity="channel", axis=0),
+    QuantSpec(bits=4, granularity="group", axis=1, group_size=8),
+    QuantSpec(scheme="log", bits=4, granularity="channel", axis=0),
+], ids=["int8-channel", "int4-group8", "log4-channel"])
+def test_group_view_draws_that_groups_own_range(spec):
+    w = RNG.normal(size=(6, 16)).astype(np.float32) * np.arange(1, 7, dtype=np.float32)[:, None]
+    result = quantize(w, spec)
+    view = inspect_weights(w, spec)
+    rows = to_groups(w, spec.granularity, spec.axis, spec.group_size)
+    assert view.groups == len(result.lo) and np.ptp(rows[view.widest]) == np.ptp(rows, axis=1).max()
+    for g in (0, view.widest):
+        group = group_view(w, result, g)
+        assert group.thresholds == (result.lo[g], result.hi[g])
+        assert group.counts.sum() == rows.shape[1]
+        assert rows[g].min() == group.data_lo == group.edges[0] and group.edges[-1] == group.data_hi == rows[g].max()
+        assert len(group.levels) and group.levels.min() >= result.lo[g] - 1e-6 and group.levels.max() <= result.hi[g] + 1e-6
+    assert group_view(w, result, 0).thresholds != group_view(w, result, view.widest).thresholds
+
+
+def test_int_group_levels_are_that_groups_grid():
+    w = RNG.normal(size=(4, 8)).astype(np.float32) * np.array([1, 10, 0.1, 3], dtype=np.float32)[:, None]
+    spec = QuantSpec(bits=4, granularity="channel", axis=0)
+    result = quantize(w, spec)
+    group = inspect_group(w, spec, 1)
+    assert np.allclose(np.diff(group.levels), result.scale[1])
+
+
+@pytest.mark.parametrize("index", [-1, 4, 1.5], ids=["negative", "past-end", "float"])
+def test_group_index_out_of_range_is_a_spec_error(index):
+    w = RNG.normal(size=(4, 8)).astype(np.float32)
+    with pytest.raises(SpecError, match="index must be in 0..3"):
+        inspect_group(w, QuantSpec(bits=8, granularity="channel", axis=0), index)

@@ -1,8 +1,11 @@
 """The Layer page through AppTest: numbers shown equal the engine's, the spec editor writes the config."""
 
+import base64
+
+import numpy as np
 import pytest
 
-from app_pages import by_label, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts
+from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts
 from qviz import i18n
 from qviz.config import ModelConfig, PRESETS
 from qviz.model import layer_table, load_model
@@ -100,3 +103,45 @@ def test_layer_switch_from_the_picker():
 def test_figures_stay_under_2_mb():
     at = layer_page(POINTWISE)
     assert max(figure_sizes(at)) < MAX_FIGURE_BYTES
+
+
+def histogram(at):
+    """(threshold x values, bar centres and widths) of the Layer page's weight histogram (its first chart)."""
+    fig = figure(at, 0)
+    clip = next(tr for tr in fig["data"] if tr.get("name") in labels("hist_clip"))
+    bars = next(tr for tr in fig["data"] if tr["type"] == "bar")
+    return sorted({x for x in array(clip["x"]) if np.isfinite(x)}), array(bars["x"]), array(bars["width"])
+
+
+def array(spec) -> np.ndarray:
+    """A plotly 7 array (base64 {"dtype", "bdata"}) or a plain list (None -> NaN), as numpy."""
+    if isinstance(spec, dict):
+        return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]).astype(np.float64)
+    return np.array([np.nan if v is None else v for v in spec], dtype=np.float64)
+
+
+def test_per_channel_histogram_is_one_channel_with_its_own_thresholds():
+    at = layer_page(CONV3X3)                                          # w8a8: int8 per-channel weights
+    result, w = expected(CONV3X3, PRESETS["w8a8"])
+    rows = w.reshape(w.shape[0], -1)
+    widest = int(np.argmax(np.ptp(rows, axis=1)))
+    picker = at.number_input[0]
+    assert picker.value == widest and picker.label.startswith(f"Channel {widest} of {len(rows)} (range [")
+    for c in (widest, (widest + 1) % len(rows)):
+        at = picker.set_value(c).run()
+        picker = at.number_input[0]
+        thresholds, centres, widths = histogram(at)
+        assert thresholds == pytest.approx([result.lo[c], result.hi[c]])
+        assert (centres - widths / 2).min() >= rows[c].min() - 1e-6 and (centres + widths / 2).max() <= rows[c].max() + 1e-6
+        assert picker.label.startswith(f"Channel {c} of")
+    assert result.lo[widest] != result.lo[c]
+    assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"     # numbers stay whole-tensor
+    assert any(x in labels("lp_one_channel_note") for x in texts(at))
+
+
+def test_per_tensor_histogram_is_the_whole_tensor():
+    at = edit(layer_page(POINTWISE), "selectbox", "granularity", "tensor")
+    result, w = expected(POINTWISE, ModelConfig.from_json(at.session_state["model_config"]))
+    thresholds, centres, widths = histogram(at)
+    assert not at.number_input and thresholds == pytest.approx([result.lo[0], result.hi[0]])
+    assert (centres - widths / 2).min() == pytest.approx(w.min()) and (centres + widths / 2).max() == pytest.approx(w.max())

@@ -63,11 +63,22 @@ def metrics_row(view) -> None:
     st.caption(t("metric_split", clip=f"{view.clip_mse:.3g}", round=f"{view.round_mse:.3g}"))
 
 
-def weights_section(view) -> None:
+def group_picker(model, layer, view):
+    """Which channel/group the histogram shows (default: the widest); returns its GroupView."""
+    kind = view.spec.granularity
+    key = f"layer_group::{layer.id}::{kind}::{view.groups}"
+    group = ui.group_view(model, layer, view.spec, st.session_state.get(key, view.widest))
+    label = t(f"lp_pick_{kind}", c=group.index, n=group.count, lo=f"{group.data_lo:.4g}", hi=f"{group.data_hi:.4g}")
+    st.number_input(label, 0, view.groups - 1, value=view.widest, step=1, key=key)
+    return group
+
+
+def weights_section(model, layer, view) -> None:
     log_y = st.toggle(t("lp_log_y"), key="layer_log_y")
-    st.plotly_chart(ui.weight_histogram_fig(view, log_y))
-    if view.spec.granularity != "tensor":
-        st.caption(t("first_group_note"))
+    index = None if view.spec.granularity == "tensor" else group_picker(model, layer, view).index
+    st.plotly_chart(ui.layer_histogram_fig(model, layer, view, index, log_y))
+    if index is not None:
+        st.caption(t(f"lp_one_{view.spec.granularity}_note"))
     left, right = st.columns(2)
     with left:
         st.plotly_chart(ui.channel_fig(view))
@@ -146,7 +157,7 @@ else:
         st.error(t("error_prefix", message=ui.md_escape(str(error))))
         st.stop()
     metrics_row(view)
-    weights_section(view)
+    weights_section(model, layer, view)
     range_section(view)
     codes_section(view)
 activation_section(model, layer, specs)
