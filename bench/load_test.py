@@ -58,6 +58,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat(pid) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(the server's own user+system CPU s, its children's: the zygote and its reaped workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = _stat(pid)
+    kids = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            f = _stat(entry.name) if entry.name.isdigit() else None
+        except OSError:
+            continue
+        if f and int(f[1]) == pid:
+            kids += sum(int(x) for x in f[11:15])
+    return (int(own[11]) + int(own[12])) / tick, (int(own[13]) + int(own[14]) + kids) / tick
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -102,12 +121,20 @@ async def settle(page, before: int, timeout_ms: int = ACTION_MS) -> None:
         timeout=timeout_ms)
 
 
-async def timed(stats: Stats, kind: str, page, action) -> None:
+async def shows(page, text: str) -> None:
+    """Wait until `text` is on the page AND no script run is going on (both in the same check)."""
+    await page.wait_for_function(
+        "t => document.body.innerText.includes(t) && document.querySelector('[data-test-script-state=\"notRunning\"]')",
+        arg=text, timeout=ACTION_MS, polling=200)
+
+
+async def timed(stats: Stats, kind: str, page, action, until: str | None = None) -> None:
+    """Time `action` until `until` shows with no run going on, else until a new run finished."""
     before = await runs(page)
     t0 = time.monotonic()
     try:
         await action()
-        await settle(page, before)
+        await (shows(page, until) if until else settle(page, before))
     except Exception as e:
         raise RuntimeError(f"{kind} ({page.url}): {type(e).__name__}: {str(e).splitlines()[0][:150]}") from None
     stats.ok(kind, time.monotonic() - t0)
@@ -116,7 +143,7 @@ async def timed(stats: Stats, kind: str, page, action) -> None:
 async def open_app(page, url: str, path: str) -> None:
     await page.goto(f"{url}/{path}")
     await page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
-    await page.wait_for_selector('[data-test-script-state="notRunning"]')
+    await shows(page, "Current model:" if path == "model" else "")
 
 
 async def choose(page, label: str, option: str) -> None:
@@ -148,7 +175,7 @@ async def bulk_edit(page, bits: str) -> None:
     await quiet(page, lambda: choose(page, "weight bits", bits))
 
 
-async def benign(i: int, browser, url: str, deadline: float, stats: Stats) -> None:
+async def benign(i: int, browser, url: str, deadline: float, stats: Stats, max_rounds: int = 10**6) -> None:
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     await ctx.add_init_script(RUN_COUNTER)
     page = await ctx.new_page()
@@ -158,7 +185,7 @@ async def benign(i: int, browser, url: str, deadline: float, stats: Stats) -> No
         t0 = time.monotonic()
         await open_app(page, url, "model")
         stats.ok("open", time.monotonic() - t0)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and k < max_rounds:
             k += 1
             try:
                 await one_round(page, i + k, stats)
@@ -173,12 +200,12 @@ async def one_round(page, k: int, stats: Stats) -> None:
     sample = SAMPLES[k % len(SAMPLES)]
     current = await page.get_by_text("Current model:").first.inner_text()
     if sample not in current:
-        await timed(stats, "pick sample", page, lambda: choose(page, "Bundled sample", sample))
-    await timed(stats, "open Tune (evaluate)", page, lambda: nav(page, "Tune"))
+        await timed(stats, "pick sample", page, lambda: choose(page, "Bundled sample", sample), f"Current model: {sample}")
+    await timed(stats, "open Tune (evaluate)", page, lambda: nav(page, "Tune"), "Accuracy (change vs float)")
     await bulk_edit(page, "4" if k % 2 else "6")
     await timed(stats, "apply bits to layers (evaluate)", page,
                 lambda: page.get_by_role("button", name="Apply to these layers").click())
-    await timed(stats, "open Model", page, lambda: nav(page, "Model"))
+    await timed(stats, "open Model", page, lambda: nav(page, "Model"), "Current model:")
 
 
 async def hostile(j: int, browser, url: str, deadline: float, stats: Stats, files: list[Path]) -> None:
@@ -231,21 +258,26 @@ async def drive(url: str, pid: int, args, tmp: Path) -> dict:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         cold = rss_mb(pid)
-        await benign(-1, browser, url, time.monotonic() + 25, Stats())  # warm-up rounds: caches filled
+        warm = Stats()  # warm-up: one round per sample, caches filled
+        await benign(-1, browser, url, time.monotonic() + 300, warm, max_rounds=len(SAMPLES))
         await asyncio.sleep(SETTLE_S)
         baseline = rss_mb(pid)
         samples, stop = [], asyncio.Event()
         watch = asyncio.create_task(sampler(pid, samples, stop))
         deadline = time.monotonic() + args.seconds
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), cpu_seconds(pid)
         await asyncio.gather(*[benign(i, browser, url, deadline, stats) for i in range(args.sessions)],
                              *[hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)])
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, [b - a for a, b in zip(cpu0, cpu_seconds(pid))]
         await browser.close()
     await asyncio.sleep(SETTLE_S)
     stop.set()
     await watch
-    return report(stats, args, wall, cold, baseline, max(samples, default=baseline), rss_mb(pid))
+    result = report(stats, args, wall, cold, baseline, max(samples, default=baseline), rss_mb(pid))
+    result["cores_used"] = {"server": round(cpu[0] / wall, 2), "workers": round(cpu[1] / wall, 2),
+                            "machine_load_avg_1min_at_end": round(os.getloadavg()[0], 1)}
+    result["warm_up_failures"] = warm.failures
+    return result
 
 
 def p95(xs: list[float]) -> float:
