@@ -20,7 +20,7 @@ import numpy as np
 from ..config import ModelConfig
 from ..model.deploy import deploy, deployable
 from ..model.kernels import integer_ops_report
-from ..model.session import make_session
+from ..model.session import make_session, run_session
 from .results import Latency
 
 RUNS, WARMUP = 50, 5
@@ -30,11 +30,11 @@ def measure(model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = W
     """(median ms, p90 ms) of `runs` timed runs after `warmup` untimed ones."""
     sess = make_session(model_bytes, threads, check=False)
     for _ in range(warmup):
-        sess.run(None, feed)
+        run_session(sess, None, feed)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        sess.run(None, feed)
+        run_session(sess, None, feed)
         times.append((time.perf_counter() - t) * 1e3)
     return float(np.median(times)), float(np.percentile(times, 90))
 

@@ -44,7 +44,7 @@ from onnx import TensorProto, helper
 from ..config import ModelConfig
 from ..model.graph_edit import GraphEditor, tensor_elem_type
 from ..model.resolve import LayerSpecs, resolve_layer_specs
-from ..model.session import make_session
+from ..model.session import make_session, run_session
 from ..model.shapes import infer_shapes
 from ..model.simulate import Simulator
 from .data import EvalData
@@ -99,7 +99,7 @@ class Runner:
 
     def _run(self, sess, names, make_feed) -> list[np.ndarray]:
         self.passes += 1
-        parts = [sess.run(list(names), make_feed(feed)) for feed in self.data.feeds]
+        parts = [run_session(sess, list(names), make_feed(feed)) for feed in self.data.feeds]
         return [np.concatenate([p[i] for p in parts], axis=0) for i in range(len(names))]
 
     def _available(self, sess, layer, names) -> bool:
@@ -114,7 +114,7 @@ class Runner:
         run = [n for n in names if n in made]
         parts = []
         for cut in self._cuts(layer):
-            out = dict(zip(run, sess.run(run, {**cut, **extra}))) if run else {}
+            out = dict(zip(run, run_session(sess, run, {**cut, **extra}))) if run else {}
             parts.append([out[n] if n in out else cut[n] for n in names])
         return [np.concatenate([p[i] for p in parts], axis=0) for i in range(len(names))]
 
@@ -180,7 +180,7 @@ class Runner:
         fetch = [n for n in names if n not in inputs]
         sess = self._cut_session()
         self.passes += 1
-        values = [dict(zip(fetch, sess.run(fetch, feed))) if fetch else {} for feed in self.data.feeds]
+        values = [dict(zip(fetch, run_session(sess, fetch, feed))) if fetch else {} for feed in self.data.feeds]
         self._cut_cache = {}
         for other in group:
             cut = cut_names(self.sim.proto, other.position)

@@ -23,7 +23,7 @@ from ..quant.granularity import rows_to_params, to_groups
 from ..quant.qparams import qparams_from_range
 from ..quant.ranges import estimate_range
 from ..quant.spec import QuantSpec, SpecError
-from .session import make_session
+from .session import make_session, run_session
 
 DEFAULT_BATCH = 64
 
@@ -89,7 +89,7 @@ def collect_tensors(model: ModelProto, names, feeds: list[dict]) -> dict[str, np
     sess = make_session(m.SerializeToString(), check=False)
     parts: dict[str, list] = {x: [] for x in names}
     for feed in feeds:
-        for name, value in zip(names, sess.run(names, feed)):
+        for name, value in zip(names, run_session(sess, names, feed)):
             parts[name].append(value)
     return {x: np.concatenate(v, axis=0) if v[0].ndim else np.stack(v) for x, v in parts.items()}
 

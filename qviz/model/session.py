@@ -1,7 +1,7 @@
 """make_session: the one way qviz creates an onnxruntime session.
 
     >>> sess = make_session(loaded.model_bytes)            # CPU, 1 thread, no spinning
-    >>> sess.run(None, {"x": x})
+    >>> run_session(sess, None, {"x": x})                   # sess.run, errors as ModelError
 
 Rules it applies to every session:
   - CPUExecutionProvider only (this machine also lists AzureExecutionProvider);
@@ -69,6 +69,20 @@ def make_session(
         return ort.InferenceSession(data, sess_options=so, providers=PROVIDERS)
     except Exception as e:  # onnxruntime raises several private exception types
         raise safety.ModelError(f"onnxruntime cannot load the model: {_first_line(e)}") from None
+
+
+def run_session(sess: ort.InferenceSession, outputs, feeds: dict) -> list:
+    """`sess.run(outputs, feeds)`; any onnxruntime failure becomes a ModelError.
+
+    # NOTE: a valid model can still fail at run time on the data (a Gather index out of
+    # range, a shape the graph cannot take): onnxruntime raises its private exception types,
+    # which pages catching ModelError/SpecError would let through. The message is the first
+    # line of onnxruntime's (it may name model-provided nodes: pages escape it).
+    """
+    try:
+        return sess.run(outputs, feeds)
+    except Exception as e:  # noqa: BLE001 - InvalidArgument, Fail, RuntimeException, ...
+        raise safety.ModelError(f"onnxruntime cannot run the model on these inputs: {_first_line(e)}") from None
 
 
 def _first_line(e: Exception) -> str:
