@@ -156,3 +156,13 @@ def test_channel_axis_selects_one_output_channel(name, layer_id, out_axis):
     if out_axis is None:  # LSTM: gate rows mix into every hidden unit; only check it matters
         return
     assert set(changed[:, out_axis]) == {c}
+
+
+def test_suffixed_ids_never_collide_with_node_names():
+    """Node names fc, fc~2, fc: the third cannot be fc~2 (taken), it is fc~3."""
+    names = ["fc", "fc~2", "fc"]
+    outs = ["h1", "h2", "y"]
+    nodes = [helper.make_node("MatMul", [x, "w"], [o], name=n) for x, o, n in zip(["x"] + outs[:-1], outs, names)]
+    model = mf.make_model(nodes, [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 4])], [mf.init("w", mf.rand((4, 4)))])
+    ids = [x.id for x in layer_table(model)]
+    assert ids == ["fc", "fc~2", "fc~3"] and len(set(ids)) == len(ids)

@@ -211,12 +211,20 @@ def _node_layers(node: onnx.NodeProto, index: int, g: _Graph) -> list[Layer]:
 
 
 def _dedupe(layers: list[Layer]) -> list[Layer]:
-    seen: dict[str, int] = {}
+    """Unique ids: a repeated id gets the first free `~2`, `~3`... suffix.
+
+    # NOTE: a suffixed id can already be taken by a real node name: `fc`, `fc~2`, `fc` give
+    # `fc`, `fc~2`, `fc~3` (the suffix keeps counting until unused).
+    """
+    used: set[str] = set()
     out = []
     for layer in layers:
-        n = seen.get(layer.id, 0) + 1
-        seen[layer.id] = n
-        out.append(layer if n == 1 else replace(layer, id=f"{layer.id}~{n}"))
+        new, n = layer.id, 1
+        while new in used:
+            n += 1
+            new = f"{layer.id}~{n}"
+        used.add(new)
+        out.append(layer if new == layer.id else replace(layer, id=new))
     return out
 
 
