@@ -500,6 +500,8 @@ def _seen(slot: str, data: bytes, handle) -> str | None:
         handle()
         error = None
     except (ModelError, SpecError, WorkerError) as e:
+        if isinstance(e, WorkerError) and e.kind == "busy":
+            return str(e)  # not remembered: the next run tries again
         error = str(e)
     seen[slot] = (digest, error)
     return error

@@ -59,7 +59,7 @@ def test_smoke_feeds_are_the_first_generated_batch(data):
     ("endless_loop", "took longer than"),
 ], ids=["runtime-memory-bomb", "endless-loop"])
 def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
-    at = open_page("pages/model.py")
+    at = open_page("views/model.py")
     before = rss_bytes()
     at = upload(at, "model_upload_onnx", "bomb.onnx", CORPUS[case].data)
     assert not at.exception
@@ -70,7 +70,7 @@ def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
 
 
 def test_valid_upload_loads_and_shows_its_summary(short_limits):
-    at = upload(open_page("pages/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
     assert not at.exception and not at.error
     assert metric(at, "sum_params") == "12"
     assert any("tiny.onnx" in text for text in texts(at, ("text",)))
@@ -78,10 +78,26 @@ def test_valid_upload_loads_and_shows_its_summary(short_limits):
 
 def test_npz_whose_first_batch_bombs_is_refused(short_limits):
     """ConstantOfShape(shape input): generated inputs (0..3) pass, the user's [32768, 16384] does not."""
-    at = upload(open_page("pages/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
     assert not at.exception and not at.error and at.session_state["model_source"]["kind"] == "upload"
     before = rss_bytes()
     at = upload(at, "model_upload_npz", "big.npz", npz_bytes(x=np.array([32768, 16384], np.int64)))
     assert not at.exception and len(at.error) == 1 and "needed more than" in at.error[0].value
     assert rss_bytes() - before < MAX_RSS_GROWTH
     assert at.session_state.get("model_data") is None
+
+
+def test_busy_pool_is_not_remembered(monkeypatch):
+    """A "busy" refusal is about the server, not the file: the next run tries the same file again."""
+    import qviz.ui
+    from qviz.worker import WorkerError
+
+    def busy(data):
+        raise WorkerError("the server is busy: try again in a moment", "busy")
+
+    monkeypatch.setattr(qviz.ui, "preflight_model", busy)
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model("busy_fc"))
+    assert len(at.error) == 1 and "the server is busy" in at.error[0].value
+    monkeypatch.undo()
+    at = at.run()
+    assert not at.error and at.session_state["model_source"]["kind"] == "upload"
