@@ -8,6 +8,7 @@ from onnx import helper, numpy_helper
 from model_factory import ALL_GOOD, conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model import layer_table, load_model, make_session
+from qviz.model.byte_lru import ByteLRU
 from qviz.model.resolve import resolve_layer_specs
 from qviz.model.simulate import Simulator
 from qviz.quant import QuantSpec, cast_to_float, fake_quantize, quantize
@@ -122,3 +123,39 @@ def test_fp32_preset_leaves_outputs_unchanged():
     ref = make_session(to_bytes(m)).run(None, feeds)[0]
     got = make_session(Simulator(to_bytes(m)).simulate(PRESETS["fp32"])).run(None, feeds)[0]
     np.testing.assert_array_equal(got, ref)
+
+
+def test_weight_cache_is_bounded_by_entries_and_counts_requantizations():
+    """Two entries for conv_net's three weights: every build evicts, so every weight is quantized again."""
+    sim = Simulator(to_bytes(conv_net()), rand((4, 3, 8, 8), 9), weight_cache_entries=2)
+    sim.simulate(PRESETS["w8a8"])
+    assert sim.weight_quantizations == 3 and len(sim._weights) == 2 and sim._weights.evictions == 1
+    sim.simulate(PRESETS["w8a8"])
+    assert sim.weight_quantizations == 6
+
+
+def test_weight_cache_is_bounded_by_bytes():
+    sim = Simulator(to_bytes(conv_net()), rand((4, 3, 8, 8), 9), weight_cache_bytes=1)
+    data = sim.simulate(PRESETS["w8a8"])
+    assert len(sim._weights) == 1 and sim._weights.evictions == 2  # only the newest is kept
+    assert sim.simulate(PRESETS["w8a8"]) == data  # same numbers after eviction
+
+
+@pytest.mark.parametrize("sizes, kept", [
+    ((10, 10, 10), ["b", "c"]),     # 30 > 25 bytes: the oldest goes
+    ((40,), ["a"]),                  # the newest stays even alone above the budget
+], ids=["over-budget", "single-oversized"])
+def test_byte_lru_evicts_least_recently_used(sizes, kept):
+    cache = ByteLRU(max_bytes=25, max_entries=8)
+    for key, n in zip("abc", sizes):
+        cache.put(key, np.zeros(n, np.uint8))
+    assert [k for k in "abc" if k in cache] == kept and cache.nbytes == sum(sizes[-len(kept):])
+
+
+def test_byte_lru_get_refreshes_recency():
+    cache = ByteLRU(max_bytes=100, max_entries=2)
+    cache.put("a", np.zeros(1))
+    cache.put("b", np.zeros(1))
+    cache.get("a")
+    cache.put("c", np.zeros(1))
+    assert "a" in cache and "b" not in cache and cache.evictions == 1

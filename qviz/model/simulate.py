@@ -16,8 +16,11 @@ Float layers and already-quantized layers are left as they are.
 
 Caches (why changing one layer is cheap): the calibration run of the float model is done
 once per Simulator (every layer input is collected); the dequantized weights are cached per
-(weight name, spec) and the activation qparams per (tensor, spec). Changing one layer's
-spec therefore quantizes only that layer again; `weight_quantizations` counts the calls.
+(weight name, spec) in an LRU bounded by bytes and entries (WEIGHT_CACHE_BYTES = 256 MiB,
+WEIGHT_CACHE_ENTRIES = 1024; byte_lru.py), and the activation qparams per (tensor, spec).
+Changing one layer's spec therefore quantizes only that layer again, as long as the other
+layers' weights are still cached; `weight_quantizations` counts the engine calls (an evicted
+weight needed again counts again).
 Without calibration data, generated inputs are used (calibrate.generated_feeds).
 """
 
@@ -31,11 +34,15 @@ from ..config import ModelConfig
 from ..quant import quantize
 from ..quant.spec import QuantSpec, SpecError
 from . import act_nodes
+from .byte_lru import ByteLRU
 from .calibrate import activation_qparams, calibration_feeds, collect_tensors, generated_feeds
 from .graph_edit import GraphEditor, tensor_elem_type
 from .layers import Layer, layer_table
 from .load import LoadedModel, load_model
 from .resolve import LayerSpecs, resolve_layer_specs
+
+WEIGHT_CACHE_BYTES = 256 * 2**20
+WEIGHT_CACHE_ENTRIES = 1024
 
 
 def as_loaded(model) -> LoadedModel:
@@ -50,13 +57,14 @@ def as_loaded(model) -> LoadedModel:
 class Simulator:
     """A loaded model plus the caches that make re-simulating after a small change cheap."""
 
-    def __init__(self, model, calib=None):
+    def __init__(self, model, calib=None, *, weight_cache_bytes: int = WEIGHT_CACHE_BYTES,
+                 weight_cache_entries: int = WEIGHT_CACHE_ENTRIES):
         self.loaded = as_loaded(model)
         self.proto = self.loaded.model
         self.layers: list[Layer] = layer_table(self.loaded)
         self.calib = calib
         self._acts: dict[str, np.ndarray] | None = None
-        self._weights: dict[tuple[str, QuantSpec], np.ndarray] = {}
+        self._weights = ByteLRU(weight_cache_bytes, weight_cache_entries)  # (weight name, spec) -> x_dq
         self._qparams: dict[tuple[str, QuantSpec], tuple] = {}
         self.weight_quantizations = 0
 
@@ -85,14 +93,15 @@ class Simulator:
     def dequantized_weight(self, layer: Layer, spec: QuantSpec) -> np.ndarray:
         """The engine's x_dq of the layer's weight, in the type the node reads (cached)."""
         key = (layer.weight_name, spec)
-        if key not in self._weights:
+        x_dq = self._weights.get(key)
+        if x_dq is None:
             w = self.loaded.weights[layer.weight_name]
             self.weight_quantizations += 1
-            x_dq = quantize(w.astype(np.float32), spec).x_dq
             node_input = self.proto.graph.node[layer.position].input[layer.weight_input]
             elem = tensor_elem_type(self.proto, node_input) or onnx.TensorProto.FLOAT
-            self._weights[key] = x_dq.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
-        return self._weights[key]
+            x_dq = quantize(w.astype(np.float32), spec).x_dq.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+            self._weights.put(key, x_dq)
+        return x_dq
 
     def feeds(self) -> list[dict[str, np.ndarray]]:
         """The calibration feeds (generated ones when the Simulator got no calibration data)."""

@@ -1,0 +1,48 @@
+"""ByteLRU: a least-recently-used cache of arrays bounded by total bytes and by entries.
+
+    >>> cache = ByteLRU(max_bytes=256 * 2**20, max_entries=1024)
+    >>> cache.get(key)            # None when absent (and marks a hit as most recent)
+    >>> cache.put(key, array)     # evicts the least recently used until both bounds hold
+    >>> cache.nbytes, len(cache), cache.evictions
+
+# NOTE: the newest entry is always kept, even alone above max_bytes: a single weight larger
+# than the budget is then computed once per change instead of once per use.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+
+class ByteLRU:
+    """LRU of numpy arrays; `nbytes` is the sum of the arrays' .nbytes (module doc)."""
+
+    def __init__(self, max_bytes: int, max_entries: int):
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._items: OrderedDict = OrderedDict()
+        self.nbytes = 0
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+    def get(self, key) -> np.ndarray | None:
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key, value: np.ndarray) -> None:
+        if key in self._items:
+            self.nbytes -= self._items.pop(key).nbytes
+        self._items[key] = value
+        self.nbytes += value.nbytes
+        while len(self._items) > 1 and (self.nbytes > self.max_bytes or len(self._items) > self.max_entries):
+            _, old = self._items.popitem(last=False)
+            self.nbytes -= old.nbytes
+            self.evictions += 1
