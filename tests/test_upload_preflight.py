@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from app_pages import metric, open_page, texts, tiny_model, upload
+
 from qviz.evaluate import generated
 from qviz.model import load_model
 from qviz.samples import load_sample
 from qviz.upload import smoke_feeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "security"))
-from hostile_models import CORPUS  # noqa: E402
+from hostile_models import CORPUS
 
 MAX_RSS_GROWTH = 200 * 2**20  # the bombs need >= 1 GiB: a run in this process would show
 
