@@ -285,11 +285,12 @@ def _bits(text: str) -> tuple[int, ...]:
 
 def cmd_sweep(args) -> int:
     from qviz.evaluate import sweep
+    from qviz.model.export import csv_cell
 
     bits = _bits(args.bits)
     res = sweep(_runner(args), candidates=bits, metric=args.metric, progress=_progress("sweep"))
-    if args.csv:
-        res.records.to_csv(args.csv, index=False)
+    if args.csv:  # layer ids come from the model: no cell may start a spreadsheet formula
+        res.records.map(csv_cell).to_csv(args.csv, index=False)
         print(f"wrote {len(res.records)} rows to {args.csv}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, allow_nan=False))

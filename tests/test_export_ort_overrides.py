@@ -1,15 +1,17 @@
 """to_ort_overrides: onnxruntime's own quantize_static turns it into the config's per-layer types."""
 
+import csv
+import io
 import json
 
 import numpy as np
 import onnx
 import pytest
 
-from model_factory import conv_net, random_inputs, to_bytes
+from model_factory import conv_net, mlp, random_inputs, to_bytes
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import layer_table, load_model
-from qviz.model.export import layers_csv, ort_quantize_kwargs, to_ort_overrides
+from qviz.model.export import FORMULA_STARTS, layers_csv, ort_quantize_kwargs, to_ort_overrides
 from qviz.quant import QuantSpec
 
 INT16_ACTS = LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=16, signed=True, symmetric=False))
@@ -80,3 +82,14 @@ def test_layers_csv_has_one_row_per_layer():
     lines = text.strip().split("\n")
     assert lines[0].startswith("id,op_type,weight_name") and len(lines) == 4
     assert "per-channel" in text and "weight_only" in text
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
+                         ids=["equals", "plus", "minus", "at", "tab", "cr"])
+def test_layers_csv_cells_never_start_a_formula(name):
+    """A layer id (node name) from the model becomes a text cell ('=...) in the CSV."""
+    model = mlp()
+    model.graph.node[0].name = name  # the Gemm 'fc1', the first layer
+    rows = list(csv.reader(io.StringIO(layers_csv(to_bytes(model), PRESETS["w8a8"]))))[1:]
+    assert rows and all(not cell.startswith(FORMULA_STARTS) for row in rows for cell in row)
+    assert rows[0][0] == "'" + name

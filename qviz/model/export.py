@@ -121,7 +121,9 @@ def layers_csv(model, config: ModelConfig, layers: list[Layer] | None = None) ->
     layers = layers if layers is not None else layer_table(as_loaded(model))
     specs = resolve_layer_specs(layers, config)
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")
+    # NOTE: CRLF rows (RFC 4180): the writer then quotes a cell holding CR or LF (a node name
+    # can), which it does not do for a bare CR with lineterminator "\n".
+    out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
     for layer in layers:
         out.writerow(_csv_row(layer, specs[layer.id]))
@@ -130,9 +132,23 @@ def layers_csv(model, config: ModelConfig, layers: list[Layer] | None = None) ->
 
 def _csv_row(layer: Layer, s: LayerSpecs) -> list:
     form, problem = native_form(layer, s)
-    return [layer.id, layer.op_type, layer.weight_name, "x".join(map(str, layer.weight_shape)), layer.params,
-            describe_spec(s.weights), describe_spec(s.activations), s.dynamic, form or "none",
-            "; ".join(x for x in (s.note, problem) if x)]
+    row = [layer.id, layer.op_type, layer.weight_name, "x".join(map(str, layer.weight_shape)), layer.params,
+           describe_spec(s.weights), describe_spec(s.activations), s.dynamic, form or "none",
+           "; ".join(x for x in (s.note, problem) if x)]
+    return [csv_cell(x) for x in row]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting with = + - @ tab or CR gets a
+    leading apostrophe ('=1+2 stays text instead of becoming a formula). Non-strings unchanged.
+
+    # NOTE: layer ids and weight names come from the uploaded model: a node named
+    # '=HYPERLINK(...)' would otherwise run as a formula when the CSV is opened.
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def describe_spec(spec) -> str:
