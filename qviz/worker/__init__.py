@@ -7,7 +7,10 @@ The app calls these instead of qviz.model directly for user uploads:
     >>> out = run_model(data, {"x": x})    # {"y": array}
     >>> out = simulate_and_run(data, cfg.to_json(), calib_x, {"x": x})
     >>> try: ...
-    ... except (ModelError, SpecError, WorkerError) as e: st.error(str(e))   # short, plain text
+    ... except (ModelError, SpecError, WorkerError) as e: st.error(ui.md_escape(str(e)))
+
+  Messages are short plain text but may quote model-provided names (node, tensor, input
+  names): a page shows them through `qviz.ui.md_escape`, never as raw markdown.
 
   describe_upload(data, *, limits=None) -> dict
       "summary": LoadedModel.summary(); "layers": one dict per Layer (fields of
