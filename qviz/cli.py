@@ -16,7 +16,6 @@ Adding a command: write `_add_<name>(sub)` that creates the subparser and sets
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -36,27 +35,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def resolve_model(ref: str):
-    """Load MODEL: an existing path, else a bundled sample id (qviz.samples, if present)."""
+    """Load MODEL: an existing path, else a bundled sample id (qviz.samples)."""
     from qviz.model import ModelError, load_model
+
+    from qviz import samples
 
     path = Path(ref)
     if path.exists():
         return load_model(path)
-    samples = _samples_module()
-    ids = [getattr(x, "id", x) for x in samples.list_samples()] if samples is not None else []
+    ids = [getattr(x, "id", x) for x in samples.list_samples()]
     if ref in ids:
         return load_model(samples.load_sample(ref).model_bytes)
-    known = f" (bundled samples: {', '.join(ids)})" if ids else ""
-    raise ModelError(f"no such file or bundled sample: {ref!r}{known}")
-
-
-def _samples_module():
-    try:
-        return importlib.import_module("qviz.samples")
-    except ModuleNotFoundError as e:  # not written yet: MODEL can only be a path
-        if e.name != "qviz.samples":
-            raise
-        return None
+    raise ModelError(f"no such file or bundled sample: {ref!r} (bundled samples: {', '.join(ids)})")
 
 
 def _json_default(x):
@@ -130,22 +120,19 @@ def load_config(args):
 
 
 def load_calibration(args, loaded):
-    """Calibration data: --calib NPZ (key 'x' or the input names), else the sample's
-    calibration split, else None (the model layer then generates inputs; warned on stderr)."""
+    """Calibration data: --calib NPZ, else the sample's calibration split, else None (the model
+    layer then generates inputs; warned on stderr). The NPZ is read like `--data` and the app's
+    upload (qviz.model_data.read_inputs_npz): "x" or the input name for a one-input model, else
+    one array per input name; an optional "y" is checked and ignored; no other keys."""
     import numpy as np
 
+    from qviz import samples
+    from qviz.evaluate.data import read_npz_file
+    from qviz.model_data import read_inputs_npz
+
     if args.calib:
-        with np.load(args.calib, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        names = [t.name for t in loaded.inputs]
-        if len(names) == 1 and "x" in arrays:
-            return arrays["x"]
-        missing = [n for n in names if n not in arrays]
-        if missing:
-            raise ValueError(f"--calib {args.calib}: no array named 'x' or {', '.join(map(repr, missing))} (keys: {', '.join(arrays)})")
-        return {n: arrays[n] for n in names}
-    samples = _samples_module()
-    if samples is not None and not Path(args.model).exists() and args.model in samples.sample_ids():
+        return read_inputs_npz(read_npz_file(args.calib), loaded.inputs, what=f"--calib {args.calib}").x
+    if not Path(args.model).exists() and args.model in samples.sample_ids():
         return np.asarray(samples.load_sample(args.model).calibration.x)
     print("qviz: warning: no --calib data: activation ranges come from generated inputs "
           "(seeded normal values, dynamic dims = 1); pass --calib DATA.npz for real ranges", file=sys.stderr)
@@ -238,8 +225,9 @@ def load_eval_data(args, loaded, split: str = "test"):
 
     if args.data:
         return from_npz(args.data, loaded)
-    samples = _samples_module()
-    if samples is not None and not Path(args.model).exists() and args.model in samples.sample_ids():
+    from qviz import samples
+
+    if not Path(args.model).exists() and args.model in samples.sample_ids():
         return from_sample(samples.load_sample(args.model), split)
     print("qviz: warning: no --data: generated inputs (seeded normal values, no labels): fidelity only", file=sys.stderr)
     return generated(loaded)

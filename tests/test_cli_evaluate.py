@@ -9,23 +9,14 @@ import pandas as pd
 import pytest
 
 import model_factory as mf
+from cli_helpers import assert_one_error_line, run_cli
 from qviz import cli
 from qviz.config import PRESETS, ModelConfig
 from qviz.samples import load_sample
 
 
-def _run(capsys, *argv):
-    code = cli.main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_error_line(code, err, fragment):
-    assert code == 2 and err.count("\n") == 1 and err.startswith("qviz: error: ") and fragment in err
-
-
 def test_evaluate_sample_json(capsys):
-    code, out, err = _run(capsys, "evaluate", "digits_mlp", "--preset", "w8a8", "--json")
+    code, out, err = run_cli(capsys, "evaluate", "digits_mlp", "--preset", "w8a8", "--json")
     doc = json.loads(out)
     assert code == 0 and err == ""
     assert doc["n"] == 360 and doc["float_accuracy"] == pytest.approx(load_sample("digits_mlp").card["fp32_test_accuracy"], abs=1e-3)
@@ -37,28 +28,28 @@ def test_evaluate_config_file_and_npz(capsys, tmp_path):
     model.write_bytes(mf.to_bytes(mf.conv_net()))
     (tmp_path / "c.json").write_text(PRESETS["w4g32"].to_json())
     np.savez(tmp_path / "d.npz", x=mf.rand((6, 3, 8, 8), 9), y=np.arange(6) % 3)
-    code, out, err = _run(capsys, "evaluate", model, "--config", tmp_path / "c.json", "--data", tmp_path / "d.npz")
+    code, out, err = run_cli(capsys, "evaluate", model, "--config", tmp_path / "c.json", "--data", tmp_path / "d.npz")
     assert code == 0 and "accuracy  float" in out and "6 samples" in out
     assert "warning" in err  # no --calib: generated calibration inputs
-    code, out, err = _run(capsys, "evaluate", model, "--json")
+    code, out, err = run_cli(capsys, "evaluate", model, "--json")
     assert json.loads(out)["accuracy"] is None and "generated inputs" in err
 
 
 def test_sweep_text_csv_and_json(capsys, tmp_path):
-    code, out, _ = _run(capsys, "sweep", "digits_mlp", "--bits", "8,2")
+    code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "8,2")
     assert code == 0 and "w2" in out and "a8" in out
-    code, _, err = _run(capsys, "sweep", "digits_mlp", "--bits", "4", "--csv", tmp_path / "s.csv")
+    code, _, err = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--csv", tmp_path / "s.csv")
     df = pd.read_csv(tmp_path / "s.csv")
     assert code == 0 and len(df) == 6 and {"layer", "candidate", "damage", "kl"} <= set(df.columns)
-    code, out, _ = _run(capsys, "sweep", "digits_mlp", "--bits", "4", "--metric", "kl", "--json")
+    code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--metric", "kl", "--json")
     assert json.loads(out)["metric"] == "kl"
 
 
 def test_search_writes_config(capsys, tmp_path):
-    code, out, err = _run(capsys, "search", "digits_mlp", "--budget-bpw", "5", "--out", tmp_path / "best.json")
+    code, out, err = run_cli(capsys, "search", "digits_mlp", "--budget-bpw", "5", "--out", tmp_path / "best.json")
     cfg = ModelConfig.from_json((tmp_path / "best.json").read_text())
     assert code == 0 and "best" in out and err == "" and len(cfg.layers) == 3
-    code, out, _ = _run(capsys, "search", "digits_mlp", "--budget-bytes", "30000", "--json")
+    code, out, _ = run_cli(capsys, "search", "digits_mlp", "--budget-bytes", "30000", "--json")
     assert json.loads(out)["best"]["weight_bytes"] <= 30000
 
 
@@ -76,8 +67,7 @@ def test_search_writes_config(capsys, tmp_path):
 ], ids=["no-budget", "two-budgets", "unreachable", "negative", "bits-text", "bits-range", "json-csv", "preset",
         "model", "data-file"])
 def test_errors_are_one_line(capsys, argv, fragment):
-    code, _, err = _run(capsys, *argv)
-    _assert_one_error_line(code, err, fragment)
+    assert_one_error_line(run_cli(capsys, *argv), fragment)
 
 
 class _Tty:

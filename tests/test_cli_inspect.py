@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import model_factory as mf
-from qviz import cli
+from cli_helpers import assert_one_error_line, run_cli
+from qviz import samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,20 +24,8 @@ def conv_path(tmp_path):
     return path
 
 
-def _run(capsys, *argv):
-    code = cli.main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_error_line(code, out, err, fragment):
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("qviz: error: ") and fragment in err
-    assert "Traceback" not in err
-
-
 def test_inspect_text(capsys, conv_path):
-    code, out, err = _run(capsys, "inspect", conv_path)
+    code, out, err = run_cli(capsys, "inspect", conv_path)
     assert code == 0 and err == ""
     assert "3 quantizable layers" in out
     for fragment in ("conv1", "conv2.weight", "fc", "params    490", "x: float32 ['N', 3, 8, 8]"):
@@ -44,7 +33,7 @@ def test_inspect_text(capsys, conv_path):
 
 
 def test_inspect_json_is_only_json(capsys, conv_path):
-    code, out, err = _run(capsys, "inspect", conv_path, "--json")
+    code, out, err = run_cli(capsys, "inspect", conv_path, "--json")
     assert code == 0 and err == ""
     doc = json.loads(out)
     assert [x["id"] for x in doc["layers"]] == ["conv1", "conv2.weight", "fc"]
@@ -56,9 +45,9 @@ def test_inspect_json_is_only_json(capsys, conv_path):
 def test_no_quantizable_layers_is_said(capsys, tmp_path):
     path = tmp_path / "relu.onnx"
     path.write_bytes(mf.to_bytes(mf.no_layers()))
-    code, out, _ = _run(capsys, "inspect", path)
+    code, out, _ = run_cli(capsys, "inspect", path)
     assert code == 0 and "No quantizable layers" in out
-    code, out, _ = _run(capsys, "inspect", path, "--json")
+    code, out, _ = run_cli(capsys, "inspect", path, "--json")
     assert json.loads(out)["layers"] == []
 
 
@@ -72,7 +61,7 @@ def test_nan_weights_warn(capsys, tmp_path):
     model.graph.initializer[0].CopyFrom(numpy_helper.from_array(w, "fc1.weight"))
     path = tmp_path / "nan.onnx"
     path.write_bytes(mf.to_bytes(model))
-    code, out, _ = _run(capsys, "inspect", path, "--json")
+    code, out, _ = run_cli(capsys, "inspect", path, "--json")
     doc = json.loads(out)
     assert code == 0 and doc["model"]["warnings"] == ["weight 'fc1.weight' has 1 NaN/Inf values"]
     assert doc["weight_stats"][0]["nonfinite"] == 1
@@ -97,7 +86,7 @@ def test_bad_model_is_one_error_line(case, capsys, tmp_path):
     path = tmp_path / "bad.onnx"
     write(path)
     for extra in ([], ["--json"]):
-        _assert_one_error_line(*_run(capsys, "inspect", path, *extra), fragment)
+        assert_one_error_line(run_cli(capsys, "inspect", path, *extra), fragment)
 
 
 @pytest.mark.parametrize("argv,fragment", [
@@ -108,7 +97,7 @@ def test_bad_model_is_one_error_line(case, capsys, tmp_path):
     (["inspect", "/no/such/model.onnx"], "no such file or bundled sample"),
 ], ids=["no_command", "no_model", "unknown_command", "unknown_flag", "missing_file"])
 def test_usage_errors(argv, fragment, capsys):
-    _assert_one_error_line(*_run(capsys, *argv), fragment)
+    assert_one_error_line(run_cli(capsys, *argv), fragment)
 
 
 def test_unexpected_exception_is_one_line_unless_debug(capsys, conv_path, monkeypatch):
@@ -118,24 +107,21 @@ def test_unexpected_exception_is_one_line_unless_debug(capsys, conv_path, monkey
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(qviz.model, "layer_table", boom)
-    _assert_one_error_line(*_run(capsys, "inspect", conv_path), "unexpected RuntimeError: kaboom")
-    code, _, err = _run(capsys, "inspect", conv_path, "--debug")
+    assert_one_error_line(run_cli(capsys, "inspect", conv_path), "unexpected RuntimeError: kaboom")
+    code, _, err = run_cli(capsys, "inspect", conv_path, "--debug")
     assert code == 2 and "Traceback" in err and err.rstrip().endswith("qviz: error: unexpected RuntimeError: kaboom")
 
 
 def test_bundled_sample_id(capsys, monkeypatch):
-    fake = types.ModuleType("qviz.samples")
-    fake.list_samples = lambda: [types.SimpleNamespace(id="tiny_mlp", title="Tiny MLP", card={})]
-    fake.load_sample = lambda sample_id: types.SimpleNamespace(model_bytes=mf.to_bytes(mf.mlp()))
-    monkeypatch.setitem(sys.modules, "qviz.samples", fake)
-    code, out, _ = _run(capsys, "inspect", "tiny_mlp", "--json")
+    monkeypatch.setattr(samples, "list_samples", lambda: [types.SimpleNamespace(id="tiny_mlp", title="Tiny MLP", card={})])
+    monkeypatch.setattr(samples, "load_sample", lambda sample_id: types.SimpleNamespace(model_bytes=mf.to_bytes(mf.mlp())))
+    code, out, _ = run_cli(capsys, "inspect", "tiny_mlp", "--json")
     assert code == 0 and [x["id"] for x in json.loads(out)["layers"]] == ["fc1", "fc2", "proj"]
 
 
 def test_real_bundled_sample(capsys):
-    samples = pytest.importorskip("qviz.samples")
     sample_id = samples.list_samples()[0].id
-    code, out, err = _run(capsys, "inspect", sample_id, "--json")
+    code, out, err = run_cli(capsys, "inspect", sample_id, "--json")
     assert code == 0 and err == "" and json.loads(out)["layers"]
 
 

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 import model_factory as mf
-from qviz import cli
+from cli_helpers import assert_one_error_line, run_cli
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import load_model
 from qviz.model.kernels import integer_ops_report
@@ -30,32 +30,22 @@ def calib_path(tmp_path):
     return path
 
 
-def _run(capsys, *argv):
-    code = cli.main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_error_line(code, err, fragment):
-    assert code == 2 and err.count("\n") == 1 and err.startswith("qviz: error: ") and fragment in err
-
-
 def test_quantize_simulated_with_calib(capsys, conv_path, calib_path, tmp_path):
     out = tmp_path / "sim.onnx"
-    code, stdout, err = _run(capsys, "quantize", conv_path, "--out", out, "--preset", "w4g32", "--calib", calib_path)
+    code, stdout, err = run_cli(capsys, "quantize", conv_path, "--out", out, "--preset", "w4g32", "--calib", calib_path)
     assert code == 0 and stdout == "" and "warning" not in err
     onnx.checker.check_model(onnx.load(out), full_check=True)
 
 
 def test_quantize_deploy_runs_integer_kernels(capsys, conv_path, calib_path, tmp_path):
     out = tmp_path / "dep.onnx"
-    code, _, err = _run(capsys, "quantize", conv_path, "--out", out, "--deploy", "--calib", calib_path)
+    code, _, err = run_cli(capsys, "quantize", conv_path, "--out", out, "--deploy", "--calib", calib_path)
     assert code == 0 and "integer kernels: 3/3 layers" in err
     assert set(integer_ops_report(out.read_bytes()).values()) == {"integer"}
 
 
 def test_without_calib_a_user_model_warns(capsys, conv_path, tmp_path):
-    code, _, err = _run(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx")
+    code, _, err = run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx")
     assert code == 0 and "qviz: warning: no --calib data" in err
 
 
@@ -63,24 +53,22 @@ def test_config_file_and_sample_id(capsys, tmp_path):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(PRESETS["w8"].with_layer("/net/net.0/Conv", LayerConfig.float()).to_json())
     out = tmp_path / "s.onnx"
-    code, _, err = _run(capsys, "quantize", "digits_cnn", "--out", out, "--config", cfg)
+    code, _, err = run_cli(capsys, "quantize", "digits_cnn", "--out", out, "--config", cfg)
     assert code == 0 and "warning" not in err  # a sample brings its calibration split
     assert load_model(out).param_count > 0
 
 
 def test_export_config_writes_ort_overrides(capsys, conv_path, tmp_path):
     out = tmp_path / "ov.json"
-    code, _, _ = _run(capsys, "export-config", conv_path, "--preset", "w8a8", "--ort-overrides", out)
+    code, _, _ = run_cli(capsys, "export-config", conv_path, "--preset", "w8a8", "--ort-overrides", out)
     data = json.loads(out.read_text())
     assert code == 0 and set(data["extra_options"]["TensorQuantOverrides"]) >= {"x", "conv1.weight"}
 
 
 def test_errors_are_one_line(capsys, conv_path, tmp_path):
-    _assert_one_error_line(*_run(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--preset", "w3")[::2], "preset")
-    _assert_one_error_line(*_run(capsys, "quantize", conv_path)[::2], "--out")
+    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--preset", "w3"), "preset")
+    assert_one_error_line(run_cli(capsys, "quantize", conv_path), "--out")
     bad = tmp_path / "bad.json"
     bad.write_text(PRESETS["w8a8"].with_layer("conv1", LayerConfig(QuantSpec(scheme="kmeans", bits=3), None)).to_json())
-    code, _, err = _run(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--config", bad, "--deploy")
-    _assert_one_error_line(code, err, "layer 'conv1'")
-    code, _, err = _run(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--calib", tmp_path / "none.npz")
-    _assert_one_error_line(code, err, "none.npz")
+    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--config", bad, "--deploy"), "layer 'conv1'")
+    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--calib", tmp_path / "none.npz"), "none.npz")

@@ -126,8 +126,14 @@ def test_from_npz(tmp_path):
     np.savez(tmp_path / "bad.npz", z=np.zeros(3))
     d = from_npz(tmp_path / "d.npz", model)
     assert d.n == 5 and list(d.labels) == [0, 1, 2, 3, 4]
-    with pytest.raises(SpecError, match="needs an array 'x'"):
+    with pytest.raises(SpecError, match=r"bad.npz: keys must be x \(and optional y\)"):
         from_npz(tmp_path / "bad.npz", model)
+    np.savez(tmp_path / "extra.npz", x=mf.rand((5, 3, 8, 8)), notes=np.zeros(1))  # same rule as the app's upload
+    with pytest.raises(SpecError, match="unexpected \\['notes'\\]"):
+        from_npz(tmp_path / "extra.npz", model)
+    (tmp_path / "huge.npz").write_bytes(b"PK" + bytes(100))
+    with pytest.raises(SpecError, match="limit"):
+        from_npz(tmp_path / "huge.npz", model, max_bytes=50)
     with pytest.raises(SpecError, match="labels y"):
         from_arrays(model, mf.rand((5, 3, 8, 8)), np.zeros(3, np.int64))
 

@@ -8,24 +8,30 @@
 Batching: arrays are split along axis 0 into batches of 64 (or of the model's fixed batch
 size, whose short last batch is dropped), as calibration feeds are (qviz.model.calibrate).
 
-Generated inputs (documented defaults, seeded): standard-normal float values (integer inputs:
-rint clipped to 0..3); a dynamic first dim is the batch (n samples in total), every other
-dynamic dim is `dim_default` (8) unless named in `dims` ({"seq": 16}). They say nothing about
-accuracy; they only make fidelity (float vs quantized on the same inputs) measurable.
+Generated inputs: qviz.model.generated.generated_inputs with rows=n (rules there: seeded
+standard-normal values, integer inputs rint clipped to 0..3; a dynamic first dim is the batch,
+n samples in total; every other dynamic dim is `dim_default` (8) unless named in `dims`
+({"seq": 16})). They only make fidelity (float vs quantized on the same inputs) measurable.
+
+.npz files: read by qviz.model_data.read_inputs_npz (the app's upload reader: sizes and .npy
+headers checked before loading; keys "x" or the input name for a one-input model, else one
+per input name; optional integer "y"; no other keys; ranks and fixed dims checked).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from onnx import helper
 
 from ..model.calibrate import calibration_feeds
+from ..model.generated import DIM_DEFAULT, generated_inputs
 from ..model.simulate import as_loaded
+from ..model_data import MAX_BYTES, read_inputs_npz
 from ..quant.spec import SpecError
 
-DIM_DEFAULT = 8
+__all__ = ["DIM_DEFAULT", "EvalData", "as_data", "from_arrays", "from_npz", "from_sample", "generated", "read_npz_file"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,39 +94,23 @@ def from_sample(sample, split: str = "test") -> EvalData:
     return from_arrays(sample.model_bytes, part.x, part.y, f"sample {sample.id} ({split})")
 
 
-def from_npz(path, model) -> EvalData:
-    """An .npz with 'x' (single input) or one array per input name, and optionally 'y'."""
+def from_npz(path, model, max_bytes: int = MAX_BYTES) -> EvalData:
+    """An .npz read by read_inputs_npz (key rules in the module doc); errors name `path`."""
     loaded = as_loaded(model)
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    names = [t.name for t in loaded.inputs]
-    if len(names) == 1 and "x" in arrays:
-        x = arrays["x"]
-    elif all(n in arrays for n in names):
-        x = {n: arrays[n] for n in names}
-    else:
-        raise SpecError(f"{path}: needs an array 'x' or one per input ({', '.join(names)}); has {', '.join(arrays) or 'none'}")
-    return from_arrays(loaded, x, arrays.get("y"), f"file {path}")
+    data = read_inputs_npz(read_npz_file(path, max_bytes), loaded.inputs, max_bytes, what=str(path))
+    return from_arrays(loaded, data.x, data.y, f"file {path}")
+
+
+def read_npz_file(path, max_bytes: int = MAX_BYTES) -> bytes:
+    """The file's bytes, refused unread when it is larger than `max_bytes` (OSError if missing)."""
+    size = Path(path).stat().st_size
+    if size > max_bytes:
+        raise SpecError(f"{path}: {size / 2**20:.0f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    return Path(path).read_bytes()
 
 
 def generated(model, n: int = 64, seed: int = 0, dims: dict | None = None, dim_default: int = DIM_DEFAULT) -> EvalData:
     """Seeded inputs from the input spec (rules in the module doc); no labels."""
     loaded = as_loaded(model)
-    rng = np.random.default_rng(seed)
-    inits = {t.name for t in loaded.model.graph.initializer}
-    arrays = {}
-    for v in (v for v in loaded.model.graph.input if v.name not in inits):
-        tt = v.type.tensor_type
-        shape = [_dim(d, i, n, dims or {}, dim_default) for i, d in enumerate(tt.shape.dim)]
-        dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type)
-        x = rng.standard_normal(shape)
-        arrays[v.name] = (np.clip(np.rint(x), 0, 3) if dtype.kind in "iub" else x).astype(dtype)
+    arrays = generated_inputs(loaded.inputs, rows=n, seed=seed, dims=dims, dim_default=dim_default)
     return from_arrays(loaded, arrays, None, f"generated (seed {seed}, n {n})")
-
-
-def _dim(d, i: int, n: int, dims: dict, default: int) -> int:
-    if d.HasField("dim_value"):  # a fixed batch dim: n rounded down to whole batches (at least one)
-        return d.dim_value * max(1, n // d.dim_value) if i == 0 else d.dim_value
-    if d.dim_param in dims:
-        return int(dims[d.dim_param])
-    return n if i == 0 else default

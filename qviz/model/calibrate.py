@@ -8,21 +8,23 @@
 {input name: array} (split the same way), or a list of feed dicts (used as given).
 A fixed batch dimension (e.g. 1) is respected: the arrays are split into batches of that size.
 
-Generated inputs (a user model without calibration data): seeded standard-normal values,
-every dynamic dimension set to 1, `n` feeds. Ranges from them are only a placeholder: the
-CLI warns when it uses them.
+Generated inputs (a user model without calibration data): `n` feeds of one row each from
+qviz.model.generated.generated_inputs (seeded standard-normal values) with every dynamic
+dimension set to 1. Ranges from them are only a placeholder: the CLI warns when it uses them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import ModelProto, helper
+from onnx import ModelProto
 
 from ..quant.granularity import rows_to_params, to_groups
 from ..quant.qparams import qparams_from_range
 from ..quant.ranges import estimate_range
 from ..quant.spec import QuantSpec, SpecError
+from .generated import generated_inputs
+from .load import tensor_info
 from .session import make_session, run_session
 
 DEFAULT_BATCH = 64
@@ -64,17 +66,8 @@ def _split(model: ModelProto, arrays: dict[str, np.ndarray]) -> list[dict[str, n
 def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[str, np.ndarray]]:
     """`n` feeds of seeded standard-normal values, dynamic dims -> 1 (see module doc)."""
     rng = np.random.default_rng(seed)
-    feeds = []
-    for _ in range(n):
-        feed = {}
-        for v in _graph_inputs(model):
-            tt = v.type.tensor_type
-            shape = [d.dim_value if d.HasField("dim_value") else 1 for d in tt.shape.dim]
-            dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type)
-            x = rng.standard_normal(shape)
-            feed[v.name] = (np.clip(np.rint(x), 0, 3) if dtype.kind in "iub" else x).astype(dtype)
-        feeds.append(feed)
-    return feeds
+    infos = [tensor_info(v) for v in _graph_inputs(model)]
+    return [generated_inputs(infos, rows=1, seed=rng, dim_default=1) for _ in range(n)]
 
 
 def collect_tensors(model: ModelProto, names, feeds: list[dict]) -> dict[str, np.ndarray]:
