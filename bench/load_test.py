@@ -128,6 +128,15 @@ async def shows(page, text: str) -> None:
         arg=text, timeout=ACTION_MS, polling=200)
 
 
+async def url_changes(page, before: str, runs_before: int) -> None:
+    """Wait until the URL (the app writes the config code into it) differs or a new run was
+    counted, and no run is going on."""
+    await page.wait_for_function(
+        "([u, n]) => (location.href !== u || (window.__qvRuns || 0) > n)"
+        " && document.querySelector('[data-test-script-state=\"notRunning\"]')",
+        arg=[before, runs_before], timeout=ACTION_MS, polling=200)
+
+
 async def timed(stats: Stats, kind: str, page, action, until: str | None = None) -> None:
     """Time `action` until `until` shows with no run going on, else until a new run finished."""
     before = await runs(page)
@@ -203,8 +212,13 @@ async def one_round(page, k: int, stats: Stats) -> None:
         await timed(stats, "pick sample", page, lambda: choose(page, "Bundled sample", sample), f"Current model: {sample}")
     await timed(stats, "open Tune (evaluate)", page, lambda: nav(page, "Tune"), "Accuracy (change vs float)")
     await bulk_edit(page, "4" if k % 2 else "6")
-    await timed(stats, "apply bits to layers (evaluate)", page,
-                lambda: page.get_by_role("button", name="Apply to these layers").click())
+    url, n, t0 = page.url, await runs(page), time.monotonic()  # the bits alternate 4/6, so the config in the URL changes
+    try:
+        await page.get_by_role("button", name="Apply to these layers").click()
+        await url_changes(page, url, n)
+    except Exception as e:
+        raise RuntimeError(f"apply bits ({page.url}): {type(e).__name__}: {str(e).splitlines()[0][:150]}") from None
+    stats.ok("apply bits to layers (evaluate)", time.monotonic() - t0)
     await timed(stats, "open Model", page, lambda: nav(page, "Model"), "Current model:")
 
 
