@@ -16,6 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import model_factory as mf
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
+from security.hostile_models import proto_field
 
 CANARY = "CANARY-7f3e-secret-do-not-read"
 LOCATIONS = [".streamlit/secrets.toml", "/etc/passwd", "../x"]
@@ -238,16 +239,6 @@ def test_not_an_onnx_model(name, tmp_path):
             load_model(source)
 
 
-def _field(message_type, name: str, payload: bytes) -> bytes:
-    """Wire bytes of one length-delimited field (protobuf concatenation = merge)."""
-    number = message_type.DESCRIPTOR.fields_by_name[name].number
-    length, out = len(payload), bytearray([number << 3 | 2])
-    while length > 0x7F:
-        out.append(length & 0x7F | 0x80)
-        length >>= 7
-    return bytes(out + bytes([length])) + payload
-
-
 def test_too_deep_nesting_is_a_model_error():
     """If nested 40 deep: encoded by hand, since onnx.helper itself cannot copy it."""
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "leaf", [], [mf.vinfo("y", [1])]).SerializeToString()
@@ -255,12 +246,12 @@ def test_too_deep_nesting_is_a_model_error():
         attr = helper.make_attribute("then_branch", onnx.GraphProto())  # g filled in below
         attr.ClearField("g")
         node = helper.make_node("If", ["cond"], ["y"]).SerializeToString()
-        node += _field(onnx.NodeProto, "attribute", attr.SerializeToString() + _field(onnx.AttributeProto, "g", graph))
-        graph = helper.make_graph([], "d", [], [mf.vinfo("y", [1])]).SerializeToString() + _field(onnx.GraphProto, "node", node)
+        node += proto_field(onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph))
+        graph = helper.make_graph([], "d", [], [mf.vinfo("y", [1])]).SerializeToString() + proto_field(onnx.GraphProto, "node", node)
     shell = mf.make_model([], [mf.vinfo("cond", [], TensorProto.BOOL)], [mf.vinfo("y", [1])])
     shell.ClearField("graph")
     with pytest.raises(ModelError, match="not an ONNX model"):
-        load_model(shell.SerializeToString() + _field(onnx.ModelProto, "graph", graph))
+        load_model(shell.SerializeToString() + proto_field(onnx.ModelProto, "graph", graph))
 
 
 def test_size_cap_and_missing_file(tmp_path):

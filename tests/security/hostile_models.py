@@ -204,7 +204,7 @@ def endless_loop() -> onnx.ModelProto:
 
 # ---- structure -------------------------------------------------------------------------------
 
-def _field(message_type, name: str, payload: bytes) -> bytes:
+def proto_field(message_type, name: str, payload: bytes) -> bytes:
     """Wire bytes of one length-delimited field (protobuf concatenation = merge)."""
     number = message_type.DESCRIPTOR.fields_by_name[name].number
     length, out = len(payload), bytearray([number << 3 | 2])
@@ -226,13 +226,13 @@ def nested_if_bytes(depth: int) -> bytes:
         node = helper.make_node("If", ["cond"], ["y"], else_branch=else_g, name=f"if{level}").SerializeToString()
         attr = helper.make_attribute("then_branch", onnx.GraphProto())
         attr.ClearField("g")
-        node += _field(onnx.NodeProto, "attribute", attr.SerializeToString() + _field(onnx.AttributeProto, "g", graph))
-        graph = helper.make_graph([], f"t{level}", [], [y]).SerializeToString() + _field(onnx.GraphProto, "node", node)
+        node += proto_field(onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph))
+        graph = helper.make_graph([], f"t{level}", [], [y]).SerializeToString() + proto_field(onnx.GraphProto, "node", node)
     shell = mf.make_model([], [mf.vinfo("cond", [], TensorProto.BOOL), mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 4])])
     shell.graph.ClearField("node")
     body = shell.graph.SerializeToString() + graph  # merge: the shell's inputs/outputs + the If node
     shell.ClearField("graph")
-    return shell.SerializeToString() + _field(onnx.ModelProto, "graph", body)
+    return shell.SerializeToString() + proto_field(onnx.ModelProto, "graph", body)
 
 
 def custom_domain() -> onnx.ModelProto:
