@@ -21,9 +21,13 @@ def loaded_after_import(module: str) -> set[str]:
 
 @pytest.mark.parametrize("module", ["qviz.quant", "qviz.config", "qviz.lessons", "qviz.lessons.lesson"])
 def test_core_is_numpy_only(module):
-    if module == "qviz.config" and not (ROOT / "qviz" / "config.py").exists():
-        pytest.skip("qviz.config not written yet")
     assert loaded_after_import(module).isdisjoint(HEAVY)
+
+
+@pytest.mark.parametrize("module", ["qviz.model", "qviz.evaluate", "qviz.worker", "qviz.cli"])
+def test_engine_layers_do_not_import_the_ui(module):
+    """The model/evaluation/worker layers and the CLI run without streamlit or plotly."""
+    assert loaded_after_import(module).isdisjoint({"streamlit", "plotly"})
 
 
 def test_plots_do_not_import_streamlit():
