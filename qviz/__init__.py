@@ -8,7 +8,8 @@ Dependencies point one way only (a test enforces it):
         |
     qviz.plots                  + plotly: arrays/DataFrames in, go.Figure out; no streamlit
         |
-    qviz.ui                     + streamlit: cached loaders, session-state keys, translation table
+    qviz.ui (a package)         + streamlit: the glue, one small module per concept (text, state,
+                                cache, figures, upload, ...; see qviz/ui/__init__.py)
         |
     app.py, views/*             read widgets -> call qviz -> render; no arithmetic
     qviz.cli                    the same functions as the pages, from a terminal

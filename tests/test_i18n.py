@@ -11,7 +11,7 @@ from qviz.lessons import DISTRIBUTIONS, SOURCES, WORKED_EXAMPLES
 from qviz.quant.spec import ESTIMATORS, GRANULARITIES, ROUNDINGS, SCHEMES
 
 ROOT = Path(__file__).resolve().parents[1]
-UI_FILES = [ROOT / "app.py", ROOT / "qviz" / "ui.py", *sorted((ROOT / "views").glob("*.py"))]
+UI_FILES = [ROOT / "app.py", *sorted((ROOT / "qviz" / "ui").glob("*.py")), *sorted((ROOT / "views").glob("*.py"))]
 
 
 def placeholders(text: str) -> set[str]:

@@ -89,13 +89,13 @@ def test_npz_whose_first_batch_bombs_is_refused(short_limits):
 
 def test_busy_pool_is_not_remembered(monkeypatch):
     """A "busy" refusal is about the server, not the file: the next run tries the same file again."""
-    import qviz.ui
+    import qviz.ui.upload
     from qviz.worker import WorkerError
 
     def busy(data):
         raise WorkerError("the server is busy: try again in a moment", "busy")
 
-    monkeypatch.setattr(qviz.ui, "preflight_model", busy)
+    monkeypatch.setattr(qviz.ui.upload, "preflight_model", busy)
     at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model("busy_fc"))
     assert len(at.error) == 1 and "the server is busy" in at.error[0].value
     monkeypatch.undo()

@@ -1,0 +1,89 @@
+"""The current model: a bundled sample or the accepted upload, loaded once and shared.
+
+A model is identified by the SHA-256 of its FULL bytes; every cache is keyed by that hash
+(and by the config's canonical JSON), never by a name a user typed: Streamlit caches are
+shared by all users. Arguments starting with "_" are not hashed by Streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ..model import Layer, LoadedModel, load_model
+from ..model.simulate import Simulator
+from ..samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
+from .state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
+
+
+@dataclass(frozen=True, eq=False)
+class CurrentModel:
+    """The model the pages work on. `name` is plain text (a file name may hold anything)."""
+
+    sha256: str
+    name: str
+    sample_id: str | None
+    loaded: LoadedModel
+    simulator: Simulator
+    data_key: str               # what the calibration data is: "sample:<id>", the .npz hash, or "generated"
+    labels: object              # test labels (sample) / npz y, or None
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.simulator.layers
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _sample(sample_id: str) -> Sample:
+    return load_sample(sample_id)
+
+
+# NOTE: up to 8 models (200 MiB each at most) stay loaded for all sessions; keyed by content hash.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _loaded(sha256: str, _data: bytes) -> LoadedModel:
+    return load_model(_data)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _simulator(model_sha: str, data_key: str, _loaded_model: LoadedModel, _calib) -> Simulator:
+    return Simulator(_loaded_model, _calib)
+
+
+def sample_choices() -> list[SampleInfo]:
+    return list_samples()
+
+
+def current_model() -> CurrentModel:
+    """The current model (loaded, with its cached Simulator); falls back to the default sample."""
+    init_model_state()
+    source = st.session_state[MODEL_KEY]
+    upload = st.session_state.get(UPLOAD_KEY)
+    if source.get("kind") == "upload" and upload and upload["sha256"] == source.get("sha256"):
+        return _upload_model(upload)
+    sample_id = source.get("id") if source.get("id") in sample_ids() else DEFAULT_SAMPLE
+    sample = _sample(sample_id)
+    loaded = _loaded(hashlib.sha256(sample.model_bytes).hexdigest(), sample.model_bytes)
+    sim = _simulator(loaded.sha256, f"sample:{sample_id}", loaded, sample.calibration.x)
+    return CurrentModel(loaded.sha256, sample.card["title"], sample_id, loaded, sim, f"sample:{sample_id}", sample.test.y)
+
+
+def _upload_model(upload: dict) -> CurrentModel:
+    loaded = _loaded(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
+    data = st.session_state.get(DATA_KEY)
+    if data and data["model_sha256"] == loaded.sha256:
+        key, calib, labels = data["sha256"], data["data"].x, data["data"].y
+    else:
+        key, calib, labels = "generated", None, None
+    sim = _simulator(loaded.sha256, key, loaded, calib)
+    return CurrentModel(loaded.sha256, upload["name"], None, loaded, sim, key, labels)
+
+
+def show_current_sample(widget_key: str, model: CurrentModel) -> None:
+    """Point the sample selectbox at the current model (None for an upload) before it is drawn."""
+    st.session_state[widget_key] = model.sample_id
+
+
+def on_sample_change(widget_key: str) -> None:
+    select_sample(st.session_state[widget_key])

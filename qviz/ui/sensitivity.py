@@ -1,0 +1,116 @@
+"""The Sensitivity page: the per-layer sweep (one layer per step) and the mixed-precision search.
+
+Session-state keys:
+    sens_sweep     {"model", "layers", "candidates", "records", "status": running|stopped|done, ...}
+    sens_search    {content key: SearchResult} of this session's searches
+
+# NOTE: why no thread: the sweep runs in the script run, one layer (all its candidates) per
+# step; after each step the records go into session state and the progress bar moves. A
+# click on Stop makes Streamlit stop this run at its next st call (the progress update) and
+# rerun: the stop callback marks the sweep stopped, and the layers done so far are kept.
+# Each layer's cells are cached by content, so Resume / a repeated sweep costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from .. import tuning
+from ..config import ModelConfig
+from ..evaluate import Budget, candidates_from_bits, search, sweep
+from .models import CurrentModel
+from .scoring import evaluation, record, runner
+from .state import _parse_config, set_config
+from .text import t
+
+
+SWEEP_KEY = "sens_sweep"
+SEARCH_KEY = "sens_search"
+
+
+def sweep_candidates(bits, modes) -> list[str]:
+    return list(candidates_from_bits(tuple(bits), tuple(modes)))
+
+
+def start_sweep(model: CurrentModel, bits, modes, pattern: str, metric: str) -> None:
+    """Button callback: a new sweep over the layers matching `pattern` (all when empty)."""
+    ids = tuning.select_layers(model.layers, pattern=pattern or None)
+    st.session_state[SWEEP_KEY] = {"model": model.sha256, "layers": ids, "bits": list(bits), "modes": list(modes),
+                                   "candidates": sweep_candidates(bits, modes) if ids else [], "metric": metric,
+                                   "records": [], "status": "running" if ids else "done"}
+
+
+def stop_sweep() -> None:
+    state = st.session_state.get(SWEEP_KEY)
+    if state and state["status"] == "running":
+        state["status"] = "stopped"
+
+
+def resume_sweep() -> None:
+    state = st.session_state.get(SWEEP_KEY)
+    if state:
+        state["status"] = "running"
+
+
+def sweep_state(model: CurrentModel) -> dict | None:
+    state = st.session_state.get(SWEEP_KEY)
+    return state if state and state["model"] == model.sha256 else None
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _sweep_layer(model_sha: str, data_key: str, layer_id: str, bits: tuple, modes: tuple, metric: str, _model: CurrentModel):
+    run, lock = runner(_model)
+    with lock:
+        res = sweep(run, candidates=candidates_from_bits(bits, modes), metric=metric, layers=[layer_id])
+    return res.records.to_dict("records"), res.metric
+
+
+def sweep_step(model: CurrentModel, state: dict) -> bool:
+    """Sweep the next layer not done yet; False when nothing is left."""
+    done = {r["layer"] for r in state["records"]}
+    todo = [x for x in state["layers"] if x not in done]
+    if not todo:
+        state["status"] = "done"
+        return False
+    recs, used = _sweep_layer(model.sha256, model.data_key, todo[0], tuple(state["bits"]), tuple(state["modes"]),
+                              state["metric"], model)
+    state["records"] = state["records"] + recs
+    state["used_metric"] = used
+    return True
+
+
+def sweep_progress(state: dict) -> float:
+    done = len({r["layer"] for r in state["records"]})
+    return done / max(1, len(state["layers"]))
+
+
+def sweep_table(state: dict):
+    return tuning.sweep_matrix(state["records"], state["layers"], state["candidates"])
+
+
+def _search_key(model: CurrentModel, budget: Budget, bits, base: ModelConfig) -> str:
+    return json.dumps([model.sha256, model.data_key, budget.kind, budget.value, list(bits), base.to_json()])
+
+
+def search_result(model: CurrentModel, budget: Budget, bits, base: ModelConfig):
+    """A search already run in this session with these inputs, or None."""
+    return st.session_state.get(SEARCH_KEY, {}).get(_search_key(model, budget, bits, base))
+
+
+def run_search(model: CurrentModel, budget: Budget, bits, base: ModelConfig, progress=None):
+    """qviz.evaluate.search (weights candidates int<bits> per channel on top of `base`), kept per session."""
+    from ..evaluate import default_candidates
+    run, lock = runner(model)
+    with lock:
+        res = search(run, None, budget, candidates=default_candidates(tuple(bits)), base=base, progress=progress)
+    st.session_state.setdefault(SEARCH_KEY, {})[_search_key(model, budget, bits, base)] = res
+    return res
+
+
+def apply_search(model: CurrentModel, config_text: str) -> None:
+    """Button callback: make the search's best config the current one (and record it in the history)."""
+    config = _parse_config(config_text)
+    set_config(config)
+    record(model, evaluation(model, config), t("sn_search_label"))
