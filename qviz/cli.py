@@ -193,7 +193,7 @@ def _add_quantize(sub) -> None:
     _config_args(p)
     p.add_argument("--out", metavar="OUT.onnx", required=True, help="where to write the model")
     p.add_argument("--deploy", action="store_true", help="write what onnxruntime runs natively (QDQ int8...)")
-    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: key 'x' or the input names")
+    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys")
     p.set_defaults(func=cmd_quantize)
 
 
@@ -320,8 +320,8 @@ def cmd_search(args) -> int:
 
 
 def _data_args(p) -> None:
-    p.add_argument("--data", metavar="DATA.npz", help="inputs 'x' (or one per input name) and optional labels 'y'")
-    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: key 'x' or the input names")
+    p.add_argument("--data", metavar="DATA.npz", help="inputs 'x' (one-input model) or one array per input name, optional labels 'y'; no other keys")
+    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys")
 
 
 def _add_evaluate(sub) -> None:
