@@ -3,8 +3,7 @@
 Session-state key:
     lang    "en" | "zh" (the sidebar language switch)
 
-    >>> t("bits")          # in a run with lang == "zh"
-    '位宽'
+Example: in a run with lang == "zh", t("bits") is "位宽" and t("no_such_key") is "[[no_such_key]]".
 """
 
 from __future__ import annotations
