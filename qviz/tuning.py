@@ -153,10 +153,11 @@ def bulk_edit(config: ModelConfig, layers, ids, changes: dict) -> ModelConfig:
 
 # --- session history of evaluated configs ----------------------------------------------------------
 
-def history_entry(model_sha: str, label: str, ev) -> dict:
-    """One evaluated config (an Evaluation) as a flat record (HISTORY_COLUMNS)."""
+def history_entry(scope: str, label: str, ev) -> dict:
+    """One evaluated config (an Evaluation) as a flat record (HISTORY_COLUMNS); `scope` names the
+    model and the data it was measured on (points of other data never share a front)."""
     lat = ev.latency
-    return {"model": model_sha, "label": label, "config": ModelConfig.from_dict(ev.config).to_json(),
+    return {"model": scope, "label": label, "config": ModelConfig.from_dict(ev.config).to_json(),
             "accuracy": ev.accuracy, "float_accuracy": ev.float_accuracy, "agreement": ev.fidelity["agreement"],
             "sqnr_db": ev.fidelity["sqnr_db"], "kl": ev.fidelity["kl"], "weight_bytes": int(ev.size.weight_bytes),
             "bits_per_weight": float(ev.size.bits_per_weight),
@@ -176,9 +177,9 @@ def add_to_history(history: list, entry: dict) -> list:
     return [*history, entry]
 
 
-def history_frame(history: list, model_sha: str) -> pd.DataFrame:
-    """The entries of one model, as a DataFrame (HISTORY_COLUMNS), in the order evaluated."""
-    rows = [h for h in history if h["model"] == model_sha]
+def history_frame(history: list, scope: str) -> pd.DataFrame:
+    """The entries of one model and data scope, as a DataFrame (HISTORY_COLUMNS), in evaluation order."""
+    rows = [h for h in history if h["model"] == scope]
     return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)).reset_index(drop=True)
 
 

@@ -13,6 +13,7 @@ from qviz.samples import load_sample
 SAMPLE = load_sample("digits_mlp")
 LOADED = load_model(SAMPLE.model_bytes)
 IDS = [x.id for x in layer_table(LOADED)]
+SCOPE = f"{LOADED.sha256}/sample:digits_mlp"     # the model and the data the points were measured on
 CONFIGS = {"fp32": PRESETS["fp32"], "w8a8": PRESETS["w8a8"], "w4g32": PRESETS["w4g32"],
            "mixed": PRESETS["w8a8"].with_layer(IDS[0], LayerConfig.float()).with_layer(IDS[2], PRESETS["w4g32"].default)}
 
@@ -22,16 +23,16 @@ def history() -> list:
     out = []
     for label, config in CONFIGS.items():
         ev = evaluate(LOADED, config, data, calib=SAMPLE.calibration.x)
-        out = tuning.add_to_history(out, tuning.history_entry(LOADED.sha256, label, ev))
+        out = tuning.add_to_history(out, tuning.history_entry(SCOPE, label, ev))
     return out
 
 
 HISTORY = history()
 
 
-def trade_page(lang="en", config: ModelConfig = PRESETS["w8a8"]):
+def trade_page(lang="en", config: ModelConfig = PRESETS["w8a8"], history=HISTORY):
     state = {"model_source": {"kind": "sample", "id": "digits_mlp"}, "model_config": config.to_json(),
-             "tune_history": list(HISTORY)}
+             "tune_history": list(history)}
     return open_page("views/tradeoffs.py", lang, state)
 
 
@@ -40,7 +41,7 @@ def test_every_config_is_a_point_and_the_front_is_marked(lang):
     at = trade_page(lang)
     assert not at.exception and not at.error and "[[" not in "\n".join(texts(at))
     points, front_line = figure(at, 0)["data"]
-    df = tuning.history_frame(HISTORY, LOADED.sha256)
+    df = tuning.history_frame(HISTORY, SCOPE)
     assert len(points["text"]) == len(CONFIGS)                  # the current config (w8a8) is not duplicated
     front = tuning.pareto_mask(df, "accuracy")
     assert [c == "#e45756" for c in points["marker"]["color"]] == front.tolist()
@@ -78,3 +79,11 @@ def test_measure_latency_fills_every_point_and_sizes_the_markers():
     assert len(lat) == len(CONFIGS) and all(x is not None and x > 0 for x in lat)
     points = figure(at, 0)["data"][0]
     assert "<br>" in points["hovertext"][0] and "ms" in points["hovertext"][0]
+
+
+def test_points_measured_on_other_data_are_not_mixed_in():
+    other = [{**h, "model": f"{LOADED.sha256}/npz:abc", "label": "other data"} for h in HISTORY]
+    at = trade_page(history=[*HISTORY, *other])
+    assert not at.exception
+    points, _ = figure(at, 0)["data"]
+    assert len(points["text"]) == len(CONFIGS) and not any("other data" in t for t in points["text"])

@@ -34,6 +34,12 @@ class CurrentModel:
     def layers(self) -> list[Layer]:
         return self.simulator.layers
 
+    @property
+    def scope(self) -> str:
+        """What results belong to: the model AND the data they were measured on (an .npz upload
+        changes the metric, so a sweep or a history point of other data must not mix in)."""
+        return f"{self.sha256}/{self.data_key}"
+
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _sample(sample_id: str) -> Sample:

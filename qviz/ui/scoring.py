@@ -79,9 +79,9 @@ def history() -> list:
 
 def record(model: CurrentModel, ev: Evaluation, label: str | None = None) -> None:
     """Append an evaluated config to the session history (same config: replaced, not duplicated)."""
-    entry = tuning.history_entry(model.sha256, label or config_label(), ev)
+    entry = tuning.history_entry(model.scope, label or config_label(), ev)
     st.session_state[HISTORY_KEY] = tuning.add_to_history(history(), entry)
 
 
 def history_df(model: CurrentModel):
-    return tuning.history_frame(history(), model.sha256)
+    return tuning.history_frame(history(), model.scope)

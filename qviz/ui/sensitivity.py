@@ -19,7 +19,8 @@ import streamlit as st
 
 from .. import tuning
 from ..config import ModelConfig
-from ..evaluate import Budget, candidates_from_bits, search, sweep
+from ..evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep
+from ..model.simulate import Simulator
 from .models import CurrentModel
 from .scoring import evaluation, record, runner
 from .state import _parse_config, set_config
@@ -37,7 +38,7 @@ def sweep_candidates(bits, modes) -> list[str]:
 def start_sweep(model: CurrentModel, bits, modes, pattern: str, metric: str) -> None:
     """Button callback: a new sweep over the layers matching `pattern` (all when empty)."""
     ids = tuning.select_layers(model.layers, pattern=pattern or None)
-    st.session_state[SWEEP_KEY] = {"model": model.sha256, "layers": ids, "bits": list(bits), "modes": list(modes),
+    st.session_state[SWEEP_KEY] = {"model": model.scope, "layers": ids, "bits": list(bits), "modes": list(modes),
                                    "candidates": sweep_candidates(bits, modes) if ids else [], "metric": metric,
                                    "records": [], "status": "running" if ids else "done"}
 
@@ -56,7 +57,7 @@ def resume_sweep() -> None:
 
 def sweep_state(model: CurrentModel) -> dict | None:
     state = st.session_state.get(SWEEP_KEY)
-    return state if state and state["model"] == model.sha256 else None
+    return state if state and state["model"] == model.scope else None
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
@@ -101,10 +102,11 @@ def search_result(model: CurrentModel, budget: Budget, bits, base: ModelConfig):
 
 def run_search(model: CurrentModel, budget: Budget, bits, base: ModelConfig, progress=None):
     """qviz.evaluate.search (weights candidates int<bits> per channel on top of `base`), kept per session."""
-    from ..evaluate import default_candidates
-    run, lock = runner(model)
-    with lock:
-        res = search(run, None, budget, candidates=default_candidates(tuple(bits)), base=base, progress=progress)
+    # NOTE: a search runs for seconds: on the shared Runner it would hold the lock every other
+    # student's evaluation of this model waits on. It gets a private Runner and Simulator instead.
+    shared = runner(model)[0]
+    run = make_runner(Simulator(model.loaded, model.simulator.calib), shared.data)
+    res = search(run, None, budget, candidates=default_candidates(tuple(bits)), base=base, progress=progress)
     st.session_state.setdefault(SEARCH_KEY, {})[_search_key(model, budget, bits, base)] = res
     return res
 

@@ -30,7 +30,7 @@ def _latency(model_sha: str, data_key: str, config_text: str, _model: CurrentMod
 def measure_latency(model: CurrentModel, progress=None) -> None:
     """Measure (median of LATENCY_RUNS, one thread) every history entry of the model without a latency."""
     entries = history()
-    todo = [i for i, h in enumerate(entries) if h["model"] == model.sha256 and h["latency_ms"] is None]
+    todo = [i for i, h in enumerate(entries) if h["model"] == model.scope and h["latency_ms"] is None]
     for n, i in enumerate(todo):
         ms, kind = _latency(model.sha256, model.data_key, entries[i]["config"], model)
         entries[i] = {**entries[i], "latency_ms": ms, "latency_model": kind}
