@@ -10,7 +10,7 @@ import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from app_pages import by_label, labels, open_page
+from app_pages import by_label, labels, open_page, tiny_model, upload
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model import layer_table, load_model
 from qviz.model.kernels import integer_ops_report
@@ -92,6 +92,17 @@ def test_report_download_is_self_contained_html(media):
     assert text.startswith("<!DOCTYPE html>") and text.count("Plotly.newPlot") >= 5
     # plotly.js is inlined once (its bundle mentions cdn.plot.ly only as the default for geo maps)
     assert "<script src=" not in text and text.count("plotly.js v") == 1
+
+
+def test_report_of_the_same_bytes_never_shows_another_users_file_name(media):
+    """The report cache is shared by all users: its key must hold the file name it prints."""
+    data = tiny_model()
+    for name in ("alice.onnx", "bob.onnx"):
+        at = upload(open_page("views/model.py"), "model_upload_onnx", name, data)
+        at.switch_page("views/export.py")
+        by_label(at.run().button, "exp_build_report").click().run()
+        text = download(at, media, "export_dl_report").decode()
+        assert name in text and ({"alice.onnx", "bob.onnx"} - {name}).pop() not in text
 
 
 @pytest.mark.parametrize("page", ["views/model.py", "views/layer.py", "views/export.py"])

@@ -16,15 +16,18 @@ from .state import config_json, current_config
 from .text import lang, t
 
 
+# NOTE: the key holds everything the report prints, the file name too: two users may upload the same
+# bytes under different names, and neither may see the other's.
 @st.cache_data(max_entries=8, show_spinner=False)
-def _report(model_sha: str, data_key: str, config_text: str, layer_id: str, lang_code: str, _model: CurrentModel) -> str:
+def _report(model_sha: str, name: str, data_key: str, config_text: str, layer_id: str, lang_code: str,
+            _model: CurrentModel) -> str:
     return build_report(_model)
 
 
 def report_html(model: CurrentModel) -> str:
     """The self-contained HTML report of the current model, config and selected layer (cached)."""
     layer = current_layer(model)
-    return _report(model.sha256, model.data_key, config_json(), layer.id if layer else "", lang(), model)
+    return _report(model.sha256, model.name, model.data_key, config_json(), layer.id if layer else "", lang(), model)
 
 
 def build_report(model: CurrentModel) -> str:
