@@ -7,10 +7,10 @@ import pytest
 
 from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts
 from qviz import i18n
-from qviz.config import ModelConfig, PRESETS
+from qviz.config import LayerConfig, ModelConfig, PRESETS
 from qviz.model import layer_table, load_model
 from qviz.model.resolve import resolve_layer
-from qviz.quant import quantize
+from qviz.quant import QuantSpec, quantize
 from qviz.quant.metrics import sqnr_db
 from qviz.samples import DEFAULT_SAMPLE, load_sample
 
@@ -145,3 +145,11 @@ def test_per_tensor_histogram_is_the_whole_tensor():
     thresholds, centres, widths = histogram(at)
     assert not at.number_input and thresholds == pytest.approx([result.lo[0], result.hi[0]])
     assert (centres - widths / 2).min() == pytest.approx(w.min()) and (centres + widths / 2).max() == pytest.approx(w.max())
+
+
+@pytest.mark.parametrize("spec", [QuantSpec(granularity="group", group_size=70000), QuantSpec(scheme="fixed_point", bits=24),
+                                  QuantSpec(estimator="percentile", percentile=60.0)], ids=["group70000", "fixed24", "p60"])
+def test_editor_takes_any_valid_spec_from_a_shared_config(spec):
+    """A URL config may hold any spec QuantSpec accepts: the editor's widgets must too."""
+    at = layer_page(CONV3X3, config=ModelConfig(default=LayerConfig(spec)))
+    assert not at.exception

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from qviz import ui
-from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.quant.spec import BITS_RANGE, ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
 
 t = ui.t
 EDITABLE_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
@@ -24,18 +24,18 @@ def spec_editor(layer) -> None:
             st.selectbox(t("float_format"), FLOAT_FORMATS, index=FLOAT_FORMATS.index(spec.float_format),
                          key=k("float_format"), **changed)
         else:
-            st.slider(t("bits"), 1, 16, value=spec.bits, key=k("bits"), **changed)
+            st.slider(t("bits"), *BITS_RANGE[spec.scheme], value=spec.bits, key=k("bits"), **changed)
         st.checkbox(t("symmetric"), value=spec.symmetric, key=k("symmetric"), **changed)
         st.selectbox(t("granularity"), GRANULARITIES, index=GRANULARITIES.index(spec.granularity),
                      key=k("granularity"), format_func=ui.option_labels("gran_"), **changed)
         if spec.granularity == "group":
-            st.number_input(t("group_size"), 1, 65536, value=spec.group_size, key=k("group_size"), **changed)
+            st.number_input(t("group_size"), min_value=1, value=spec.group_size, key=k("group_size"), **changed)
         estimator = spec.estimator if spec.estimator in EDITABLE_ESTIMATORS else "minmax"
         st.selectbox(t("estimator"), EDITABLE_ESTIMATORS, index=EDITABLE_ESTIMATORS.index(estimator),
                      key=k("estimator"), format_func=ui.option_labels("est_"), **changed)
         if spec.estimator == "percentile":
-            st.slider(t("percentile"), 90.0, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"),
-                      **changed)
+            low = min(90.0, float(spec.percentile))  # a shared config may hold any valid percentile
+            st.slider(t("percentile"), low, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"), **changed)
         st.selectbox(t("rounding"), ROUNDINGS, index=ROUNDINGS.index(spec.rounding), key=k("rounding"),
                      format_func=ui.option_labels("round_"), **changed)
     st.button(t("lp_reset"), on_click=ui.reset_layer, args=(layer.id,), disabled=layer.id not in ui.current_config().layers)
