@@ -3,7 +3,7 @@
 Session-state key:
     lang    "en" | "zh" (the sidebar language switch)
 
-Example: in a run with lang == "zh", t("bits") is "位宽" and t("no_such_key") is "[[no_such_key]]".
+Example: in a run with lang == "zh", t("bits") is "位宽"; a key missing from the table shows as "[[key]]".
 """
 
 from __future__ import annotations
