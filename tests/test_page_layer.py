@@ -77,10 +77,13 @@ def test_float_weights_and_reset():
 
 
 def test_impossible_spec_is_a_message():
-    at = edit(layer_page(POINTWISE), "slider", "bits", 1)            # int needs 2..16
+    at = edit(layer_page(POINTWISE), "slider", "bits", 16)
+    at = edit(at, "selectbox", "scheme", "log")                      # log needs 2..8 bits
     assert not at.exception
-    assert "bits must be in 2..16" in at.error[0].value.replace("\\", "")
-    assert at.session_state["model_config"] == PRESETS["w8a8"].to_json()
+    assert "bits must be in 2..8" in at.error[0].value.replace("\\", "")
+    assert at.session_state["model_config"] == PRESETS["w8a8"].with_layer(
+        POINTWISE, LayerConfig(PRESETS["w8a8"].default.weights.replace(bits=16), PRESETS["w8a8"].default.activations)
+    ).to_json()
 
 
 def test_estimator_table_matches_quantize():
