@@ -173,17 +173,20 @@ NOTES = """How to read it:
   per-group ratio is below 1.
 - `ours-inplace` is the engine's best case: the tensor crosses the memory bus once each way
   and the four passes (divide, round, clip, multiply) plus a NaN check run on 256K-element
-  chunks that stay in cache. On a quiet machine (load average 0.7) a probe of the same loop
-  measured 13.8 ms against onnxruntime's 13.9 ms per-tensor (ratio 1.00); under load the
-  ratio drifted between 0.73 and 1.25 over six runs under load (load average 4-7).
+  chunks that stay in cache. It is at the target per-tensor (0.98 and 1.02 in two runs on a
+  quiet machine, load average 0.9) and well under it per-group; under load (load average 4-7) the per-tensor ratio drifted
+  between 0.73 and 1.25 over six runs.
 - `ours-out` writes to a second 64 MB array, so every cache line written is first read
   (read-for-ownership); `ours-new` also page-faults a fresh 64 MB array on every call
   (about +6 ms here). onnxruntime's arena reuses its output buffer across runs, so it pays
-  neither. Callers that quantize the same shape repeatedly should pass `out=`. Targets
-  missed here: `out=` (0.94-1.90 over six runs) and a new array (1.75-2.74) per-tensor.
-- per-channel: numpy divides and multiplies by a broadcast (C, 1) operand 2-3x slower than
-  by a scalar; the engine spreads the scale over one reusable chunk buffer (a 10% gain) but
-  still does one extra pass per chunk, so per-channel misses the 1.0 target (in place 1.11-1.74 over six runs).
+  neither. Callers that quantize the same shape repeatedly should pass `out=`. These two
+  modes miss the 1.0 target per-tensor and per-channel (see the table).
+- per-channel misses the target (1.19 and 1.21 in place in the same two quiet runs): numpy divides by an array
+  operand more slowly than by a scalar, and spreading the scale over one reusable chunk buffer
+  (the fastest of: broadcast (C, 1), per-row scalar loops, spread buffer; measured 17.0, 35.8 and
+  16.0 ms against 13.3 ms for a scalar) still costs one extra in-cache pass. Division by the
+  scale (not multiplication by its reciprocal) is kept: it is what makes ties bit-exact with
+  onnxruntime.
 - Peak extra memory is the output array (1.0 with a new array, ~0 with `out=`) plus one
   chunk: the target (<= 2) holds. quantize() (the full API) also keeps the int32 codes and
   computes the error statistics in float64 (result.make_result): its peak measured about 6.5
