@@ -463,6 +463,80 @@ TEXT = {
     "to_weights": {"en": "weights", "zh": "权重"},
     "to_activations": {"en": "activations", "zh": "激活"},
     "to_changed": {"en": "changed", "zh": "有变化"},
+    # Learn page: integer-only inference walkthrough (qviz.intonly) and exercises (qviz.lessons.exercises)
+    "io_header": {"en": "Integer-only inference on a real layer", "zh": "真实层上的纯整数推理"},
+    "io_intro": {
+        "en": "The first Gemm of the digits MLP, run the way an int8 runtime runs it: uint8 inputs, int8 weights, "
+              "int32 accumulators, one fixed-point multiplier, uint8 outputs. Ranges come from the calibration split.",
+        "zh": "数字 MLP 的第一个 Gemm，按 int8 运行时的方式执行：uint8 输入、int8 权重、int32 累加器、"
+              "一个定点乘数、uint8 输出。范围来自校准数据集。",
+    },
+    "io_image": {"en": "Input image (calibration split)", "zh": "输入图像（校准集）"},
+    "io_per_channel": {"en": "Per-channel weight scales", "zh": "逐通道权重缩放"},
+    "io_step_input": {
+        "en": "**1. Quantized input** x_q (uint8): scale s_x = {sx}, zero point z_x = {zx}. First values:",
+        "zh": "**1. 量化输入** x_q（uint8）：缩放 s_x = {sx}，零点 z_x = {zx}。前几个值：",
+    },
+    "io_step_weights": {
+        "en": "**2. Quantized weights** W_q (int8, zero point 0, {n} scale(s), codes in [-64, 64] as onnxruntime's "
+              "reduce_range). First rows × columns:",
+        "zh": "**2. 量化权重** W_q（int8，零点 0，{n} 个缩放，按 onnxruntime 的 reduce_range 取值在 [-64, 64]）。"
+              "前几行 × 列：",
+    },
+    "io_step_acc": {"en": "**3. int32 accumulate** (the bias is pre-quantized to int32 with scale s_x·s_w):",
+                    "zh": "**3. int32 累加**（偏置预先以缩放 s_x·s_w 量化为 int32）："},
+    "io_step_m": {"en": "**4. Requantize**: the only real number left is M, written as an int32 M0 and a shift n:",
+                  "zh": "**4. 重新量化**：唯一剩下的实数是 M，写成 int32 的 M0 和移位 n："},
+    "io_step_out": {
+        "en": "**5. Output** y_q = saturate(round(acc·M) + z_y), s_y = {sy}, z_y = {zy}; dequantized (y_q − z_y)·s_y "
+              "next to the float layer output:",
+        "zh": "**5. 输出** y_q = saturate(round(acc·M) + z_y)，s_y = {sy}，z_y = {zy}；反量化值 (y_q − z_y)·s_y "
+              "与浮点层输出并列：",
+    },
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "io_badge": {
+        "en": "Bit-exact with onnxruntime QLinearMatMul: {yes} ({same}/{n} codes); with the bias, QLinearConv 1×1: "
+              "{conv}/{n} codes",
+        "zh": "与 onnxruntime QLinearMatMul 逐位一致：{yes}（{same}/{n} 个码）；含偏置的 1×1 QLinearConv："
+              "{conv}/{n} 个码",
+    },
+    "io_fixed_note": {
+        "en": "y_q above is onnxruntime's requantization (float32 M, round half to even). The pure fixed-point "
+              "version (M0, shift, rounding half away from zero, as gemmlowp/TFLite) gives a different code on "
+              "{diff} of {n} outputs (ties and float32 rounding of large accumulators).",
+        "zh": "上面的 y_q 是 onnxruntime 的重新量化（float32 的 M，四舍六入五成双）。纯定点版本（M0、移位、"
+              "远离零舍入，如 gemmlowp/TFLite）在 {n} 个输出中有 {diff} 个码不同（平局与大累加器的 float32 舍入）。",
+    },
+    "ex_header": {"en": "Predict, then reveal", "zh": "先预测，再揭晓"},
+    "ex_pick": {"en": "Your prediction", "zh": "你的预测"},
+    "ex_reveal": {"en": "Reveal", "zh": "揭晓"},
+    "ex_right": {"en": "you were right", "zh": "你答对了"},
+    "ex_wrong": {"en": "the nearest answer is {answer}", "zh": "最接近的答案是 {answer}"},
+    "ex_result": {"en": "Computed: {value} — {verdict}.", "zh": "计算结果：{value} — {verdict}。"},
+    "ex_bits_8_to_4_question": {
+        "en": "Going from 8 to 4 bits on a normal tensor (4096 values, min-max range): how much SQNR is lost?",
+        "zh": "把一个正态分布张量（4096 个值，最小-最大范围）从 8 位降到 4 位：SQNR 损失多少？",
+    },
+    "ex_bits_8_to_4_explain": {"en": "Each bit halves the step: about 6.02 dB per bit, so 4 bits ≈ 24 dB.",
+                               "zh": "每一位使步长减半：约每位 6.02 dB，所以 4 位 ≈ 24 dB。"},
+    "ex_floor_vs_round_question": {
+        "en": "Rounding down (floor) instead of to nearest, 8 bits: how many times larger is the MSE?",
+        "zh": "8 位时用向下取整（floor）代替四舍五入：MSE 变大多少倍？",
+    },
+    "ex_floor_vs_round_explain": {
+        "en": "Floor's error is uniform on [0, step): mean square step²/3, against step²/12 for rounding — 4×.",
+        "zh": "向下取整的误差均匀分布在 [0, 步长)：均方为 步长²/3，而四舍五入为 步长²/12 — 4 倍。",
+    },
+    "ex_per_channel_dw_question": {
+        "en": "The MobileNet sample's first depthwise conv, int8 symmetric: how much SQNR do per-channel scales gain "
+              "over one per-tensor scale?",
+        "zh": "MobileNet 示例的第一个深度卷积，int8 对称：逐通道缩放比单个逐张量缩放提高多少 SQNR？",
+    },
+    "ex_per_channel_dw_explain": {
+        "en": "Depthwise filters have very different ranges; one shared scale wastes levels on the narrow ones.",
+        "zh": "深度卷积的各个滤波器范围差别很大；共享一个缩放会让窄的滤波器浪费量化级。",
+    },
 }
 
 

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from qviz import ui
+from qviz.lessons.exercises import EXERCISES
+from qviz.ui import intonly as io
 from qviz.lessons import DISTRIBUTIONS, EXAMPLES_BY_KEY, SIZES, SOURCES, WORKED_EXAMPLES, formula_latex
 from qviz.plots import clip_round_figure, histogram_figure, sqnr_bits_figure
 from qviz.quant import SpecError
@@ -135,7 +137,60 @@ def curves_section(lesson) -> None:
             st.info(t("split_na"))
 
 
+def intonly_section() -> None:
+    with st.expander(t("io_header")):
+        st.caption(t("io_intro"))
+        left, right = st.columns(2)
+        left.number_input(t("io_image"), min_value=0, max_value=io.calibration_count() - 1, step=1, key=io.IMAGE_KEY)
+        right.checkbox(t("io_per_channel"), key=io.PER_CHANNEL_KEY)
+        walk = io.walkthrough(int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
+        r = walk["r"]
+        st.text(walk["layer"])
+        st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
+        st.dataframe(io.input_table(r), hide_index=True)
+        st.markdown(t("io_step_weights", n=r.sw.size))
+        st.dataframe(io.weight_table(r), hide_index=True)
+        st.markdown(t("io_step_acc"))
+        st.latex(r"\mathrm{acc}_j = \sum_k (x_{q,k} - z_x)\,W_{q,jk} + b_{q,j},\quad b_q = \mathrm{round}(b / (s_x s_w))")
+        st.markdown(t("io_step_m"))
+        st.latex(r"M = \frac{s_x s_w}{s_y} = M_0 \cdot 2^{-31} \cdot 2^{-n}")
+        st.dataframe(io.multiplier_rows(r), hide_index=True)
+        st.markdown(t("io_step_out", sy=f"{r.sy:.6g}", zy=r.zy))
+        st.dataframe(io.output_table(r), hide_index=True)
+        badges(walk, r)
+
+
+def badges(walk: dict, r) -> None:
+    exact = walk["matmul_same"] == walk["n"] and walk["conv_same"] == walk["n"]
+    show = st.success if exact else st.warning
+    show(t("io_badge", yes=t("yes") if exact else t("no"), same=walk["matmul_same"], conv=walk["conv_same"], n=walk["n"]))
+    st.caption(t("io_fixed_note", diff=r.fixed_diff, n=walk["n"]))
+
+
+def exercises_section() -> None:
+    with st.expander(t("ex_header")):
+        for exercise in EXERCISES:
+            exercise_block(exercise)
+
+
+def exercise_block(exercise) -> None:
+    key = exercise.key
+    st.markdown(f"**{t(io.question_key(key))}**")
+    labels = [f"~{o:g} {exercise.unit}" for o in exercise.options]
+    st.radio(t("ex_pick"), range(len(labels)), format_func=labels.__getitem__, key=io.answer_key(key),
+             index=None, horizontal=True, on_change=io.hide_reveal, args=(key,))
+    st.button(t("ex_reveal"), key=f"ex_{key}_button", on_click=io.mark_revealed, args=(key,))
+    if st.session_state.get(io.revealed_key(key)):
+        result = io.exercise_reveal(key)
+        picked = st.session_state.get(io.answer_key(key))
+        verdict = t("ex_right") if picked == result.correct else t("ex_wrong", answer=labels[result.correct])
+        show = st.success if picked == result.correct else st.info
+        show(t("ex_result", value=f"{result.value:.2f} {exercise.unit}", verdict=verdict))
+        st.caption(t(io.explain_key(key)))
+
+
 ui.init_learn_state()
+io.init_intonly_state()
 st.title(t("learn_title"))
 st.caption(t("learn_intro"))
 with st.sidebar:
@@ -162,3 +217,5 @@ with formula_col:
     except SpecError as error:
         st.error(t("error_prefix", message=str(error)))
 curves_section(lesson)
+intonly_section()
+exercises_section()
