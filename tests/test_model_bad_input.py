@@ -16,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import model_factory as mf
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
-from security.hostile_models import proto_field
+from security.hostile_models import proto_field, static_bomb
 
 CANARY = "CANARY-7f3e-secret-do-not-read"
 LOCATIONS = [".streamlit/secrets.toml", "/etc/passwd", "../x"]
@@ -343,23 +343,9 @@ def test_com_microsoft_domain_is_allowed():
 
 # ---- memory bombs ------------------------------------------------------------------------------
 
-def _bomb(op: str) -> onnx.ModelProto:
-    i64 = lambda *v: np.array(v, np.int64)  # noqa: E731
-    if op == "ConstantOfShape":
-        nodes, inits = [helper.make_node("ConstantOfShape", ["shape"], ["y"])], [mf.init("shape", i64(100_000, 100_000, 100))]
-    elif op == "Expand":
-        nodes, inits = [helper.make_node("Expand", ["one", "shape"], ["y"])], [mf.init("one", np.ones(1, np.float32)), mf.init("shape", i64(1_000_000, 1_000_000))]
-    elif op == "Tile":
-        nodes, inits = [helper.make_node("Tile", ["one", "reps"], ["y"])], [mf.init("one", np.ones(1, np.float32)), mf.init("reps", i64(10**11))]
-    else:
-        nodes = [helper.make_node("Range", ["a", "b", "c"], ["y"])]
-        inits = [mf.init("a", np.float32(0)), mf.init("b", np.float32(1e12)), mf.init("c", np.float32(1))]
-    return mf.make_model(nodes, [], [mf.vinfo("y", None)], inits)
-
-
 @pytest.mark.parametrize("op", ["ConstantOfShape", "Expand", "Tile", "Range"])
 def test_memory_bomb_fails_fast_with_bounded_memory(op):
-    data = mf.to_bytes(_bomb(op))
+    data = mf.to_bytes(static_bomb(op))
     assert len(data) < 500
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for load in (load_model, make_session):
