@@ -11,7 +11,8 @@ Two ways to apply M, both returned:
   "requantize output"); tests/test_intonly.py checks it bit for bit against QLinearMatMul.
 - **fixed point (gemmlowp / TFLite)**: M = M0 * 2**-31 * 2**-n with M0 an int32 in
   [2**30, 2**31) and a shift n; acc * M0 is rounded to its high 32 bits (rounding doubling
-  high multiply), then divided by 2**n rounding half away from zero. No float anywhere.
+  high multiply), then divided by 2**n rounding half away from zero: two roundings, as gemmlowp
+  does (so not always round(acc * M) in one step). No float anywhere.
   It can differ from onnxruntime by one code on a few outputs (different rounding of ties
   and of float32(acc) above 2**24): `fixed_diff` counts them.
 
