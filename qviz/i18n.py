@@ -466,12 +466,18 @@ TEXT = {
     # Learn page: integer-only inference walkthrough (qviz.intonly) and exercises (qviz.lessons.exercises)
     "io_header": {"en": "Integer-only inference on a real layer", "zh": "真实层上的纯整数推理"},
     "io_intro": {
-        "en": "The first Gemm of the digits MLP, run the way an int8 runtime runs it: uint8 inputs, int8 weights, "
-              "int32 accumulators, one fixed-point multiplier, uint8 outputs. Ranges come from the calibration split.",
-        "zh": "数字 MLP 的第一个 Gemm，按 int8 运行时的方式执行：uint8 输入、int8 权重、int32 累加器、"
-              "一个定点乘数、uint8 输出。范围来自校准数据集。",
+        "en": "A Gemm / MatMul layer of the loaded model, run the way an int8 runtime runs it: uint8 inputs, int8 "
+              "weights, int32 accumulators, one fixed-point multiplier, uint8 outputs. Its input is the layer's real "
+              "input on the calibration data, and the ranges come from the same data.",
+        "zh": "已加载模型中的一个 Gemm / MatMul 层，按 int8 运行时的方式执行：uint8 输入、int8 权重、int32 累加器、"
+              "一个定点乘数、uint8 输出。输入是该层在校准数据上的真实输入，范围也来自这些数据。",
     },
-    "io_image": {"en": "Input image (calibration split)", "zh": "输入图像（校准集）"},
+    "io_model": {"en": "Model: {name}", "zh": "模型：{name}"},
+    "io_layer": {"en": "Layer (Gemm / MatMul)", "zh": "层（Gemm / MatMul）"},
+    "io_no_layer": {"en": "This model has no plain Gemm / MatMul layer with a constant weight: pick a sample such as "
+                          "the digits MLP on the Model page.",
+                    "zh": "该模型没有带常量权重的普通 Gemm / MatMul 层：请在“模型”页选择一个示例，例如数字 MLP。"},
+    "io_image": {"en": "Input row (calibration data)", "zh": "输入行（校准数据）"},
     "io_per_channel": {"en": "Per-channel weight scales", "zh": "逐通道权重缩放"},
     "io_step_input": {
         "en": "**1. Quantized input** x_q (uint8): scale s_x = {sx}, zero point z_x = {zx}. First values:",

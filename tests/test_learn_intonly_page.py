@@ -12,9 +12,10 @@ from qviz.lessons.exercises import EXERCISES, EXERCISES_BY_KEY, exercise_tensor,
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def new_app(lang: str = "en") -> AppTest:
+def new_app(lang: str = "en", sample: str = "digits_mlp") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
+    at.session_state["model_source"] = {"kind": "sample", "id": sample}
     return at.run()
 
 
@@ -39,6 +40,32 @@ def test_per_channel_and_another_image_stay_bit_exact():
     at.checkbox(key="io_per_channel").check()
     at.run()
     assert not at.exception and "128/128" in badge(at)
+
+
+@pytest.mark.parametrize("sample, layer_index, n", [("digits_mlp", 1, 64), ("digits_transformer", 0, 192)])
+def test_any_gemm_or_matmul_of_the_loaded_model_is_bit_exact(sample, layer_index, n):
+    """The walkthrough runs on the loaded model's own layers (a transformer MatMul reads rows of a 3-D input)."""
+    at = new_app(sample=sample)
+    box = at.selectbox(key="io_layer")
+    box.set_value(box.options[layer_index]).run()
+    assert not at.exception and f"{n}/{n}" in badge(at)
+
+
+def test_a_model_without_a_matmul_says_so():
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from app_pages import open_page, upload
+
+    w = numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])], [w])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "conv.onnx", data)
+    at.switch_page("views/learn.py")
+    at.run()
+    assert not at.exception and i18n.translate("io_no_layer", "en") in [x.value for x in at.info]
 
 
 @pytest.mark.parametrize("key", [e.key for e in EXERCISES])

@@ -140,10 +140,19 @@ def curves_section(lesson) -> None:
 def intonly_section() -> None:
     with st.expander(t("io_header")):
         st.caption(t("io_intro"))
+        model = ui.current_model()
+        layer_ids = io.walk_layers(model)
+        if not layer_ids:
+            st.info(t("io_no_layer"))
+            return
+        st.text(t("io_model", name=model.name))
+        layer_id = st.selectbox(t("io_layer"), layer_ids, key=io.LAYER_KEY)
         left, right = st.columns(2)
-        left.number_input(t("io_image"), min_value=0, max_value=io.calibration_count() - 1, step=1, key=io.IMAGE_KEY)
+        rows = io.row_count(model, layer_id)
+        st.session_state[io.IMAGE_KEY] = min(int(st.session_state[io.IMAGE_KEY]), rows - 1)
+        left.number_input(t("io_image"), min_value=0, max_value=rows - 1, step=1, key=io.IMAGE_KEY)
         right.checkbox(t("io_per_channel"), key=io.PER_CHANNEL_KEY)
-        walk = io.walkthrough(int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
+        walk = io.walkthrough(model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
         r = walk["r"]
         st.text(walk["layer"])
         st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))

@@ -5,8 +5,9 @@ Session-state keys:
     ex_<key>_answer              the learner's pick (option index) for exercise <key>
     ex_<key>_revealed            True once "Reveal" was pressed (a new pick hides it again)
 
-The layer is digits_mlp's first Gemm; x's range is the calibration split's min/max and y's is
-the float layer output's min/max over the same split (what a calibrator would measure).
+The layer is any plain Gemm / MatMul (x @ W) of the current model, fed with its real input on
+the calibration data; x's range is that input's min/max and y's the float layer output's min/max
+over the same data (what a calibrator would measure). One row of the input is walked through.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import streamlit as st
 
 from ..intonly import integer_gemm
 from ..lessons.exercises import EXERCISES_BY_KEY, exercise_tensor, reveal
-from ..model import WeightStore
+from ..model import Layer, WeightStore
 from ..model.qlinear import qlinear_conv_1x1, qlinear_matmul
 from ..samples import load_sample
+from .models import CurrentModel
 
-IO_SAMPLE, IO_WEIGHT, IO_BIAS = "digits_mlp", "net.0.weight", "net.0.bias"
 DW_SAMPLE, DW_WEIGHT = "digits_mobilenet", "features.3.block.0.weight"
-IMAGE_KEY, PER_CHANNEL_KEY = "io_image", "io_per_channel"
+IMAGE_KEY, PER_CHANNEL_KEY, LAYER_KEY = "io_image", "io_per_channel", "io_layer"
 SHOWN = 8   # rows/columns of the small tables
 
 
@@ -37,22 +38,53 @@ def _weights(sample_id: str) -> WeightStore:
     return WeightStore(onnx.load_model_from_string(load_sample(sample_id).model_bytes).graph)
 
 
-def calibration_count() -> int:
-    return len(load_sample(IO_SAMPLE).calibration.x)
+def _plain_matmul(model: CurrentModel, layer: Layer) -> bool:
+    """y = x @ W (+ b): a Gemm without transA/alpha/beta, or a MatMul whose weight is the right operand."""
+    if layer.op_type not in ("Gemm", "MatMul") or layer.domain or layer.quantized or layer.weight_input != 1:
+        return False
+    if len(layer.weight_shape) != 2 or not layer.weight_dtype.startswith("float"):
+        return False
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in model.loaded.model.graph.node[layer.position].attribute}
+    return attrs.get("transA", 0) == 0 and attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0
+
+
+def walk_layers(model: CurrentModel) -> list[str]:
+    """Ids of the layers the walkthrough can run (module docstring)."""
+    return [x.id for x in model.layers if _plain_matmul(model, x)]
+
+
+def _layer_arrays(model: CurrentModel, layer: Layer):
+    """(W [out, in], b [out] or None, every input row [n, in]) of a plain Gemm / MatMul."""
+    w = np.asarray(model.loaded.weights[layer.weight_name], dtype=np.float32)
+    w = w.T if layer.channel_axis == 1 else w           # Gemm transB=0 and MatMul store W as [in, out]
+    b = model.loaded.weights[layer.bias_name] if layer.bias_name else None
+    b = np.asarray(b, dtype=np.float32) if b is not None and np.shape(b) == (w.shape[0],) else None
+    rows = np.asarray(model.simulator.activations()[layer.inputs[0]], dtype=np.float32).reshape(-1, w.shape[1])
+    return w, b, rows
+
+
+def row_count(model: CurrentModel, layer_id: str) -> int:
+    layer = next(x for x in model.layers if x.id == layer_id)
+    return len(_layer_arrays(model, layer)[2])
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def walkthrough(image: int, per_channel: bool) -> dict:
-    """integer_gemm on one calibration image + onnxruntime's QLinearMatMul / QLinearConv on the same codes."""
-    store, calib = _weights(IO_SAMPLE), load_sample(IO_SAMPLE).calibration.x
-    w, b = store[IO_WEIGHT], store[IO_BIAS]
-    y_all = calib @ w.T + b
-    x_range, y_range = (float(calib.min()), float(calib.max())), (float(y_all.min()), float(y_all.max()))
-    bare = integer_gemm(calib[image], w, None, x_range, y_range, per_channel)
-    r = integer_gemm(calib[image], w, b, x_range, y_range, per_channel)
+def _walkthrough(model_sha: str, data_key: str, layer_id: str, row: int, per_channel: bool, _model: CurrentModel) -> dict:
+    layer = next(x for x in _model.layers if x.id == layer_id)
+    w, b, rows = _layer_arrays(_model, layer)
+    y_all = rows @ w.T + (0 if b is None else b)
+    x_range, y_range = (float(rows.min()), float(rows.max())), (float(y_all.min()), float(y_all.max()))
+    bare = integer_gemm(rows[row], w, None, x_range, y_range, per_channel)
+    r = integer_gemm(rows[row], w, b, x_range, y_range, per_channel)
     return {"r": r, "matmul_same": int(np.count_nonzero(qlinear_matmul(bare) == bare.y_q)),
             "conv_same": int(np.count_nonzero(qlinear_conv_1x1(r) == r.y_q)), "n": int(r.y_q.size),
-            "layer": f"{IO_SAMPLE}: Gemm {tuple(w.shape)}"}
+            "layer": f"{layer.op_type} {tuple(w.shape)} · {len(rows)} input rows"}
+
+
+def walkthrough(model: CurrentModel, layer_id: str, row: int, per_channel: bool) -> dict:
+    """integer_gemm on one input row of the layer + onnxruntime's QLinearMatMul / QLinearConv on the same codes
+    (cached by model hash, data, layer, row and granularity)."""
+    return _walkthrough(model.sha256, model.data_key, layer_id, row, per_channel, model)
 
 
 def input_table(r) -> dict:
