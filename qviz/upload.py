@@ -32,36 +32,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import worker
-from .model import ModelError
+from .model.generated import generated_inputs
 from .worker import Limits, WorkerPool
 
 SMOKE_ROWS = 64      # = qviz.model.calibrate.DEFAULT_BATCH: the batch the evaluation runs
-DIM_DEFAULT = 8      # = qviz.evaluate.data.DIM_DEFAULT: other dynamic dims
 
 
 def smoke_feeds(inputs: list[dict], rows: int = SMOKE_ROWS, seed: int = 0) -> dict[str, np.ndarray]:
-    """One batch of generated inputs from the summary's input list ({"name", "dtype", "shape"}).
-
-    Same values as the first batch of qviz.evaluate.data.generated(model, n=rows, seed):
-    standard-normal draws in input order; integer/bool inputs rint-clipped to 0..3.
-    """
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for info in inputs:
-        if info["dtype"] == "?":
-            raise ModelError(f"input {info['name']!r} has no element type: it cannot be fed")
-        shape = [_dim(d, i, rows) for i, d in enumerate(info["shape"] or [])]
-        dtype = np.dtype(info["dtype"])
-        x = rng.standard_normal(shape)
-        feeds[info["name"]] = (np.clip(np.rint(x), 0, 3) if dtype.kind in "iub" else x).astype(dtype)
-    return feeds
-
-
-def _dim(d, i: int, rows: int) -> int:
-    # NOTE: a fixed first dim is the batch: generated() makes whole batches of it, one is a batch.
-    if isinstance(d, int):
-        return d
-    return rows if i == 0 else DIM_DEFAULT
+    """One batch of generated inputs from the summary's input list ({"name", "dtype", "shape"}):
+    the first batch of qviz.evaluate.data.generated(model, n=rows, seed) (qviz.model.generated)."""
+    return generated_inputs(inputs, rows, seed, one_batch=True)
 
 
 def call_limits(limits: Limits | None = None) -> Limits:
