@@ -27,20 +27,15 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "security")]
-CHROMIUM = "/usr/lib/chromium/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "security")]
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
 SAMPLES = ["Digits MLP", "Digits CNN (BatchNorm folded)", "Breast cancer tabular MLP"]
 ACTION_MS = 90_000
 SETTLE_S = int(os.environ.get("QVIZ_LOAD_SETTLE_S", "30"))
@@ -52,10 +47,6 @@ new MutationObserver(ms => { for (const m of ms) {
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stat(pid) -> list[str]:
@@ -84,20 +75,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(port: int, log) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not become healthy in 60 s")
 
 
 class Stats:
@@ -270,7 +247,7 @@ async def drive(url: str, pid: int, args, tmp: Path) -> dict:
 
     stats, files = Stats(), hostile_files(tmp)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         cold = rss_mb(pid)
         warm = Stats()  # warm-up: one round per sample, caches filled
         await benign(-1, browser, url, time.monotonic() + 300, warm, max_rounds=len(SAMPLES))
@@ -319,18 +296,8 @@ def main() -> None:
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        log = open(Path(tmp) / "server.log", "w")
-        proc = start_server(free_port(), log)
-        try:
-            url = proc.args[proc.args.index("--server.port") + 1]
-            result = asyncio.run(drive(f"http://127.0.0.1:{url}", proc.pid, args, Path(tmp)))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+        with open(Path(tmp) / "server.log", "w") as log, serve_app(log) as (url, proc):
+            result = asyncio.run(drive(url, proc.pid, args, Path(tmp)))
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

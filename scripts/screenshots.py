@@ -9,14 +9,13 @@ are applied on Tune (so Trade-offs has points) and a sweep is run before the Sen
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy, open_app, wait_idle  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, serve_app, wait_idle  # noqa: E402
 from tests.e2e.test_flow_browser import choose, go  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -61,27 +60,12 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_healthy(url, proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.set_default_timeout(60_000)
-            try:
-                tour(page, url)
-            except Exception:
-                page.screenshot(path="/tmp/h10/fail.png")
-                raise
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
+    with serve_app() as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.set_default_timeout(60_000)
+        tour(page, url)
+        browser.close()
 
 if __name__ == "__main__":
     main()

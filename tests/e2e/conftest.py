@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -26,7 +27,7 @@ STARTUP_SECONDS = 60
 ACTION_MS = 60_000
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -46,24 +47,32 @@ def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError("streamlit did not become healthy in time")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+@contextlib.contextmanager
+def serve_app(log=subprocess.DEVNULL):
+    """`streamlit run app.py` on a free loopback port; yields (url, process) once healthy, stops it after.
+
+    The one way the browser tests, scripts/screenshots.py and bench/load_test.py serve the app.
+    """
+    port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port)]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    with (tmp_path_factory.mktemp("streamlit") / "server.log").open("w") as log, serve_app(log) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
