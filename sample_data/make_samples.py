@@ -2,9 +2,9 @@
 
 Development only: needs torch==2.13.0 (CPU) and scikit-learn, never imported by the app.
 
-    python3.11 -m venv /work/venv-samples
-    /work/venv-samples/bin/pip install torch==2.13.0 scikit-learn onnx onnxruntime numpy
-    /work/venv-samples/bin/python sample_data/make_samples.py
+    python3.11 -m venv .venv-samples
+    .venv-samples/bin/pip install torch==2.13.0 scikit-learn onnx onnxruntime numpy
+    .venv-samples/bin/python sample_data/make_samples.py
 
 Everything is seeded and runs on one CPU thread with deterministic kernels, so a rebuild
 reproduces the test accuracies (the number of correct test predictions) exactly.
