@@ -15,13 +15,18 @@ Only bytes that passed 1 and 2 are parsed in the server process (qviz.ui.load_up
 only inputs that passed 3 are kept. So run-time memory bombs, endless loops and crashing ops
 that show on these inputs end as a short message for that user, not in the server.
 
+After the pre-flight, every onnxruntime session of the upload (calibration, evaluation,
+sweeps, searches, latency, the kernel report, quantize_static for the deployable model) runs
+in the upload's own long-lived worker (qviz.worker.host.ModelHost) with the same limits per
+call: a model whose cost depends on the VALUES it is fed (a Loop trip count or a
+ConstantOfShape size computed from the input), which a pre-flight cannot see, fails that one
+call with a short message.
+
 What it does NOT guarantee (said plainly):
-- Later work on a pre-flighted model (calibration, evaluation, sweeps, Tune) runs IN the
-  server process, on inputs of the same shapes (generated or the user's .npz batches) but
-  other values, and on the simulated (fake-quantized) graph, not the float one. A model whose
-  cost depends on input values (a Loop trip count or a ConstantOfShape size read from an
-  integer input, a data-dependent NonZero) can pass the pre-flight and still misbehave later.
-  Calibration without data uses generated inputs with dynamic dims set to 1 (smaller).
+- The server parses the accepted bytes and builds the simulated graphs itself (numpy and
+  protobuf work, bounded by the checks in 1, which the same bytes passed within the worker's
+  limits). One-node oracle graphs that qviz builds from a layer's quantized codes for the
+  integer-only walkthrough (qviz.model.qlinear) also run in the server.
 - The worker limits resources; it is not a sandbox against native-code exploits of
   onnxruntime or onnx (run the server as an unprivileged user / in a container:
   docs/deployment.md).

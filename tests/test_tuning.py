@@ -1,13 +1,12 @@
 """qviz.tuning: table <-> config, bulk edits, name patterns, history, Pareto mask, diffs (no streamlit)."""
 
-import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from qviz import tuning
-from qviz.config import LayerConfig, ModelConfig, PRESETS
+from qviz.config import LayerConfig, PRESETS
 from qviz.model import layer_table, load_model
 from qviz.quant import SpecError
 from qviz.samples import load_sample

@@ -13,29 +13,22 @@ native_speedup False ("float fallback").
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..config import ModelConfig
 from ..model.deploy import deploy, deployable
+from ..model.executor import LOCAL
 from ..model.kernels import integer_ops_report
-from ..model.session import make_session, run_session
 from .results import Latency
 
 RUNS, WARMUP = 50, 5
 
 
-def measure(model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1) -> tuple[float, float]:
-    """(median ms, p90 ms) of `runs` timed runs after `warmup` untimed ones."""
-    sess = make_session(model_bytes, threads, check=False)
-    for _ in range(warmup):
-        run_session(sess, None, feed)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        run_session(sess, None, feed)
-        times.append((time.perf_counter() - t) * 1e3)
+def measure(model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1,
+            executor=LOCAL) -> tuple[float, float]:
+    """(median ms, p90 ms) of `runs` timed runs after `warmup` untimed ones, where `executor`
+    runs sessions (an upload's: its isolated worker)."""
+    times = executor.measure(model_bytes, feed, runs=runs, warmup=warmup, threads=threads)
     return float(np.median(times)), float(np.percentile(times, 90))
 
 
@@ -44,16 +37,16 @@ def config_latency(sim, config: ModelConfig, feed: dict, *, runs: int = RUNS, wa
     batch = len(next(iter(feed.values())))
     layers = [x for x in sim.layers if not x.quantized]
     if all(config.for_layer(x.id).is_float for x in layers):
-        med, p90 = measure(sim.loaded.model_bytes, feed, runs=runs, warmup=warmup, threads=threads)
+        med, p90 = measure(sim.loaded.model_bytes, feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor)
         return Latency(med, p90, runs, threads, batch, "float", False, "the float model")
     problems = deployable(config, sim.layers, sim.loaded.weights)
     if problems:
-        med, p90 = measure(sim.simulate(config), feed, runs=runs, warmup=warmup, threads=threads)
+        med, p90 = measure(sim.simulate(config), feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor)
         note = f"no native form for {len(problems)} layer(s), e.g. {problems[0]}: the simulated model was timed"
         return Latency(med, p90, runs, threads, batch, "simulated", False, note)
     data = deploy(sim.loaded, config, simulator=sim)
-    med, p90 = measure(data, feed, runs=runs, warmup=warmup, threads=threads)
-    kernels = integer_ops_report(data)
+    med, p90 = measure(data, feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor)
+    kernels = integer_ops_report(data, sim.loaded.executor)
     n_int = sum(v == "integer" for v in kernels.values())
     note = f"{n_int} of {len(kernels)} layers run integer kernels" + ("" if n_int else " (float fallback)")
     return Latency(med, p90, runs, threads, batch, "deployed", n_int > 0, note)

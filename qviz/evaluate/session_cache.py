@@ -44,7 +44,7 @@ from onnx import TensorProto, helper
 from ..config import ModelConfig
 from ..model.graph_edit import GraphEditor, tensor_elem_type
 from ..model.resolve import LayerSpecs, resolve_layer_specs
-from ..model.session import make_session, run_session
+from ..model.session import run_session
 from ..model.shapes import infer_shapes
 from ..model.simulate import Simulator
 from .data import EvalData
@@ -95,7 +95,7 @@ class Runner:
 
     def _session(self, proto):
         self.sessions_built += 1
-        return make_session(proto.SerializeToString(), check=False)
+        return self.sim.loaded.executor.session(proto.SerializeToString())
 
     def _run(self, sess, names, make_feed) -> list[np.ndarray]:
         self.passes += 1

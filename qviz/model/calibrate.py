@@ -25,7 +25,8 @@ from ..quant.ranges import estimate_range
 from ..quant.spec import QuantSpec, SpecError
 from .generated import generated_inputs
 from .load import tensor_info
-from .session import make_session, run_session
+from .executor import LOCAL
+from .session import run_session
 
 DEFAULT_BATCH = 64
 
@@ -70,8 +71,9 @@ def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[s
     return [generated_inputs(infos, rows=1, seed=rng, dim_default=1) for _ in range(n)]
 
 
-def collect_tensors(model: ModelProto, names, feeds: list[dict]) -> dict[str, np.ndarray]:
-    """Run the float model once per feed with `names` added as outputs; concatenate on axis 0."""
+def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=None) -> dict[str, np.ndarray]:
+    """Run the float model once per feed with `names` added as outputs; concatenate on axis 0.
+    `executor`: where the session runs (the loaded model's; default this process)."""
     names = list(dict.fromkeys(names))
     if not names or not feeds:
         return {}
@@ -79,7 +81,7 @@ def collect_tensors(model: ModelProto, names, feeds: list[dict]) -> dict[str, np
     m.CopyFrom(model)
     outputs = {v.name for v in m.graph.output}
     m.graph.output.extend(onnx.ValueInfoProto(name=x) for x in names if x not in outputs)
-    sess = make_session(m.SerializeToString(), check=False)
+    sess = (executor or LOCAL).session(m.SerializeToString())
     parts: dict[str, list] = {x: [] for x in names}
     for feed in feeds:
         for name, value in zip(names, run_session(sess, names, feed)):

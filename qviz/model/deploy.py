@@ -24,8 +24,6 @@ The result passes onnx.checker (full_check) before it is returned.
 
 from __future__ import annotations
 
-import logging
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from onnx import ModelProto, TensorProto, helper
 from ..config import ModelConfig
 from ..quant import quantize
 from ..quant.spec import SpecError
-from .export import describe_spec, ort_quantize_kwargs, to_ort_overrides
+from .export import describe_spec, to_ort_overrides
 from .graph_edit import GraphEditor, tensor_elem_type
 from .layers import Layer
 from .native import native_form
@@ -147,35 +145,12 @@ def _named_copy(proto: ModelProto, layers: list[Layer]) -> ModelProto:
     return m
 
 
-class _Reader:
-    """onnxruntime CalibrationDataReader over a list of feeds."""
-
-    def __init__(self, feeds):
-        self._it = iter(feeds)
-
-    def get_next(self):
-        return next(self._it, None)
-
-    def rewind(self):  # pragma: no cover - required by the interface in some versions
-        pass
-
-
 def _quantize_static(proto, sim, config, layers, specs, forms) -> ModelProto:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
-
+    """onnxruntime's quantize_static on `proto`, where the model's sessions run (it calibrates)."""
     qparams = {x.inputs[0]: sim.qparams(x.inputs[0], specs[x.id].activations) for x in layers if forms[x.id] == "qdq"}
-    kwargs = ort_quantize_kwargs(to_ort_overrides(None, config, qparams, layers=_renamed(layers)))
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # NOTE: quantize_static logs "consider pre-processing" warnings on root
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "q.onnx"
-            quantize_static(proto, path, _Reader(sim.feeds()), quant_format=QuantFormat.QDQ,
-                            calibrate_method=CalibrationMethod.MinMax, **kwargs)
-            return onnx.load_model_from_string(path.read_bytes())
-    finally:
-        root.setLevel(level)
+    overrides = to_ort_overrides(None, config, qparams, layers=_renamed(layers))
+    data = sim.loaded.executor.quantize_static(proto.SerializeToString(), sim.feeds(), overrides)
+    return onnx.load_model_from_string(data)
 
 
 def _renamed(layers: list[Layer]) -> list[Layer]:

@@ -16,35 +16,27 @@ fuses DQ -> Conv -> Q into QLinearConv), else by its weight tensor.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import onnx
 import onnxruntime as ort
 
+from .executor import LOCAL
 from .layers import layer_table
 from .load import load_model
-from .session import make_session, session_options
 
 INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "MatMulNBits", "QGemm",
                "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "QAttention", "QLinearConvTranspose",
                "DynamicQuantizeLSTM", "MatMulBnb4")
 
 
-def optimized_graph(model_bytes: bytes, level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED) -> onnx.ModelProto:
-    """The graph onnxruntime runs after its optimizations (written by the session, read back)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "optimized.onnx"
-        so = session_options(1, optimization_level=level)
-        so.optimized_model_filepath = str(path)
-        make_session(model_bytes, options=so)
-        return onnx.load_model_from_string(path.read_bytes())
+def optimized_graph(model_bytes: bytes, level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, executor=LOCAL) -> onnx.ModelProto:
+    """The graph onnxruntime runs after its optimizations, made where `executor` runs sessions."""
+    return onnx.load_model_from_string(executor.optimized(model_bytes, int(level)))
 
 
-def integer_ops_report(model_bytes: bytes) -> dict[str, str]:
+def integer_ops_report(model_bytes: bytes, executor=LOCAL) -> dict[str, str]:
     """{layer id: 'integer' | 'float fallback' | 'float'} for a (deployed) model (module doc)."""
     layers = layer_table(load_model(model_bytes))
-    opt = optimized_graph(model_bytes)
+    opt = optimized_graph(model_bytes, executor=executor)
     by_name = {n.name: n for n in opt.graph.node if n.name}
     report = {}
     for layer in layers:

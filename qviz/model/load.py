@@ -19,6 +19,7 @@ functions the model itself defines. Any other domain is rejected naming the node
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ class TensorInfo:
     shape: tuple[int | str, ...] | None
 
 
+def _local_executor():
+    from .executor import LOCAL  # executor -> session -> load: imported late
+
+    return LOCAL
+
+
 @dataclass(frozen=True, eq=False)
 class LoadedModel:
     """A validated model. `weights` decodes on access (see WeightStore); `model` is shared,
@@ -67,6 +74,12 @@ class LoadedModel:
     weights: WeightStore
     nonfinite_weights: dict[str, int] = field(default_factory=dict)
     empty_weights: tuple[str, ...] = ()
+    # Where its sessions run (executor.py): this process, or an isolated worker for uploads.
+    executor: object = field(default_factory=_local_executor, repr=False)
+
+    def isolated(self, executor) -> "LoadedModel":
+        """This model with every session made through `executor` (qviz.worker.host.ModelHost)."""
+        return dataclasses.replace(self, executor=executor)
 
     @property
     def warnings(self) -> list[str]:

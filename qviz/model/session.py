@@ -81,6 +81,8 @@ def run_session(sess: ort.InferenceSession, outputs, feeds: dict) -> list:
     """
     try:
         return sess.run(outputs, feeds)
+    except safety.ModelError:  # a session in a worker (qviz.worker.host) says what went wrong
+        raise
     except Exception as e:  # noqa: BLE001 - InvalidArgument, Fail, RuntimeException, ...
         raise safety.ModelError(f"onnxruntime cannot run the model on these inputs: {_first_line(e)}") from None
 

@@ -111,7 +111,7 @@ class Simulator:
         """Every layer's activation input on the calibration set (one float-model run, cached)."""
         if self._acts is None:
             names = [x.inputs[0] for x in self.layers if x.inputs]
-            self._acts = collect_tensors(self.proto, names, self.feeds())
+            self._acts = collect_tensors(self.proto, names, self.feeds(), self.loaded.executor)
         return self._acts
 
     def qparams(self, tensor: str, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ import streamlit as st
 from ..model import Layer, LoadedModel, load_model
 from ..model.simulate import Simulator
 from ..samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
+from ..worker.host import ModelHost
 from .state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
 
 
@@ -52,6 +53,13 @@ def _loaded(sha256: str, _data: bytes) -> LoadedModel:
     return load_model(_data)
 
 
+# NOTE: an upload's sessions (calibration, evaluation, sweeps, latency) run in its own isolated
+# worker process (qviz.worker.host), stopped once no cache holds the model any more.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _loaded_upload(sha256: str, _data: bytes) -> LoadedModel:
+    return load_model(_data).isolated(ModelHost())
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _simulator(model_sha: str, data_key: str, _loaded_model: LoadedModel, _calib) -> Simulator:
     return Simulator(_loaded_model, _calib)
@@ -76,7 +84,7 @@ def current_model() -> CurrentModel:
 
 
 def _upload_model(upload: dict) -> CurrentModel:
-    loaded = _loaded(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
+    loaded = _loaded_upload(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == loaded.sha256:
         key, calib, labels = data["sha256"], data["data"].x, data["data"].y

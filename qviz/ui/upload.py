@@ -16,7 +16,7 @@ from ..model_data import InputData, read_inputs_npz
 from ..quant import SpecError
 from ..upload import preflight_inputs, preflight_model
 from ..worker import WorkerError
-from .models import CurrentModel, _loaded
+from .models import CurrentModel, _loaded_upload
 from .state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
 
 
@@ -29,11 +29,12 @@ def _preflighted(sha256: str, _data: bytes) -> dict:
 def load_upload(data: bytes) -> LoadedModel:
     """THE entry point for user-uploaded model bytes (ModelError, SpecError or WorkerError if
     unsafe, invalid, or it fails its pre-flight in a worker: qviz.upload). Only bytes that
-    passed are parsed in this process. Cached by the SHA-256 of the full bytes.
+    passed are parsed in this process; every session of it runs in its own isolated worker
+    (qviz.worker.host). Cached by the SHA-256 of the full bytes.
     """
     sha = hashlib.sha256(data).hexdigest()
     _preflighted(sha, data)
-    return _loaded(sha, data)
+    return _loaded_upload(sha, data)
 
 
 def accept_upload(name: str, data: bytes) -> LoadedModel:

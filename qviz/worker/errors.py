@@ -6,6 +6,7 @@
 Kinds: "crash" (a signal), "memory" (over the address-space limit), "cpu_time", "wall_time",
 "busy" (too many calls waiting), "internal" (a bug in qviz; details go to the server log).
 A ModelError or SpecError raised in the worker is re-raised as itself in the server.
+WorkerError is a ModelError too (for the user, the model could not be run).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import os
 import signal
 
+from ..model.safety import ModelError
 from .limits import Limits
 
 
-class WorkerError(RuntimeError):
-    """A worker call failed for a reason other than a model check; `kind` says which."""
+class WorkerError(ModelError):
+    """A worker call failed for a reason other than a model check; `kind` says which.
+    A ModelError: pages that show a model's failures show this one too."""
 
     def __init__(self, message: str, kind: str):
         super().__init__(message)

@@ -26,6 +26,7 @@ import signal
 from dataclasses import asdict, dataclass
 
 GB = 2**30
+HOST_FILE_BYTES = 512 * 2**20  # > the 200 MiB model cap: an optimized graph of the largest upload
 PR_SET_PDEATHSIG = 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "ORT_NUM_THREADS")
@@ -84,19 +85,39 @@ def scrubbed_env(home: str) -> dict[str, str]:
     return env
 
 
-def apply_in_child(limits: dict, workdir: str) -> None:
-    """Apply `limits` (a Limits.to_dict()) to the calling process; chdir into a new `workdir`."""
+def apply_in_child(limits: dict, workdir: str, *, host: bool = False) -> None:
+    """Apply `limits` (a Limits.to_dict()) to the calling process; chdir into a new `workdir`.
+
+    host=True (a long-lived model host, host_worker.py): the CPU and wall-clock limits are
+    armed per call by `arm_call` instead, and files may be as big as a model (onnxruntime
+    writes the optimized graph to a file)."""
     memory = int(limits["memory_bytes"])
-    cpu = max(1, int(limits["cpu_seconds"]))
+    file_bytes = max(int(limits["file_bytes"]), HOST_FILE_BYTES) if host else int(limits["file_bytes"])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    signal.setitimer(signal.ITIMER_REAL, float(limits["wall_seconds"]))
+    if not host:
+        cpu = max(1, int(limits["cpu_seconds"]))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        signal.setitimer(signal.ITIMER_REAL, float(limits["wall_seconds"]))
     _die_with_parent()
     os.mkdir(workdir, 0o700)
     os.chdir(workdir)
+
+
+def arm_call(limits: dict) -> None:
+    """A host's limits for its next call: `cpu_seconds` more CPU than used so far (SIGXCPU),
+    `wall_seconds` of wall clock (SIGALRM). Both end the process, as in a one-call worker."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime) + max(1, int(limits["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    signal.setitimer(signal.ITIMER_REAL, float(limits["wall_seconds"]))
+
+
+def disarm_call() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def _die_with_parent() -> None:

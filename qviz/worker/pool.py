@@ -59,13 +59,13 @@ class _Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def fork(self, limits: Limits) -> tuple[socket.socket, int]:
-        """Ask for one worker: (data socket, status pipe read end)."""
+    def fork(self, limits: Limits, host: bool = False) -> tuple[socket.socket, int]:
+        """Ask for one worker (or a model host): (data socket, status pipe read end)."""
         ours, theirs = socket.socketpair()
         status_r, status_w = os.pipe()
         try:
             with self.lock:
-                socket.send_fds(self.ctrl, [b"F" + json.dumps(limits.to_dict()).encode()], [theirs.fileno(), status_w])
+                socket.send_fds(self.ctrl, [(b"H" if host else b"F") + json.dumps(limits.to_dict()).encode()], [theirs.fileno(), status_w])
         except OSError:
             ours.close()
             os.close(status_r)
@@ -170,11 +170,12 @@ class WorkerPool:
         """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError."""
         limits = limits or self.limits
         request = protocol.encode({"task": task, "args": list(args)})  # ProtocolError here: not plain data
-        with self._slot():
+        with self.slot():
             return self._call_once(request, task, limits)
 
     @contextlib.contextmanager
-    def _slot(self):
+    def slot(self):
+        """Hold one of the `max_workers` run slots (waiting, or a "busy" WorkerError)."""
         with self._lock:
             if self._waiting >= self.max_queue:
                 raise WorkerError(f"the server is busy ({self._waiting} model jobs waiting); try again in a minute", "busy")
@@ -191,25 +192,32 @@ class WorkerPool:
         finally:
             self._slots.release()
 
-    def _call_once(self, request: list, task: str, limits: Limits):
+    def spawn(self, limits: Limits, *, host: bool = False) -> tuple[_Zygote, socket.socket, int, int]:
+        """A new worker (host=True: a model host, host.py): (zygote, data socket, status fd, pid).
+        The caller closes the socket and the status fd."""
         zygote = self._ensure_zygote()
         try:
-            sock, status_fd = zygote.fork(limits)
+            sock, status_fd = zygote.fork(limits, host)
         except OSError:  # the zygote died (it may not be reaped yet, so alive() can lie): one restart
             self._discard(zygote)
             zygote = self._ensure_zygote()
-            sock, status_fd = zygote.fork(limits)
+            sock, status_fd = zygote.fork(limits, host)
+        raw_pid = _read_exact(status_fd, 8, time.monotonic() + START_TIMEOUT)
+        if raw_pid is None:
+            sock.close()
+            os.close(status_fd)
+            raise WorkerError("the worker could not be started", "crash")
+        return zygote, sock, status_fd, int.from_bytes(raw_pid, "big")
+
+    def _call_once(self, request: list, task: str, limits: Limits):
+        zygote, sock, status_fd, pid = self.spawn(limits)
         try:
-            return self._exchange(zygote, sock, status_fd, request, task, limits)
+            return self._exchange(zygote, sock, status_fd, pid, request, task, limits)
         finally:
             sock.close()
             os.close(status_fd)
 
-    def _exchange(self, zygote: _Zygote, sock, status_fd: int, request: list, task: str, limits: Limits):
-        raw_pid = _read_exact(status_fd, 8, time.monotonic() + START_TIMEOUT)
-        if raw_pid is None:
-            raise WorkerError("the worker could not be started", "crash")
-        pid = int.from_bytes(raw_pid, "big")
+    def _exchange(self, zygote: _Zygote, sock, status_fd: int, pid: int, request: list, task: str, limits: Limits):
         deadline = time.monotonic() + limits.wall_seconds + GRACE
         reply, failure = None, None
         try:
@@ -222,18 +230,20 @@ class WorkerPool:
         except BaseException:  # the caller is going away (a rerun, Ctrl-C): its worker goes too
             zygote.kill(pid)
             raise
-        status = self._exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
-        return _outcome(reply, status, failure, task, limits)
-
-    def _exit_status(self, zygote: _Zygote, pid: int, status_fd: int, killed: bool) -> int | None:
-        raw = _read_exact(status_fd, 4, time.monotonic() + (0.5 if killed else 5.0))
-        if raw is None:
-            zygote.kill(pid)
-            raw = _read_exact(status_fd, 4, time.monotonic() + 5.0)
-        return None if raw is None else decode_status(int.from_bytes(raw, "big", signed=True))
+        status = exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
+        return outcome(reply, status, failure, task, limits)
 
 
-def _outcome(reply, status: int | None, failure, task: str, limits: Limits):
+def exit_status(zygote: _Zygote, pid: int, status_fd: int, killed: bool) -> int | None:
+    """The worker's exit status (see errors.decode_status), killing it if it does not end."""
+    raw = _read_exact(status_fd, 4, time.monotonic() + (0.5 if killed else 5.0))
+    if raw is None:
+        zygote.kill(pid)
+        raw = _read_exact(status_fd, 4, time.monotonic() + 5.0)
+    return None if raw is None else decode_status(int.from_bytes(raw, "big", signed=True))
+
+
+def outcome(reply, status: int | None, failure, task: str, limits: Limits):
     """The call's result, or the right exception for how the worker ended."""
     if isinstance(failure, WorkerError):
         raise failure

@@ -7,6 +7,7 @@ costs about 10 ms instead of a fresh interpreter's ~1 s per call.
 
 Control messages (a SOCK_SEQPACKET socket from the server):
     b"F" + limits JSON, with fds [data socket, status pipe]   fork a worker for one call
+    b"H" + limits JSON, with fds [data socket, status pipe]   fork a model host (host_worker.py)
     b"K" + pid                                                 SIGKILL that worker, if still ours
     EOF                                                        the server is gone: kill all, exit
 The status pipe receives the worker's pid (8 bytes) right after the fork and its waitpid
@@ -40,7 +41,7 @@ BOOT = ("import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']
 def main(ctrl_fd: int, config: dict) -> None:
     """Preload, then serve fork/kill requests until the server closes the control socket."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for module in ["qviz.worker.tasks", *config.get("task_modules", [])]:
+    for module in ["qviz.worker.tasks", "qviz.worker.host_worker", *config.get("task_modules", [])]:
         importlib.import_module(module)
     importlib.import_module("qviz.worker.tasks").warm_up()
     ctrl = socket.socket(fileno=ctrl_fd)
@@ -72,8 +73,8 @@ class _Zygote:
         """One control message; False when the server has gone."""
         if not msg:
             return False
-        if msg[:1] == b"F" and len(fds) == 2:
-            self.fork(json.loads(msg[1:]), *fds)
+        if msg[:1] in (b"F", b"H") and len(fds) == 2:
+            self.fork(json.loads(msg[1:]), *fds, host=msg[:1] == b"H")
             return True
         for fd in fds:
             os.close(fd)
@@ -83,13 +84,16 @@ class _Zygote:
                 os.kill(pid, signal.SIGKILL)
         return True
 
-    def fork(self, limits: dict, data_fd: int, status_fd: int) -> None:
+    def fork(self, limits: dict, data_fd: int, status_fd: int, host: bool = False) -> None:
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(status_fd)
                 self.become_worker()
-                worker_main(data_fd, limits)
+                main = worker_main
+                if host:
+                    from .host_worker import host_main as main  # preloaded by main()
+                main(data_fd, limits)
             finally:
                 os._exit(70)
         os.close(data_fd)
@@ -165,13 +169,14 @@ def worker_main(data_fd: int, limits: dict) -> None:
 ALLOC_FAILURES = ("bad_alloc", "Failed to allocate", "out of memory", "Cannot allocate memory")
 
 
-def run_request(request: dict) -> dict:
-    """{"ok": result} or {"error": kind, "message": ...}; never raises."""
+def run_request(request: dict, call=None) -> dict:
+    """{"ok": call(request)} or {"error": kind, "message": ...}; never raises. `call`
+    defaults to running a whitelisted task (tasks.py)."""
     from ..model import ModelError
     from ..quant.spec import SpecError
 
     try:
-        return {"ok": _call(request)}
+        return {"ok": (call or _call)(request)}
     except MemoryError:
         return {"error": "memory"}
     except (ModelError, SpecError) as e:

@@ -1,0 +1,72 @@
+"""An uploaded model is evaluated, swept, timed and deployed through the pages without one
+onnxruntime session in the server process: every session runs in the upload's worker
+(qviz.worker.host), and the numbers shown equal the same work done in this process."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnxruntime
+from app_pages import by_label, metric, open_page, texts, upload
+from qviz import i18n
+from qviz.config import PRESETS
+from qviz.evaluate import evaluate
+from qviz.model import load_model
+from qviz.samples import load_sample
+
+SAMPLE = load_sample("digits_mlp")
+X, Y = SAMPLE.test.x[:96], SAMPLE.test.y[:96]
+EXPECTED = evaluate(load_model(SAMPLE.model_bytes), PRESETS["w8a8"], (X, Y), calib=X)  # in this process
+
+
+def npz_bytes() -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, x=X, y=Y)
+    return buf.getvalue()
+
+
+def forbid_local_sessions(monkeypatch) -> list:
+    """From now on, creating an onnxruntime session in this process fails (and is recorded)."""
+    made = []
+
+    def forbidden(*args, **kwargs):
+        made.append(args)
+        raise AssertionError("an onnxruntime session was created in the server process")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", forbidden)
+    return made
+
+
+def test_every_page_runs_an_upload_in_its_worker(monkeypatch):
+    at = open_page("views/model.py")  # the default sample's sessions run here: it is ours
+    no_local_sessions = forbid_local_sessions(monkeypatch)
+    at = upload(at, "model_upload_onnx", "my_mlp.onnx", SAMPLE.model_bytes)
+    at = upload(at, "model_upload_npz", "my_data.npz", npz_bytes())
+    assert not at.exception and not at.error, texts(at)
+
+    at.session_state["model_config"] = PRESETS["w8a8"].to_json()
+    at.switch_page("views/tune.py")
+    at = at.run()
+    assert not at.exception and not at.error, texts(at)
+    assert metric(at, "tn_accuracy") == f"{EXPECTED.accuracy:.2%}"
+
+    at.switch_page("views/sensitivity.py")
+    at = at.run()
+    at.button(key="sens_run").click()
+    at = at.run()
+    assert not at.exception and not at.error, texts(at)
+    assert at.get("plotly_chart"), "the sweep drew no heat map"
+
+    at.switch_page("views/tradeoffs.py")
+    at = at.run()
+    at.button(key="trade_measure").click()
+    at = at.run()
+    assert not at.exception and not at.error, texts(at)
+    assert at.dataframe[0].value[i18n.translate("to_latency", "en")].notna().all()
+
+    at.switch_page("views/export.py")
+    at = at.run()
+    by_label(at.button, "exp_build_deploy").click().run()
+    assert not at.exception and not at.error, texts(at)
+    assert no_local_sessions == []
