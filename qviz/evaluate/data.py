@@ -77,6 +77,7 @@ def from_arrays(model, x, y=None, source: str = "arrays") -> EvalData:
     feeds = calibration_feeds(proto, x if isinstance(x, dict) else np.asarray(x))
     if not feeds:
         raise SpecError("data has no samples (an empty x, or fewer than the model's fixed batch size)")
+    feeds = [{name: _frozen(v) for name, v in feed.items()} for feed in feeds]
     data = EvalData(feeds, None, source)
     if y is not None:
         y = np.asarray(y).reshape(-1)[: data.n]
@@ -84,6 +85,14 @@ def from_arrays(model, x, y=None, source: str = "arrays") -> EvalData:
             raise SpecError(f"labels y must be integers, one per sample ({data.n}); got {y.dtype} [{len(y)}]")
         data = EvalData(feeds, y.astype(np.int64), source)
     return data
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    """A read-only copy of a batch: fed again for every config, never changed, so the host of
+    an isolated model keeps it instead of receiving it each time (qviz.worker.host)."""
+    x = np.array(x)
+    x.setflags(write=False)
+    return x
 
 
 def from_sample(sample, split: str = "test") -> EvalData:

@@ -181,6 +181,9 @@ class Runner:
         sess = self._cut_session()
         self.passes += 1
         values = [dict(zip(fetch, run_session(sess, fetch, feed))) if fetch else {} for feed in self.data.feeds]
+        for vals in values:
+            for v in vals.values():  # cached and fed again for every candidate: never changed,
+                v.setflags(write=False)  # so an isolated model's host keeps them (worker/host.py)
         self._cut_cache = {}
         for other in group:
             cut = cut_names(self.sim.proto, other.position)

@@ -100,6 +100,7 @@ class Simulator:
             node_input = self.proto.graph.node[layer.position].input[layer.weight_input]
             elem = tensor_elem_type(self.proto, node_input) or onnx.TensorProto.FLOAT
             x_dq = quantize(w.astype(np.float32), spec).x_dq.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+            x_dq.setflags(write=False)  # cached and shared: nobody may change it
             self._weights.put(key, x_dq)
         return x_dq
 

@@ -5,12 +5,14 @@ wall clock armed per call), then answers requests until the server closes the so
 
     {"op": "open", "args": [sid, model bytes, threads], "close": [sid, ...]}
         -> {"inputs": [[name, shape, type], ...], "outputs": [...]}
-    {"op": "run", "args": [sid, output names or None, feeds]}      -> [array, ...]
+    {"op": "run", "args": [sid, output names or None, feeds, refs, keep]} -> [array, ...]
     {"op": "measure", "args": [model bytes, feed, runs, warmup, threads]} -> [ms, ...]
     {"op": "optimized", "args": [model bytes, level]}               -> ONNX bytes
     {"op": "quantize_static", "args": [model bytes, feeds, overrides]} -> ONNX bytes
 
-"close" drops sessions the server no longer holds. Replies are those of a one-call worker
+"close" drops sessions the server no longer holds, "drop" kept tensors. A run's `keep`
+({input name: token}) keeps those feeds; later runs name them in `refs` instead of sending
+them again (host.py: immutable arrays only). Replies are those of a one-call worker
 (zygote.run_request). After a "memory" or "internal" error the process exits: its state
 is not trusted any more, and the server starts a new one on the next call.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import os
 import socket
+
+import numpy as np
 
 from ..model.executor import LOCAL
 from ..model.session import run_session
@@ -33,25 +37,29 @@ def _args(values) -> list:
     return [[v.name, list(v.shape) if v.shape is not None else None, v.type] for v in values]
 
 
-def _open(sessions: dict, sid: int, data, threads: int) -> dict:
+def _open(state: dict, sid: int, data, threads: int) -> dict:
     sess = LOCAL.session(bytes(data), int(threads))
-    sessions[sid] = sess
+    state["sessions"][sid] = sess
     return {"inputs": _args(sess.get_inputs()), "outputs": _args(sess.get_outputs())}
 
 
-def _run(sessions: dict, sid: int, names, feeds: dict) -> list:
-    return run_session(sessions[sid], names, feeds)
+def _run(state: dict, sid: int, names, feeds: dict, refs: dict, keep: dict) -> list:
+    tensors = state["tensors"]
+    for name, token in keep.items():
+        tensors[token] = np.array(feeds[name])  # a copy: feeds are views into this request's buffer
+    feeds = {**feeds, **{name: tensors[token] for name, token in refs.items()}}
+    return run_session(state["sessions"][sid], names, feeds)
 
 
-def _measure(sessions: dict, data, feed: dict, runs: int, warmup: int, threads: int) -> list:
+def _measure(state: dict, data, feed: dict, runs: int, warmup: int, threads: int) -> list:
     return LOCAL.measure(bytes(data), feed, runs=int(runs), warmup=int(warmup), threads=int(threads))
 
 
-def _optimized(sessions: dict, data, level: int) -> bytes:
+def _optimized(state: dict, data, level: int) -> bytes:
     return LOCAL.optimized(bytes(data), int(level))
 
 
-def _quantize_static(sessions: dict, data, feeds: list, overrides: dict) -> bytes:
+def _quantize_static(state: dict, data, feeds: list, overrides: dict) -> bytes:
     return LOCAL.quantize_static(bytes(data), feeds, overrides)
 
 
@@ -62,12 +70,14 @@ def host_main(data_fd: int, limits: dict) -> None:
     """Serve requests until EOF or a fatal error, then exit (module doc)."""
     limits_mod.apply_in_child(limits, _workdir(os.getpid()), host=True)
     sock = socket.socket(fileno=data_fd)
-    sessions: dict = {}
-    while (request := protocol.recv_frame(sock, REQUEST_MAX_BYTES)) is not None:
+    state: dict = {"sessions": {}, "tensors": {}}
+    while (request := protocol.recv_frame(sock, REQUEST_MAX_BYTES, copy=False)) is not None:
         for sid in request.get("close", ()):
-            sessions.pop(sid, None)
+            state["sessions"].pop(sid, None)
+        for token in request.get("drop", ()):
+            state["tensors"].pop(token, None)
         limits_mod.arm_call(limits)
-        reply = run_request(request, lambda r: OPS[r["op"]](sessions, *r["args"]))
+        reply = run_request(request, lambda r: OPS[r["op"]](state, *r["args"]))
         limits_mod.disarm_call()
         try:
             protocol.send_frame(sock, reply)

@@ -201,3 +201,27 @@ def test_calls_to_one_host_from_many_threads_are_serialized(pool, conv):
         t.join()
     assert len(outs) == 6 and all(np.array_equal(o, expected) for o in outs)
     assert model_host.processes_started == 1
+
+
+def test_immutable_feeds_are_sent_once_and_dropped_with_their_array(pool, monkeypatch):
+    sent = []
+    real_send = host.protocol.send_parts
+    monkeypatch.setattr(host.protocol, "send_parts", lambda sock, parts, deadline=None: (
+        sent.append(sum(memoryview(p).nbytes for p in parts)), real_send(sock, parts, deadline))[1])
+    model = mf.conv_net()
+    model_host = ModelHost(pool)
+    sess = model_host.session(mf.to_bytes(model))
+    x = mf.random_inputs(model, batch=256, seed=3)["x"]
+    frozen = x.copy()
+    frozen.setflags(write=False)
+    expected = sess.run(None, {"x": x})[0]
+    for feed in (x, x, frozen, frozen, frozen):
+        np.testing.assert_array_equal(sess.run(None, {"x": feed})[0], expected)
+    writable, first, cached = sent[-5:-3], sent[-3], sent[-2:]
+    assert min(writable + [first]) > x.nbytes > 20 * max(cached)
+    token = model_host._tokens[id(frozen)]
+    assert token in model_host._slot.proc.tensors
+    del frozen, feed
+    gc.collect()
+    sess.run(None, {"x": x[:1]})  # carries the drop
+    assert token not in model_host._slot.proc.tensors and not model_host._dropped
