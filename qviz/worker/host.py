@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-import time
 import weakref
 from collections import OrderedDict
 from typing import NamedTuple
@@ -40,9 +39,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import protocol
-from .errors import wall_error
 from .limits import Limits
-from .pool import GRACE, WorkerPool, exit_status, outcome
+from .pool import WorkerPool, exchange, exit_status, outcome
 
 MAX_HOSTS = 8
 CACHE_MIN_BYTES = 64 * 2**10
@@ -225,7 +223,7 @@ class ModelHost:
             proc = self._process()
             proc.tensors.difference_update(dropped)
             try:
-                reply, failure = _exchange(proc, request, self.limits)
+                reply, failure = exchange(proc.sock, request, self.limits)
             except BaseException:  # the caller is going away mid-call: the process state is unknown
                 self._slot.stop()
                 raise
@@ -239,18 +237,6 @@ class ModelHost:
 def _immutable(x) -> bool:
     """An array nobody can change: read-only, owning its memory, and big enough to matter."""
     return isinstance(x, np.ndarray) and x.base is None and not x.flags.writeable and x.nbytes >= CACHE_MIN_BYTES
-
-
-def _exchange(proc: _Process, request: list, limits: Limits):
-    """(reply, failure) of one request; failure is an exception to report, reply None then."""
-    deadline = time.monotonic() + limits.wall_seconds + GRACE
-    try:
-        protocol.send_parts(proc.sock, request, deadline)
-        return protocol.recv_frame(proc.sock, limits.max_result_bytes, deadline), None
-    except TimeoutError:
-        return None, wall_error(limits)
-    except (OSError, protocol.ProtocolError) as e:
-        return None, e
 
 
 class RemoteSession:

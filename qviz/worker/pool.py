@@ -218,20 +218,26 @@ class WorkerPool:
             os.close(status_fd)
 
     def _exchange(self, zygote: _Zygote, sock, status_fd: int, pid: int, request: list, task: str, limits: Limits):
-        deadline = time.monotonic() + limits.wall_seconds + GRACE
-        reply, failure = None, None
         try:
-            protocol.send_parts(sock, request, deadline)
-            reply = protocol.recv_frame(sock, limits.max_result_bytes, deadline)
-        except TimeoutError:
-            failure = wall_error(limits)
-        except (OSError, protocol.ProtocolError) as e:
-            failure = e
+            reply, failure = exchange(sock, request, limits)
         except BaseException:  # the caller is going away (a rerun, Ctrl-C): its worker goes too
             zygote.kill(pid)
             raise
         status = exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
         return outcome(reply, status, failure, task, limits)
+
+
+def exchange(sock: socket.socket, request: list, limits: Limits):
+    """Send an encoded request, read the reply: (reply, None), or (None, the failure to
+    report) when the wall-clock limit (+ GRACE) passes or the connection breaks."""
+    deadline = time.monotonic() + limits.wall_seconds + GRACE
+    try:
+        protocol.send_parts(sock, request, deadline)
+        return protocol.recv_frame(sock, limits.max_result_bytes, deadline), None
+    except TimeoutError:
+        return None, wall_error(limits)
+    except (OSError, protocol.ProtocolError) as e:
+        return None, e
 
 
 def exit_status(zygote: _Zygote, pid: int, status_fd: int, killed: bool) -> int | None:
