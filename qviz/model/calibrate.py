@@ -71,7 +71,7 @@ def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[s
     return [generated_inputs(infos, rows=1, seed=rng, dim_default=1) for _ in range(n)]
 
 
-def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=None) -> dict[str, np.ndarray]:
+def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, np.ndarray]:
     """Run the float model once per feed with `names` added as outputs; concatenate on axis 0.
     `executor`: where the session runs (the loaded model's; default this process)."""
     names = list(dict.fromkeys(names))
@@ -81,7 +81,7 @@ def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=None) 
     m.CopyFrom(model)
     outputs = {v.name for v in m.graph.output}
     m.graph.output.extend(onnx.ValueInfoProto(name=x) for x in names if x not in outputs)
-    sess = (executor or LOCAL).session(m.SerializeToString())
+    sess = executor.session(m.SerializeToString())
     parts: dict[str, list] = {x: [] for x in names}
     for feed in feeds:
         for name, value in zip(names, run_session(sess, names, feed)):

@@ -10,8 +10,8 @@ calibration, deployed; onnxruntime's quantize_static, which calibrates with its 
 is made through `loaded.executor`:
   - LOCAL (this module): in this process. Bundled samples, the CLI on the user's own files.
   - qviz.worker.host.ModelHost: in one long-lived worker process with memory, CPU and time
-    limits. Every accepted upload gets one (qviz.ui.upload), so a model whose cost depends on
-    the values it is fed cannot take the server down (issue 7).
+    limits. Every accepted upload gets one (qviz.ui.models), so a model whose cost depends on
+    the values it is fed cannot take the server down.
 Both run the same code below (the worker calls LOCAL), so numbers agree bit for bit.
 """
 

@@ -3,7 +3,7 @@
     >>> loaded = load_model(data).isolated(ModelHost())
     >>> Runner(Simulator(loaded, calib), data).outputs(cfg)   # every session runs in the host
 
-Every accepted upload gets one (qviz.ui.upload): calibration, evaluation, sweeps, searches,
+Every accepted upload gets one (qviz.ui.models): calibration, evaluation, sweeps, searches,
 latency, the kernel report and onnxruntime's quantize_static of an upload then run in a
 worker, on whatever values a user feeds, and a model whose cost depends on those values
 cannot take the server down.
