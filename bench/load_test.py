@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -49,6 +50,7 @@ ACCURACY = "Accuracy (change vs float)"
 OPEN = "open the app (connect + first run)"
 ACTION_MS = 90_000
 SETTLE_S = int(os.environ.get("QVIZ_LOAD_SETTLE_S", "30"))
+THINK_S = 3.0  # mean pause of a student after each interaction (uniform 0..2x); --think sets it
 RUN_COUNTER = """
 window.__qvRuns = 0;
 new MutationObserver(ms => { for (const m of ms) {
@@ -109,15 +111,23 @@ async def timed(stats: Stats, kind: str, app: StreamlitClient, action, check) ->
     if problem:
         raise CheckFailed(f"{kind}: {problem}")
     stats.ok(kind, run.seconds)
+    await asyncio.sleep(random.uniform(0, 2 * THINK_S))  # a student looks at the result before the next click
 
 
 def shows(text: str):
+    """A check: some text on the page contains `text`."""
     return lambda app: None if app.text_shown(text) else f"the page does not show {text!r}"
 
 
 def config_code(app: StreamlitClient) -> str:
     """The config code the app mirrors into the URL (`config=`), as the last page_info_changed said."""
     return dict(p.split("=", 1) for p in app.query.split("&") if "=" in p).get("config", "")
+
+
+def config_changed(app: StreamlitClient):
+    """A check: the config code differs from the one now, and the accuracy is shown (the evaluation ran)."""
+    before = config_code(app)
+    return lambda a: None if config_code(a) != before and a.text_shown(ACCURACY) else f"config still {before!r}"
 
 
 async def ensure(stats: Stats, app: StreamlitClient, name: str, value) -> None:
@@ -147,19 +157,22 @@ async def one_round(app: StreamlitClient, k: int, stats: Stats, applied: dict[st
     await ensure(stats, app, "tune_bulk_target", "a name pattern")
     await ensure(stats, app, "tune_bulk_pattern", "*")
     await ensure(stats, app, "tune_bulk_w_bits", bits)
-    before = config_code(app)
-    changed = lambda a: None if config_code(a) != before and a.text_shown(ACCURACY) else f"config still {before!r}"  # noqa: E731
-    await timed(stats, "apply bits to layers (evaluate)", app, app.click("Apply to these layers"), changed)
+    await timed(stats, "apply bits to layers (evaluate)", app, app.click("Apply to these layers"), config_changed(app))
     applied[first] = bits
     await timed(stats, "open Model", app, app.open_page("Model"), shows("Current model:"))
 
 
 async def open_client(url: str, stats: Stats) -> StreamlitClient:
+    """A new session on the Model page (timed as OPEN); closed again if its first run fails."""
     app = StreamlitClient(url, "model", timeout=ACTION_MS / 1000)
     t0 = time.monotonic()
-    await app.open()
-    if not app.text_shown("Current model:"):
-        raise CheckFailed("first run of the Model page does not show 'Current model:'")
+    try:
+        await app.open()
+        if not app.text_shown("Current model:"):
+            raise CheckFailed("first run of the Model page does not show 'Current model:'")
+    except BaseException:
+        await app.close()
+        raise
     stats.ok(OPEN, time.monotonic() - t0)
     return app
 
@@ -192,10 +205,14 @@ async def browser_runs(page) -> int:
 
 
 async def settle(page, before: int, timeout_ms: int = ACTION_MS) -> None:
-    """Wait until a run that started after `before` was counted has finished."""
+    """Wait until an error is shown or a run that started after `before` was counted, and no run is going on.
+
+    # NOTE: the run counter alone misses a fast rerun that the browser renders in one frame (a random-bytes
+    # upload is rejected in milliseconds): it then waited the full timeout.
+    """
     await page.wait_for_function(
-        f"(window.__qvRuns || 0) > {before} && document.querySelector('[data-test-script-state=\"notRunning\"]')",
-        timeout=timeout_ms)
+        f"(document.querySelector('[data-testid=\"stAlertContentError\"]') || (window.__qvRuns || 0) > {before})"
+        " && document.querySelector('[data-test-script-state=\"notRunning\"]')", timeout=timeout_ms, polling=200)
 
 
 async def open_page(page, url: str) -> None:
@@ -278,6 +295,7 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
     result["cores_used"] = {"server": round(cpu[0] / wall, 2), "workers": round(cpu[1] / wall, 2),
                             "load_driver_process": round((own.user + own.system - own0.user - own0.system) / wall, 2),
                             "machine_load_avg_1min_at_end": round(load_avg, 1)}
+    result["server_cpu_s_per_interaction"] = round(cpu[0] / max(1, result["interactions_ok"]), 3)
     result["warm_up_failures"] = warm.failures
     return result
 
@@ -303,7 +321,8 @@ def report(stats: Stats, args, wall: float, cold: float, baseline: float, peak: 
     rows = {kind: {"n": len(ts), "median_s": round(statistics.median(ts), 3), "p95_s": round(p95(ts), 3)}
             for kind, ts in stats.times.items()}
     benign_failures = [f for f in stats.failures if f.startswith("session")]
-    return {"sessions": args.sessions, "hostile_sessions": args.hostile, "seconds": args.seconds, "wall_s": round(wall, 1),
+    return {"sessions": args.sessions, "hostile_sessions": args.hostile, "seconds": args.seconds, "think_s": args.think,
+            "wall_s": round(wall, 1),
             "interactions_ok": sum(len(ts) for ts in stats.times.values()), "benign_failures": len(benign_failures),
             "p95_s": round(p95(every), 3), "median_s": round(statistics.median(every), 3) if every else None,
             "by_kind": rows, "hostile": stats.hostile, "failures": stats.failures[:20],
@@ -331,7 +350,7 @@ Command: `{command}` ({r['sessions']} benign sessions + {r['hostile_sessions']} 
 | **all benign interactions except opening** | {r['interactions_ok'] - r['by_kind'].get(OPEN, {}).get('n', 0)} | **{r['median_s']:.2f}** | **{r['p95_s']:.2f}** |
 
 Benign failures: {r['benign_failures']}. Hostile uploads rejected / accepted / failed: {h['rejected']} / {h['accepted']} / {h['failed']}.
-CPU (cores, average over the load): server {cores['server']}, its workers {cores['workers']}, this load driver {cores['load_driver_process']} (plus Chromium for the hostile pages); 1-minute load average at the end {cores['machine_load_avg_1min_at_end']}.
+CPU (cores, average over the load): server {cores['server']}, its workers {cores['workers']}, this load driver {cores['load_driver_process']} (plus Chromium for the hostile pages); 1-minute load average at the end {cores['machine_load_avg_1min_at_end']}. Server CPU per benign interaction (the hostile sessions' work included): {r['server_cpu_s_per_interaction']:.3f} s; the script runs of all sessions share one Python process, so about one core, {1 / max(r['server_cpu_s_per_interaction'], 1e-3):.0f} interactions/s, is its ceiling.
 
 Server memory (VmRSS of the streamlit process): cold {mem['cold']} MB; baseline after a warm-up session visited every sample and closed {mem['baseline']} MB; peak {mem['peak']} MB; {SETTLE_S} s after all sessions closed {mem['after']} MB: **{growth:+d} MB over the baseline (target <= 100 MB: {'met' if growth <= 100 else 'NOT met'})**.
 
@@ -339,19 +358,24 @@ How to read it:
 
 - **p95 of benign interactions {r['p95_s']:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (bench/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r['cpus']} cores as the server, as do the hostile sessions' Chromium pages.
 - Every round is checked (the page names the picked sample, Tune shows the accuracy, the config code in the URL changed after "apply", no error shown); a failed check counts as a failure, never as a fast success. "set a bulk-edit widget" are the clicks that lead up to "apply" (target, pattern, bits; each reruns the Tune page).
+- Each session pauses a random 0-{2 * r['think_s']:g} s (mean {r['think_s']:g} s) after every interaction, as a student reads the result; with `--think 0` the sessions click back to back, which measures the server's saturation (every script run of every session shares one Python process), not a class.
 - The headline leaves out opening the app: all sessions connect in the same second.
 - Not measured here: browsers' rendering (on students' own machines in a real class), more than one server process.
 """
 
 
 def main() -> None:
+    global THINK_S
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--hostile", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=600)
+    ap.add_argument("--think", type=float, default=THINK_S,
+                    help="mean seconds a student pauses after each interaction (0: back to back, the server's saturation)")
     ap.add_argument("--json", help="also write the result here")
     ap.add_argument("--write-docs", action="store_true", help="replace the Classroom load section of docs/benchmarks.md")
     args = ap.parse_args()
+    THINK_S = args.think
     with tempfile.TemporaryDirectory() as tmp:
         with open(Path(tmp) / "server.log", "w") as log, serve_app(log) as (url, proc):
             result = asyncio.run(drive(url, proc.pid, args, Path(tmp)))
@@ -360,7 +384,8 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(text)
     if args.write_docs:
-        command = f"python bench/load_test.py --sessions {args.sessions} --hostile {args.hostile} --seconds {args.seconds:g}"
+        command = (f"python bench/load_test.py --sessions {args.sessions} --hostile {args.hostile} --seconds {args.seconds:g}"
+                   f" --think {args.think:g}")
         write_section(SECTION, docs_section(result, command))
 
 

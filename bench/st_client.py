@@ -1,7 +1,7 @@
 """A headless Streamlit session that speaks the browser's websocket protocol (Streamlit 1.67), no browser.
 
     async with StreamlitClient("http://127.0.0.1:8501", "model") as app:
-        app.text_shown("Current model:")                  # True
+        app.text_shown("Current model:")                  # "Current model: Digits MobileNetV2-style ..."
         run = await app.set_value("Bundled sample", "Digits CNN (BatchNorm folded)")
         run = await app.open_page("Tune")
         run.seconds, run.errors
@@ -46,9 +46,8 @@ from websockets.asyncio.client import connect
 
 FINAL = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 TRIGGERS = {"button", "download_button", "form_submit_button"}
-# element types whose widget state is a string (selectbox, radio) or a list of strings chosen from options
-CHOICE = {"selectbox", "radio"}
-TEXT = {"text_input", "text_area"}
+CHOICE = {"selectbox", "radio"}  # state: string_value = the chosen option's label, as shown
+TEXT = {"text_input", "text_area"}  # state: string_value = the text
 # element fields that hold the text a user reads, by element type
 TEXT_FIELDS = {"text": "body", "markdown": "body", "heading": "body", "alert": "body", "metric": "label",
                "code": "code_text", "exception": "message"}
@@ -80,7 +79,7 @@ class Widget:
 
 @dataclass
 class Run:
-    """What one interaction produced: its time, the elements of the finished page, the errors shown."""
+    """What one interaction produced: seconds from BackMsg to script_finished, how it finished, errors shown."""
 
     seconds: float
     status: int
@@ -120,13 +119,13 @@ def initial_state(w: Widget) -> WidgetState | None:
     return s
 
 
-def widget_of(element, path: tuple) -> Widget | None:
-    """The Widget an element is, or None for display elements (anything without an `id`)."""
+def widget_of(element) -> Widget | None:
+    """The Widget an element is, or None for display elements (no `id`, or an empty one: a chart without selection)."""
     kind = element.WhichOneof("type")
     if kind is None:
         return None
     proto = getattr(element, kind)
-    wid = getattr(proto, "id", "") if hasattr(proto, "DESCRIPTOR") and "id" in proto.DESCRIPTOR.fields_by_name else ""
+    wid = proto.id if "id" in proto.DESCRIPTOR.fields_by_name else ""
     return Widget(wid, kind, getattr(proto, "label", ""), proto) if wid else None
 
 
@@ -157,7 +156,6 @@ class StreamlitClient:
         self.pages: dict[str, object] = {}  # page title -> AppPage (from the `navigation` message)
         self.page_hash = self.main_hash = ""
         self.main_ids: set[str] = set()  # widgets drawn by the main script (kept across page switches)
-        self.session_id = ""
         self._ws = None
 
     async def __aenter__(self) -> StreamlitClient:
@@ -180,7 +178,7 @@ class StreamlitClient:
     # ---- what the page shows
     @property
     def widgets(self) -> list[Widget]:
-        return [w for path, e in sorted(self.elements.items()) if (w := widget_of(e, path))]
+        return [w for _, e in sorted(self.elements.items()) if (w := widget_of(e))]
 
     def widget(self, name: str) -> Widget:
         """The widget whose label or key is `name` (the first one in page order)."""
@@ -288,12 +286,11 @@ class StreamlitClient:
         return msg
 
     def _on_new_session(self, ns) -> None:
-        self.session_id = ns.initialize.session_id or self.session_id
         self.page_hash, self.main_hash = ns.page_script_hash, ns.main_script_hash
 
     def _on_widget(self, element, script_hash: str) -> None:
         """A drawn widget: take the server's value if it pushed one (set_value), else keep ours or the default."""
-        w = widget_of(element, ())
+        w = widget_of(element)
         if w is None:
             return
         if script_hash == self.main_hash:
