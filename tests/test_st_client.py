@@ -5,6 +5,7 @@ changes its websocket protocol, these checks fail instead of the load test timin
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.st_client import StreamlitClient
 from tests.e2e.conftest import serve_app
@@ -27,7 +28,11 @@ async def drive(url: str) -> list[str]:
 
 def test_client_picks_a_sample_and_opens_tune(tmp_path):
     with (tmp_path / "server.log").open("w") as log, serve_app(log) as (url, _):
-        first, errors, other, shown, value, query, tune_errors, accuracy, tune_model, lang = asyncio.run(drive(url))
+        # NOTE: in its own thread: the browser tests' Playwright (sync API) keeps an event loop
+        # running in the main thread for the whole session, and asyncio.run refuses to nest.
+        with ThreadPoolExecutor(1) as thread:
+            seen = thread.submit(asyncio.run, drive(url)).result()
+        first, errors, other, shown, value, query, tune_errors, accuracy, tune_model, lang = seen
     assert first and first.startswith("Current model:")
     assert errors == [] and tune_errors == []
     assert shown == f"Current model: {other}" and value == other  # the server took the choice; the client holds it
