@@ -8,12 +8,14 @@ import io
 
 import numpy as np
 import onnxruntime
-from app_pages import by_label, metric, open_page, texts, upload
+from app_pages import by_label, metric, open_page, texts, tiny_model, upload
 from qviz import i18n
 from qviz.config import PRESETS
 from qviz.evaluate import evaluate
 from qviz.model import load_model
 from qviz.samples import load_sample
+from qviz.worker import WorkerError
+from qviz.worker.host import ModelHost
 
 SAMPLE = load_sample("digits_mlp")
 X, Y = SAMPLE.test.x[:96], SAMPLE.test.y[:96]
@@ -70,3 +72,33 @@ def test_every_page_runs_an_upload_in_its_worker(monkeypatch):
     by_label(at.button, "exp_build_deploy").click().run()
     assert not at.exception and not at.error, texts(at)
     assert no_local_sessions == []
+
+
+PAGES = ["views/learn.py", "views/model.py", "views/layer.py", "views/tune.py", "views/sensitivity.py",
+         "views/tradeoffs.py", "views/export.py"]
+BUTTONS = {"views/sensitivity.py": ["sens_run", "sens_search_run"], "views/tradeoffs.py": ["trade_measure"]}
+
+
+def test_a_failing_worker_is_a_message_on_every_page(monkeypatch):
+    at = upload(open_page("views/model.py"), "model_upload_onnx", "fails.onnx", tiny_model("fails_later"))
+    assert not at.exception and not at.error, texts(at)
+    message = "the model took longer than 60 s (the worker's time limit)"
+
+    def fail(self, op, *args):
+        raise WorkerError(message, "wall_time")
+
+    monkeypatch.setattr(ModelHost, "_call", fail)
+    at.session_state["model_config"] = PRESETS["w8a8"].to_json()
+    shown = set()
+    for page in PAGES:
+        at.switch_page(page)
+        at = at.run()
+        for key in BUTTONS.get(page, []):
+            at.button(key=key).click()
+            at = at.run()
+            assert not at.exception, (page, key)
+        if page == "views/export.py":
+            by_label(at.button, "exp_build_deploy").click().run()
+        assert not at.exception, page
+        shown |= {page for e in at.error if "took longer than 60 s" in e.value}
+    assert {"views/layer.py", "views/tune.py", "views/sensitivity.py"} <= shown

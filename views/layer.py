@@ -119,8 +119,12 @@ def codes_section(view) -> None:
 
 def activation_section(model, layer, specs) -> None:
     st.subheader(t("lp_act_header"))
-    with st.spinner(t("computing")):
-        act = ui.activation_view(model, layer, specs.activations)
+    try:
+        with st.spinner(t("computing")):
+            act = ui.activation_view(model, layer, specs.activations)
+    except (ui.SpecError, ui.ModelError) as error:  # the calibration run of an upload runs in its worker
+        st.error(t("error_prefix", message=ui.md_escape(str(error))))
+        return
     if act is None:
         st.info(t("lp_act_na"))
         return

@@ -146,27 +146,35 @@ def intonly_section() -> None:
             st.info(t("io_no_layer"))
             return
         st.text(t("io_model", name=model.name))
-        layer_id = st.selectbox(t("io_layer"), layer_ids, key=io.LAYER_KEY)
-        left, right = st.columns(2)
-        rows = io.row_count(model, layer_id)
-        st.session_state[io.IMAGE_KEY] = min(int(st.session_state[io.IMAGE_KEY]), rows - 1)
-        left.number_input(t("io_image"), min_value=0, max_value=rows - 1, step=1, key=io.IMAGE_KEY)
-        right.checkbox(t("io_per_channel"), key=io.PER_CHANNEL_KEY)
-        walk = io.walkthrough(model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
-        r = walk["r"]
-        st.text(walk["layer"])
-        st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
-        st.dataframe(io.input_table(r), hide_index=True)
-        st.markdown(t("io_step_weights", n=r.sw.size))
-        st.dataframe(io.weight_table(r), hide_index=True)
-        st.markdown(t("io_step_acc"))
-        st.latex(r"\mathrm{acc}_j = \sum_k (x_{q,k} - z_x)\,W_{q,jk} + b_{q,j},\quad b_q = \mathrm{round}(b / (s_x s_w))")
-        st.markdown(t("io_step_m"))
-        st.latex(r"M = \frac{s_x s_w}{s_y} = M_0 \cdot 2^{-31} \cdot 2^{-n}")
-        st.dataframe(io.multiplier_rows(r), hide_index=True)
-        st.markdown(t("io_step_out", sy=f"{r.sy:.6g}", zy=r.zy))
-        st.dataframe(io.output_table(r), hide_index=True)
-        badges(walk, r)
+        try:
+            walkthrough(model, layer_ids)
+        except (SpecError, ui.ModelError) as error:  # an upload's calibration run is in its worker
+            st.error(t("error_prefix", message=ui.md_escape(str(error))))
+
+
+def walkthrough(model, layer_ids: list[str]) -> None:
+    """The integer-only walkthrough of the chosen layer, step by step (qviz.ui.intonly)."""
+    layer_id = st.selectbox(t("io_layer"), layer_ids, key=io.LAYER_KEY)
+    left, right = st.columns(2)
+    rows = io.row_count(model, layer_id)
+    st.session_state[io.IMAGE_KEY] = min(int(st.session_state[io.IMAGE_KEY]), rows - 1)
+    left.number_input(t("io_image"), min_value=0, max_value=rows - 1, step=1, key=io.IMAGE_KEY)
+    right.checkbox(t("io_per_channel"), key=io.PER_CHANNEL_KEY)
+    walk = io.walkthrough(model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
+    r = walk["r"]
+    st.text(walk["layer"])
+    st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
+    st.dataframe(io.input_table(r), hide_index=True)
+    st.markdown(t("io_step_weights", n=r.sw.size))
+    st.dataframe(io.weight_table(r), hide_index=True)
+    st.markdown(t("io_step_acc"))
+    st.latex(r"\mathrm{acc}_j = \sum_k (x_{q,k} - z_x)\,W_{q,jk} + b_{q,j},\quad b_q = \mathrm{round}(b / (s_x s_w))")
+    st.markdown(t("io_step_m"))
+    st.latex(r"M = \frac{s_x s_w}{s_y} = M_0 \cdot 2^{-31} \cdot 2^{-n}")
+    st.dataframe(io.multiplier_rows(r), hide_index=True)
+    st.markdown(t("io_step_out", sy=f"{r.sy:.6g}", zy=r.zy))
+    st.dataframe(io.output_table(r), hide_index=True)
+    badges(walk, r)
 
 
 def badges(walk: dict, r) -> None:

@@ -40,7 +40,7 @@ def sweep_run(model, state) -> None:
         try:
             if not ui.sweep_step(model, state):
                 break
-        except ui.SpecError as error:
+        except (ui.SpecError, ui.ModelError) as error:  # an upload's worker can fail too (qviz.worker)
             state["status"] = "stopped"
             st.error(t("error_prefix", message=ui.md_escape(str(error))))
             return
@@ -81,7 +81,7 @@ def search_section(model) -> None:
         report = lambda done, total, label: bar.progress(min(1.0, done / max(1, total)), text=t("computing"))  # noqa: E731
         try:
             result = ui.run_search(model, budget, sorted(bits, reverse=True), base, report)
-        except ui.SpecError as error:
+        except (ui.SpecError, ui.ModelError) as error:
             st.error(t("error_prefix", message=ui.md_escape(str(error))))
             return
         bar.empty()
