@@ -43,8 +43,6 @@ def time_runs(sess, feed: dict, runs: int, warmup: int) -> list[float]:
 class LocalExecutor:
     """Sessions in this process (see module doc)."""
 
-    isolated = False
-
     def session(self, data: bytes, threads: int = 1):
         """A session of bytes qviz built from a loaded model (no re-check: see make_session)."""
         return make_session(data, threads, check=False)

@@ -16,14 +16,18 @@ call that was running raises the ModelError / WorkerError that says why; the nex
 starts a new process, which re-opens each session from its bytes when it is next used.
 
 Calls to one host run one at a time (a lock) and each holds a run slot of the pool, so hosts
-and one-call workers together never run more than `max_workers` at once. At most MAX_HOSTS
-processes live: starting one more stops the least recently used idle one (its sessions
-re-open later). A ModelHost that is garbage-collected (its model left the app's caches)
-stops its process.
+and one-call workers together never run more than `max_workers` at once. Starting a process
+when MAX_HOSTS live stops the least recently used idle ones (their sessions re-open later;
+busy ones are never stopped, so more can live for a moment). A ModelHost that is
+garbage-collected (its model left the app's caches) closes its socket, and its process exits.
+A process keeps what its sessions and feeds need, and all of it counts against its memory
+limit: a call that runs out of memory in a process that already served calls is tried once
+more in a fresh one before the user sees the error.
 
 Feeds travel as raw arrays (protocol.py). Read-only arrays that own their memory (the
-evaluation batches, the Runner's cached cut tensors) are sent once and kept by the process
-until the server's array is garbage-collected: a sweep feeds each of them once per
+evaluation batches, the Runner's cached cut tensors, the Simulator's dequantized weights)
+are taken to never change (a rule: qviz never makes them writable again); they are sent once
+and kept by the process until the server's array is garbage-collected: a sweep feeds each of them once per
 candidate (measured: 588 MB -> 143 MB sent per sweep of the MobileNet sample).
 """
 
@@ -31,14 +35,17 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import threading
+import time
 import weakref
-from collections import OrderedDict
+from collections import deque
 from typing import NamedTuple
 
 import numpy as np
 
 from . import protocol
+from .errors import WorkerError
 from .limits import Limits
 from .pool import WorkerPool, exchange, exit_status, outcome
 
@@ -55,7 +62,7 @@ class NodeArg(NamedTuple):
 
 
 class _Process:
-    """A running host process (pool.spawn(host=True)); stop() is idempotent."""
+    """A running host process (pool.spawn(host=True))."""
 
     def __init__(self, pool: WorkerPool, limits: Limits):
         self.zygote, self.sock, self.status_fd, self.pid = pool.spawn(limits, host=True)
@@ -63,144 +70,166 @@ class _Process:
         self.tensors: set[int] = set()  # tokens of the feeds it keeps
         self.closed = False
 
-    def stop(self) -> None:
+    def ended(self) -> bool:
+        """The process is gone (its status pipe has something to say): killed while idle, or
+        the zygote restarted."""
+        return bool(select.select([self.status_fd], [], [], 0)[0])
+
+    def close(self) -> None:
+        """Close our ends: the process reads EOF and exits (no lock taken: finalizers call this)."""
         if not self.closed:
             self.closed = True
-            self.zygote.kill(self.pid)
             self.sock.close()
             os.close(self.status_fd)
 
+    def stop(self) -> None:
+        if not self.closed:
+            self.zygote.kill(self.pid)
+        self.close()
 
-class _Slot:
-    """The host's current process, shared with the finalizer (which must not hold the ModelHost)."""
+
+class _Shared:
+    """What finalizers touch, apart from the ModelHost so that they do not keep it alive, and
+    only through lock-free operations (a finalizer can run in any thread, at any allocation)."""
 
     def __init__(self):
         self.proc: _Process | None = None
+        self.released: deque = deque()      # session ids the server dropped
+        self.dropped: deque = deque()       # tokens of kept feeds whose array died
+        self.tokens: dict[int, int] = {}    # id(immutable array) -> its token
 
-    def stop(self) -> None:
+    def close(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            proc.stop()
+            proc.close()
+
+    def release(self, sid: int) -> None:
+        self.released.append(sid)
+
+    def drop(self, key: int, token: int) -> None:
+        self.tokens.pop(key, None)
+        self.dropped.append(token)
 
 
-_registry: OrderedDict = OrderedDict()  # id(ModelHost) -> weakref, least recently used first
-_registry_lock = threading.Lock()
+def _drain(queue: deque) -> list:
+    out = []
+    while queue:
+        out.append(queue.popleft())
+    return out
+
+
+_hosts: weakref.WeakSet = weakref.WeakSet()
+_spawn_lock = threading.Lock()  # one process start at a time, so the count below holds
 
 
 def _make_room(keep: "ModelHost") -> None:
     """Stop least recently used idle hosts until fewer than MAX_HOSTS processes live."""
-    with _registry_lock:
-        _registry[id(keep)] = weakref.ref(keep)
-        _registry.move_to_end(id(keep))
-        hosts = [h for h in (ref() for ref in _registry.values()) if h is not None and h is not keep]
-    live = [h for h in hosts if h._slot.proc is not None]
+    live = sorted((h for h in list(_hosts) if h is not keep and h._shared.proc is not None), key=lambda h: h.last_used)
     for host in live[:max(0, len(live) + 1 - MAX_HOSTS)]:
         if host._lock.acquire(blocking=False):
             try:
-                host._slot.stop()
+                host._stop_process()
             finally:
                 host._lock.release()
-
-
-def _forget(key: int) -> None:
-    with _registry_lock:
-        _registry.pop(key, None)
 
 
 class ModelHost:
     """Sessions in an isolated worker process (module doc). Same interface as LocalExecutor."""
 
-    isolated = True
-
     def __init__(self, pool: WorkerPool | None = None, limits: Limits | None = None):
         self._pool, self._limits = pool, limits
         self._lock = threading.Lock()
-        self._slot = _Slot()
-        self._sids = itertools.count()
-        self._released: list[int] = []
-        self._tokens: dict[int, int] = {}  # id(immutable array) -> its token in the process
-        self._dropped: list[int] = []
+        self._shared = _Shared()
+        self._ids = itertools.count()  # session ids and feed tokens: never reused
+        self.last_used = time.monotonic()
         self.processes_started = 0
-        weakref.finalize(self, self._slot.stop)
-        weakref.finalize(self, _forget, id(self))
+        weakref.finalize(self, self._shared.close)
+        _hosts.add(self)
 
     # ---- the executor interface (qviz.model.executor) ----
     def session(self, data: bytes, threads: int = 1) -> "RemoteSession":
         return RemoteSession(self, data, threads)
 
     def measure(self, data: bytes, feed: dict, *, runs: int, warmup: int, threads: int = 1) -> list[float]:
-        with self._lock:
-            return self._call("measure", bytes(data), feed, runs, warmup, threads)
+        return self._locked(lambda: self._call("measure", bytes(data), feed, runs, warmup, threads))
 
     def optimized(self, data: bytes, level: int) -> bytes:
-        with self._lock:
-            return bytes(self._call("optimized", bytes(data), int(level)))
+        return bytes(self._locked(lambda: self._call("optimized", bytes(data), int(level))))
 
     def quantize_static(self, data: bytes, feeds: list, overrides: dict) -> bytes:
-        with self._lock:
-            return bytes(self._call("quantize_static", bytes(data), list(feeds), overrides))
+        return bytes(self._locked(lambda: self._call("quantize_static", bytes(data), list(feeds), overrides)))
 
     # ---- sessions ----
-    def run(self, session: "RemoteSession", names, feeds: dict) -> list:
-        """session.run in the process. Immutable feeds (_immutable: the Runner's cached cut
-        tensors, fed again for every candidate of a layer) are sent once and then named by a
-        token: a sweep of the MobileNet sample otherwise sends ~600 MB."""
-        with self._lock:
-            self._ensure_open(session)
-            proc = self._slot.proc
-            plain, refs, keep = {}, {}, {}
-            for name, x in feeds.items():
-                token = self._token(x) if _immutable(x) else None
-                if token is not None and token in proc.tensors:
-                    refs[name] = token
-                else:
-                    plain[name] = x
-                    if token is not None:
-                        keep[name] = token
-            out = self._call("run", session.sid, None if names is None else list(names), plain, refs, keep)
-            proc.tensors.update(keep.values())
-            return out
-
     def open(self, session: "RemoteSession") -> dict:
-        with self._lock:
-            return self._ensure_open(session)
+        return self._locked(lambda: self._ensure_open(session))
 
-    def release(self, sid: int) -> None:
-        """The server dropped a session: the host drops it with the next call."""
-        self._released.append(sid)
+    def run(self, session: "RemoteSession", names, feeds: dict) -> list:
+        """session.run in the process (module doc: immutable feeds are sent once)."""
+        return self._locked(lambda: self._run(session, None if names is None else list(names), feeds))
+
+    def _run(self, session: "RemoteSession", names, feeds: dict) -> list:
+        self._ensure_open(session)
+        proc = self._shared.proc
+        plain, refs, keep = {}, {}, {}
+        for name, x in feeds.items():
+            token = self._token(x) if _immutable(x) else None
+            if token is not None and token in proc.tensors:
+                refs[name] = token
+            else:
+                plain[name] = x
+                if token is not None:
+                    keep[name] = token
+        out = self._call("run", session.sid, names, plain, refs, keep)
+        proc.tensors.update(keep.values())
+        return out
+
+    def _ensure_open(self, session: "RemoteSession") -> dict:
+        proc = self._shared.proc
+        if proc is None or proc.ended() or session.sid not in proc.opened:
+            session.meta = self._call("open", session.sid, session.data, session.threads)
+            self._shared.proc.opened.add(session.sid)
+        return session.meta
 
     def _token(self, x: np.ndarray) -> int:
-        token = self._tokens.get(id(x))
+        token = self._shared.tokens.get(id(x))
         if token is None:
-            token = self._tokens[id(x)] = next(self._sids)
-            weakref.finalize(x, self._drop_tensor, id(x), token)
+            token = self._shared.tokens[id(x)] = next(self._ids)
+            weakref.finalize(x, self._shared.drop, id(x), token)
         return token
 
-    def _drop_tensor(self, key: int, token: int) -> None:
-        self._tokens.pop(key, None)
-        self._dropped.append(token)
+    def new_sid(self) -> int:
+        return next(self._ids)
 
+    def release_later(self, session: "RemoteSession") -> None:
+        """When `session` is garbage-collected, the process drops it with the next call."""
+        weakref.finalize(session, self._shared.release, session.sid)
+
+    # ---- the process ----
     def stop(self) -> None:
         """Stop the process now (the next call starts a new one)."""
         with self._lock:
-            self._slot.stop()
+            self._stop_process()
 
     @property
     def pid(self) -> int | None:
-        return None if self._slot.proc is None else self._slot.proc.pid
+        return None if self._shared.proc is None else self._shared.proc.pid
 
-    def _ensure_open(self, session: "RemoteSession"):
-        if session.sid not in self._process().opened:
-            session.meta = self._call("open", session.sid, session.data, session.threads)
-            self._slot.proc.opened.add(session.sid)
-        return session.meta
+    def _stop_process(self) -> None:
+        proc, self._shared.proc = self._shared.proc, None
+        if proc is not None:
+            proc.stop()
 
     def _process(self) -> _Process:
-        if self._slot.proc is None:
-            _make_room(self)
-            self._slot.proc = _Process(self.pool, self.limits)
+        """The live process, started (or restarted, if it ended while idle) when needed."""
+        proc = self._shared.proc
+        if proc is not None and proc.ended():
+            self._stop_process()
+        if self._shared.proc is None:
+            with _spawn_lock:
+                _make_room(self)
+                self._shared.proc = _Process(self.pool, self.limits)
             self.processes_started += 1
-        return self._slot.proc
+        return self._shared.proc
 
     @property
     def pool(self) -> WorkerPool:
@@ -214,41 +243,58 @@ class ModelHost:
     def limits(self) -> Limits:
         return self._limits or self.pool.limits
 
+    def _locked(self, work):
+        """work() under the host's lock; once more in a fresh process when a process that had
+        served calls before ran out of memory (module doc)."""
+        with self._lock:
+            fresh = self._shared.proc is None
+            try:
+                return work()
+            except WorkerError as e:
+                if e.kind != "memory" or fresh:
+                    raise
+                return work()  # _call stopped the failed process: this starts a new one
+
     def _call(self, op: str, *args):
         """One request to the process (the caller holds self._lock); its result or the error."""
+        self.last_used = time.monotonic()
         with self.pool.slot():
-            released, self._released = self._released, []
-            dropped, self._dropped = self._dropped, []
-            request = protocol.encode({"op": op, "args": list(args), "close": released, "drop": dropped})
             proc = self._process()
+            released, dropped = _drain(self._shared.released), _drain(self._shared.dropped)
             proc.tensors.difference_update(dropped)
+            try:
+                request = protocol.encode({"op": op, "args": list(args), "close": released, "drop": dropped})
+            except protocol.ProtocolError as e:  # a qviz bug: something that is not plain data
+                self._shared.released.extend(released)
+                self._shared.dropped.extend(dropped)
+                raise WorkerError(f"qviz could not send this to the worker ({e})", "internal") from None
             try:
                 reply, failure = exchange(proc.sock, request, self.limits)
             except BaseException:  # the caller is going away mid-call: the process state is unknown
-                self._slot.stop()
+                self._stop_process()
                 raise
         if isinstance(reply, dict) and ("ok" in reply or reply.get("error") in ("model", "spec")):
             return outcome(reply, None, None, op, self.limits)
         status = exit_status(proc.zygote, proc.pid, proc.status_fd, killed=True)
-        self._slot.stop()
+        self._stop_process()
         return outcome(reply, status, failure, op, self.limits)
 
 
 def _immutable(x) -> bool:
-    """An array nobody can change: read-only, owning its memory, and big enough to matter."""
+    """An array taken to never change (module doc): read-only, owning its memory, big enough to matter."""
     return isinstance(x, np.ndarray) and x.base is None and not x.flags.writeable and x.nbytes >= CACHE_MIN_BYTES
 
 
 class RemoteSession:
     """The server's handle to a session in a ModelHost: the part of ort.InferenceSession qviz
-    uses (run, get_inputs, get_outputs). Opened at once, so a model onnxruntime cannot load
-    fails here, as make_session does."""
+    uses (run, get_inputs, get_outputs; run_options are not supported). Opened at once, so a
+    model onnxruntime cannot load fails here, as make_session does."""
 
     def __init__(self, host: ModelHost, data: bytes, threads: int = 1):
         self.host, self.data, self.threads = host, bytes(data), int(threads)
-        self.sid = next(host._sids)
+        self.sid = host.new_sid()
         self.meta: dict = {}
-        weakref.finalize(self, host.release, self.sid)
+        host.release_later(self)
         host.open(self)
 
     def get_inputs(self) -> list[NodeArg]:

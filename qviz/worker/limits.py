@@ -20,9 +20,11 @@ In the worker (after the fork, before reading the request):
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import resource
 import signal
+import tempfile
 from dataclasses import asdict, dataclass
 
 GB = 2**30
@@ -104,20 +106,28 @@ def apply_in_child(limits: dict, workdir: str, *, host: bool = False) -> None:
     _die_with_parent()
     os.mkdir(workdir, 0o700)
     os.chdir(workdir)
+    # NOTE: temporary files (onnxruntime's optimized graph, quantize_static's calibration
+    # models) go into this directory too: the zygote removes it when it reaps the worker,
+    # also after a kill; the shared TMPDIR would keep a killed worker's files.
+    os.environ["TMPDIR"] = workdir
+    tempfile.tempdir = workdir
 
 
 def arm_call(limits: dict) -> None:
     """A host's limits for its next call: `cpu_seconds` more CPU than used so far (SIGXCPU),
-    `wall_seconds` of wall clock (SIGALRM). Both end the process, as in a one-call worker."""
+    `wall_seconds` of wall clock (SIGALRM). Both end the process, as in a one-call worker.
+    The hard CPU limit the server runs under (ulimit -t) stays as it is."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(usage.ru_utime + usage.ru_stime) + max(1, int(limits["cpu_seconds"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    soft = math.ceil(usage.ru_utime + usage.ru_stime) + max(1, int(limits["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     signal.setitimer(signal.ITIMER_REAL, float(limits["wall_seconds"]))
 
 
 def disarm_call() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
-    resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
 
 
 def _die_with_parent() -> None:

@@ -63,9 +63,10 @@ class _Zygote:
         """Ask for one worker (or a model host): (data socket, status pipe read end)."""
         ours, theirs = socket.socketpair()
         status_r, status_w = os.pipe()
+        message = (b"H" if host else b"F") + json.dumps(limits.to_dict()).encode()
         try:
             with self.lock:
-                socket.send_fds(self.ctrl, [(b"H" if host else b"F") + json.dumps(limits.to_dict()).encode()], [theirs.fileno(), status_w])
+                socket.send_fds(self.ctrl, [message], [theirs.fileno(), status_w])
         except OSError:
             ours.close()
             os.close(status_r)
