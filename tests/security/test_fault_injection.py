@@ -44,11 +44,16 @@ def wait_for_workers(pool, n: int = 1, timeout: float = 20.0) -> list[int]:
     return pool.live_workers()
 
 
-def wait_for_no_workers(pool, timeout=5.0) -> list[int]:
+def wait_for_exactly(pool, n: int, timeout: float = 5.0) -> list[int]:
+    """The pool's live workers, once there are exactly `n` (a stopped one is a zombie until reaped)."""
     end = time.monotonic() + timeout
-    while pool.live_workers() and time.monotonic() < end:
+    while len(pool.live_workers()) != n and time.monotonic() < end:
         time.sleep(0.05)
     return pool.live_workers()
+
+
+def wait_for_no_workers(pool, timeout=5.0) -> list[int]:
+    return wait_for_exactly(pool, 0, timeout)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))

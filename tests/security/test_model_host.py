@@ -28,7 +28,7 @@ from qviz.worker import Limits, WorkerError, host
 from qviz.worker.host import ModelHost
 
 from .conftest import make_pool, rss_bytes
-from .test_fault_injection import wait_for_no_workers
+from .test_fault_injection import wait_for_exactly, wait_for_no_workers
 
 LIMITS = Limits(memory_bytes=2**30, cpu_seconds=30, wall_seconds=30.0)  # benign calls on a busy machine
 BOMB_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=5, wall_seconds=2.0)
@@ -179,21 +179,13 @@ def test_a_run_error_keeps_the_host(pool):
     assert model_host.processes_started == 1 and model_host.pid in pool.live_workers()
 
 
-def wait_for_workers(pool, n: int, timeout: float = 10.0) -> int:
-    """How many workers live once there are `n` (a stopped one is a zombie until reaped)."""
-    end = time.monotonic() + timeout
-    while len(pool.live_workers()) != n and time.monotonic() < end:
-        time.sleep(0.05)
-    return len(pool.live_workers())
-
-
 def test_live_hosts_are_capped_and_a_collected_host_stops(monkeypatch, conv):
     monkeypatch.setattr(host, "MAX_HOSTS", 2)
     with make_pool(limits=LIMITS) as own_pool:
         hosts = [ModelHost(own_pool) for _ in range(3)]
         sessions = [h.session(conv[0]) for h in hosts]
         assert hosts[0].pid is None  # the least recently used was stopped
-        assert wait_for_workers(own_pool, 2) == 2
+        assert len(wait_for_exactly(own_pool, 2, timeout=10.0)) == 2
         out = sessions[0].run(None, {"x": conv[2]})[0]  # ... and re-opens when used again
         assert out.shape[0] == len(conv[2]) and hosts[1].pid is None
         del hosts, sessions
