@@ -30,9 +30,10 @@ from common import machine, write_section  # noqa: E402
 
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.model import make_session  # noqa: E402
-from qviz.model.deploy import _Reader, deploy, needs_reduce_range  # noqa: E402
-from qviz.model.kernels import integer_ops_report  # noqa: E402
-from qviz.model.simulate import Simulator  # noqa: E402
+from qviz.model.deploy.deployable import deploy, needs_reduce_range  # noqa: E402
+from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
+from qviz.model.deploy.kernels import integer_ops_report  # noqa: E402
+from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.quant import QuantSpec  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402
 
@@ -76,7 +77,7 @@ def ort_quantize_static(sample, feeds, reduce_range: bool) -> bytes:
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ort.onnx"
-        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, _Reader(feeds),
+        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, FeedReader(feeds),
                         quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)

@@ -36,8 +36,8 @@ from common import machine, write_section  # noqa: E402
 from qviz.config import PRESETS, ModelConfig  # noqa: E402
 from qviz.evaluate import Budget, evaluate, from_sample, make_runner, search, sweep, weight_candidate, weight_size  # noqa: E402
 from qviz.model import make_session  # noqa: E402
-from qviz.model.deploy import _Reader  # noqa: E402
-from qviz.model.simulate import Simulator  # noqa: E402
+from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
+from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.samples import load_sample, sample_ids  # noqa: E402
 
 SECTION = "## Evaluation, sensitivity and search"
@@ -99,7 +99,7 @@ def ort_static(sample, feeds, method: str) -> bytes:
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ort.onnx"
-        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, _Reader(feeds),
+        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, FeedReader(feeds),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, method))
         return out.read_bytes()

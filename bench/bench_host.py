@@ -28,7 +28,7 @@ from common import machine, write_section  # noqa: E402
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.evaluate import Runner, evaluate, from_sample, make_runner, sweep  # noqa: E402
 from qviz.model import load_model  # noqa: E402
-from qviz.model.simulate import Simulator  # noqa: E402
+from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.quant import QuantSpec  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402
 from qviz.worker import WorkerPool  # noqa: E402

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import streamlit  # noqa: E402
 from app_pages import by_label, open_page  # noqa: E402
 from common import machine, write_section  # noqa: E402
-from qviz import ui  # noqa: E402
+from qviz.ui import tune  # noqa: E402
 from qviz.config import ModelConfig  # noqa: E402
 from qviz.evaluate import from_sample  # noqa: E402
 from qviz.model import layer_table, load_model, make_session  # noqa: E402
@@ -63,7 +63,7 @@ def tune_bits(sample_id: str) -> list[float]:
     out = []
     for i in range(REPEATS):
         config = ModelConfig.from_json(at.session_state["model_config"])
-        key = ui.tune_table_key(SimpleNamespace(sha256=sha), config)
+        key = tune.tune_table_key(SimpleNamespace(sha256=sha), config)
         at.session_state[key] = {"edited_rows": {i: {"w_bits": 4}}, "added_rows": [], "deleted_rows": []}
         out.append(timed(at))
     return out

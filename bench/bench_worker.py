@@ -34,7 +34,7 @@ from qviz.model import ModelError  # noqa: E402
 from qviz.worker import Limits, WorkerError, WorkerPool, describe_upload, tasks  # noqa: E402
 
 SECTION = "## Isolation"
-SAMPLE = ROOT / "sample_data" / "digits_mobilenet" / "model.onnx"
+SAMPLE = ROOT / "qviz" / "samples" / "digits_mobilenet" / "model.onnx"
 
 
 def rss_mib() -> float:

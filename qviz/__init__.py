@@ -12,7 +12,7 @@ Dependencies point one way only (a test enforces it):
                                 cache, figures, upload, ...; see qviz/ui/__init__.py)
         |
     app.py, views/*             read widgets -> call qviz -> render; no arithmetic
-    qviz.cli                    the same functions as the pages, from a terminal
+    qviz.cli.main                    the same functions as the pages, from a terminal
 
 # NOTE: never import a lower layer's heavier dependencies upward (no streamlit in qviz.plots,
 # no plotly or onnx in qviz.quant).

@@ -8,14 +8,13 @@ from pathlib import Path
 from onnx import TensorProto, helper
 from streamlit.testing.v1 import AppTest
 
-from qviz import i18n
-
+from qviz.ui import i18n
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MAX_FIGURE_BYTES = 2 * 2**20
 
 
 def open_page(page: str, lang: str = "en", state: dict | None = None, query: dict | None = None) -> AppTest:
-    """The app with `state` seeded, switched to `page` (e.g. "views/model.py") and run."""
+    """The app with `state` seeded, switched to `page` (e.g. "qviz/views/model.py") and run."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
     for key, value in (state or {}).items():

@@ -1,10 +1,8 @@
-"""Shared helpers of the CLI tests: run `qviz.cli.main` in-process, check the one-line error contract."""
+"""Shared helpers of the CLI tests: run `qviz.cli.main.main` in-process, check the one-line error contract."""
 
 from __future__ import annotations
 
-from qviz import cli
-
-
+from qviz.cli import main as cli
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `qviz ARGV...` run in this process (paths may be Path)."""
     code = cli.main(list(map(str, argv)))

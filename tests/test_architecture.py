@@ -24,7 +24,7 @@ def test_core_is_numpy_only(module):
     assert loaded_after_import(module).isdisjoint(HEAVY)
 
 
-@pytest.mark.parametrize("module", ["qviz.model", "qviz.evaluate", "qviz.worker", "qviz.cli"])
+@pytest.mark.parametrize("module", ["qviz.model", "qviz.evaluate", "qviz.worker", "qviz.cli.main"])
 def test_engine_layers_do_not_import_the_ui(module):
     """The model/evaluation/worker layers and the CLI run without streamlit or plotly."""
     assert loaded_after_import(module).isdisjoint({"streamlit", "plotly"})
@@ -37,19 +37,21 @@ def test_plots_do_not_import_streamlit():
 
 
 def test_i18n_is_plain_data():
-    assert loaded_after_import("qviz.i18n").isdisjoint(HEAVY)
+    assert loaded_after_import("qviz.ui.i18n").isdisjoint(HEAVY)
 
 
-@pytest.mark.parametrize("path", ["app.py", *sorted(p.name for p in (ROOT / "views").glob("*.py"))],
-                         ids=lambda p: p)
+PAGE_SCRIPTS = ["app.py", "qviz/app.py", *sorted(f"qviz/views/{p.name}" for p in (ROOT / "qviz" / "views").glob("*.py"))]
+
+
+@pytest.mark.parametrize("path", PAGE_SCRIPTS, ids=lambda p: p)
 def test_pages_do_no_arithmetic(path):
-    """Pages read widgets, call qviz, render: no numpy (or pandas) in app.py and views/."""
-    source = (ROOT / path if path == "app.py" else ROOT / "views" / path).read_text(encoding="utf-8")
+    """Pages read widgets, call qviz, render: no numpy (or pandas) in the app's entries and views."""
+    source = (ROOT / path).read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+(numpy|pandas)\b", source, flags=re.MULTILINE)
 
 
 def test_every_navigation_entry_exists():
-    source = (ROOT / "app.py").read_text(encoding="utf-8")
-    scripts = re.findall(r'\("(views/[a-z_]+\.py)"', source)
-    assert scripts and scripts[0] == "views/learn.py"
-    assert all((ROOT / script).is_file() for script in scripts)
+    from qviz.ui.navigation import PAGES, page_path
+
+    assert PAGES[0][0] == "learn"
+    assert all(Path(page_path(name)).is_file() for name, *_ in PAGES)

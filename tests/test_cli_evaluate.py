@@ -10,7 +10,7 @@ import pytest
 
 import model_factory as mf
 from cli_helpers import assert_one_error_line, run_cli
-from qviz import cli
+from qviz.cli import main as cli
 from qviz.config import PRESETS, ModelConfig
 from qviz.samples import load_sample
 

@@ -128,7 +128,7 @@ def test_real_bundled_sample(capsys):
 def test_subprocess_end_to_end(conv_path, tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "qviz.cli", *map(str, a)], capture_output=True, text=True, cwd=ROOT)  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "qviz.cli.main", *map(str, a)], capture_output=True, text=True, cwd=ROOT)  # noqa: E731
     ok = run("inspect", conv_path, "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["model"]["param_count"] == 490
     err = run("inspect", bad)

@@ -12,7 +12,7 @@ import model_factory as mf
 from cli_helpers import assert_one_error_line, run_cli
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import load_model
-from qviz.model.kernels import integer_ops_report
+from qviz.model.deploy.kernels import integer_ops_report
 from qviz.quant import QuantSpec
 
 

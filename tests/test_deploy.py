@@ -9,9 +9,9 @@ from onnx import helper, numpy_helper
 from model_factory import conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import load_model, make_session
-from qviz.model.deploy import deploy, deployable
-from qviz.model.kernels import integer_ops_report
-from qviz.model.simulate import Simulator
+from qviz.model.deploy.deployable import deploy, deployable
+from qviz.model.deploy.kernels import integer_ops_report
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, SpecError
 
 

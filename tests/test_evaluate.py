@@ -13,7 +13,7 @@ from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.evaluate import (EvalData, Runner, config_latency, evaluate, fidelity, from_arrays, from_npz, from_sample,
                            generated, kl_softmax, make_runner, spec_bytes, weight_candidate, weight_size)
 from qviz.model import load_model, make_session
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, SpecError
 from qviz.quant.metrics import sqnr_db
 from qviz.samples import load_sample

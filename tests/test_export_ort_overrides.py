@@ -11,18 +11,11 @@ import pytest
 from model_factory import conv_net, mlp, random_inputs, to_bytes
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import layer_table, load_model
-from qviz.model.export import FORMULA_STARTS, layers_csv, ort_quantize_kwargs, to_ort_overrides
+from qviz.model.deploy.ort_overrides import FORMULA_STARTS, layers_csv, to_ort_overrides
+from qviz.model.runtime.ort_quantizer import FeedReader, ort_quantize_kwargs
 from qviz.quant import QuantSpec
 
 INT16_ACTS = LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=16, signed=True, symmetric=False))
-
-
-class _Reader:
-    def __init__(self, feeds):
-        self._it = iter(feeds)
-
-    def get_next(self):
-        return next(self._it, None)
 
 
 def _quantize_with_ort(tmp_path, model, overrides):
@@ -30,7 +23,7 @@ def _quantize_with_ort(tmp_path, model, overrides):
 
     out = tmp_path / "q.onnx"
     feeds = [random_inputs(model, batch=4, seed=i) for i in range(3)]
-    quantize_static(model, out, _Reader(feeds), quant_format=QuantFormat.QDQ, **ort_quantize_kwargs(overrides))
+    quantize_static(model, out, FeedReader(feeds), quant_format=QuantFormat.QDQ, **ort_quantize_kwargs(overrides))
     return onnx.load(out)
 
 

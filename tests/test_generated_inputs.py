@@ -7,8 +7,8 @@ from onnx import TensorProto, helper
 import model_factory as mf
 from qviz.evaluate import generated
 from qviz.model import ModelError, TensorInfo, load_model
-from qviz.model.calibrate import generated_feeds
-from qviz.model.generated import DIM_DEFAULT, generated_inputs
+from qviz.model.simulate.calibrate import generated_feeds
+from qviz.model.load.generated_inputs import DIM_DEFAULT, generated_inputs
 
 
 @pytest.mark.parametrize("shape, kwargs, expected", [

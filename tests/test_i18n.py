@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.lessons import DISTRIBUTIONS, SOURCES, WORKED_EXAMPLES
 from qviz.quant.spec import ESTIMATORS, GRANULARITIES, ROUNDINGS, SCHEMES
 

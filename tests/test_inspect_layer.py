@@ -1,11 +1,11 @@
-"""qviz.inspect_layer: the Layer page's numbers, checked against the engine; figure sizes on big tensors."""
+"""qviz.lessons.inspect_layer: the Layer page's numbers, checked against the engine; figure sizes on big tensors."""
 
 import math
 
 import numpy as np
 import pytest
 
-from qviz.inspect_layer import (MAX_MAP_SIDE, code_counts, downsample_extreme, error_image, group_view,
+from qviz.lessons.inspect_layer import (MAX_MAP_SIDE, code_counts, downsample_extreme, error_image, group_view,
                                 inspect_activation, inspect_group, inspect_weights, kernel_grid)
 from qviz.plots import channel_range_figure, error_map_figure, histogram_figure
 from qviz.quant import QuantSpec, SpecError, quantize

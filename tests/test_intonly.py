@@ -1,12 +1,12 @@
-"""qviz.intonly against onnxruntime: QLinearMatMul (no bias) and QLinearConv 1x1 (with bias), bit for bit."""
+"""qviz.lessons.integer_only against onnxruntime: QLinearMatMul (no bias) and QLinearConv 1x1 (with bias), bit for bit."""
 
 import numpy as np
 import onnx
 import pytest
 
-from qviz.intonly import integer_gemm, quantize_multiplier, requantize_fixed
+from qviz.lessons.integer_only import integer_gemm, quantize_multiplier, requantize_fixed
 from qviz.model import WeightStore
-from qviz.model.qlinear import qlinear_conv_1x1, qlinear_matmul
+from qviz.model.runtime.qlinear import qlinear_conv_1x1, qlinear_matmul
 from qviz.quant import SpecError
 from qviz.samples import load_sample
 

@@ -11,8 +11,8 @@ import model_factory as mf
 from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import from_arrays, layer_errors
 from qviz.evaluate.layer_error import only_layer
-from qviz.model.calibrate import collect_tensors
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.calibrate import collect_tensors
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant.metrics import summary
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.lessons.exercises import EXERCISES, EXERCISES_BY_KEY, exercise_tensor, reveal
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -62,8 +62,8 @@ def test_a_model_without_a_matmul_says_so():
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])], [w])
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "conv.onnx", data)
-    at.switch_page("views/learn.py")
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "conv.onnx", data)
+    at.switch_page("qviz/views/learn.py")
     at.run()
     assert not at.exception and i18n.translate("io_no_layer", "en") in [x.value for x in at.info]
 

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qviz import i18n
-
+from qviz.ui import i18n
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qviz.model import TensorInfo
-from qviz.model_data import read_inputs_npz
+from qviz.model.load.input_data import read_inputs_npz
 from qviz.quant import SpecError
 
 INPUTS = (TensorInfo("x", "float32", ("N", 4)),)

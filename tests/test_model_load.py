@@ -12,7 +12,7 @@ from onnx.reference import ReferenceEvaluator
 
 import model_factory as mf
 from qviz.model import TensorInfo, load_model, make_session, weight_stats
-from qviz.model.session import session_options
+from qviz.model.runtime.session import session_options
 
 
 @pytest.mark.parametrize("name", list(mf.ALL_GOOD))

@@ -13,7 +13,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from app_pages import by_label, labels, open_page, tiny_model, upload
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model import layer_table, load_model
-from qviz.model.kernels import integer_ops_report
+from qviz.model.deploy.kernels import integer_ops_report
 from qviz.quant import QuantSpec
 from qviz.samples import load_sample
 
@@ -40,7 +40,7 @@ def download(at, stores, key: str) -> bytes:
 
 
 def export_page(config: ModelConfig):
-    return open_page("views/export.py", state={"model_source": {"kind": "sample", "id": SAMPLE},
+    return open_page("qviz/views/export.py", state={"model_source": {"kind": "sample", "id": SAMPLE},
                                                "model_config": config.to_json()})
 
 
@@ -98,14 +98,14 @@ def test_report_of_the_same_bytes_never_shows_another_users_file_name(media):
     """The report cache is shared by all users: its key must hold the file name it prints."""
     data = tiny_model()
     for name in ("alice.onnx", "bob.onnx"):
-        at = upload(open_page("views/model.py"), "model_upload_onnx", name, data)
-        at.switch_page("views/export.py")
+        at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", name, data)
+        at.switch_page("qviz/views/export.py")
         by_label(at.run().button, "exp_build_report").click().run()
         text = download(at, media, "export_dl_report").decode()
         assert name in text and ({"alice.onnx", "bob.onnx"} - {name}).pop() not in text
 
 
-@pytest.mark.parametrize("page", ["views/model.py", "views/layer.py", "views/export.py"])
+@pytest.mark.parametrize("page", ["qviz/views/model.py", "qviz/views/layer.py", "qviz/views/export.py"])
 def test_a_model_without_layers_is_described_not_crashed(page):
     from onnx import TensorProto, helper
 
@@ -113,7 +113,7 @@ def test_a_model_without_layers_is_described_not_crashed(page):
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     at.file_uploader(key="model_upload_onnx").upload("relu.onnx", data, "application/octet-stream")
     at.run()
     at.switch_page(page)
@@ -123,7 +123,7 @@ def test_a_model_without_layers_is_described_not_crashed(page):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_export_page_in_every_language(lang):
-    at = open_page("views/export.py", lang)
+    at = open_page("qviz/views/export.py", lang)
     assert not at.exception
     shown = "\n".join([b.label for b in at.button] + [b.label for b in at.get("download_button")]
                       + [str(e.value) for kind in ("title", "subheader", "caption", "text") for e in at.get(kind)])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.config import LayerConfig, ModelConfig, PRESETS
 from qviz.model import layer_table, load_model
-from qviz.model.resolve import resolve_layer
+from qviz.model.simulate.resolve import resolve_layer
 from qviz.quant import QuantSpec, quantize
 from qviz.quant.metrics import sqnr_db
 from qviz.samples import DEFAULT_SAMPLE, load_sample
@@ -24,7 +24,7 @@ def layer_page(layer_id: str, lang: str = "en", config: ModelConfig | None = Non
     state = {"layer_id": layer_id}
     if config is not None:
         state["model_config"] = config.to_json()
-    return open_page("views/layer.py", lang, state)
+    return open_page("qviz/views/layer.py", lang, state)
 
 
 def expected(layer_id: str, config: ModelConfig):

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts, tiny_model, upload
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import layer_table, load_model
-from qviz.model_data import read_inputs_npz
+from qviz.model.load.input_data import read_inputs_npz
 from qviz.quant import SpecError
 from qviz.samples import DEFAULT_SAMPLE, load_sample
-from qviz.url_state import config_code, config_from_code
+from qviz.config.url import config_code, config_from_code
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -32,7 +32,7 @@ def sample_numbers(sample_id: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
 def test_default_sample_summary_and_map(lang):
-    at = open_page("views/model.py", lang)
+    at = open_page("qviz/views/model.py", lang)
     assert not at.exception and not at.error
     n_layers, params = sample_numbers(DEFAULT_SAMPLE)
     assert metric(at, "sum_layers") == str(n_layers)
@@ -43,7 +43,7 @@ def test_default_sample_summary_and_map(lang):
 
 
 def test_switching_sample_changes_the_numbers():
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     at.selectbox(key="model_sample_pick").set_value("digits_mlp").run()
     n_layers, params = sample_numbers("digits_mlp")
     assert not at.exception
@@ -52,14 +52,14 @@ def test_switching_sample_changes_the_numbers():
 
 @pytest.mark.parametrize("data", [b"", b"garbage", b"\x08\x07" * 50], ids=["empty", "text", "protobuf-junk"])
 def test_broken_upload_is_an_error_message_not_an_exception(data):
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "bad.onnx", data)
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "bad.onnx", data)
     assert not at.exception
     assert at.error and at.error[0].value.startswith(i18n.translate("mp_model_error", "en", message="")[:10])
     assert metric(at, "sum_layers") == str(sample_numbers(DEFAULT_SAMPLE)[0])   # the sample stays loaded
 
 
 def test_hostile_node_name_is_shown_as_plain_text():
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL))
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL))
     assert not at.exception and not at.error
     assert metric(at, "sum_layers") == "1" and metric(at, "sum_params") == "12"
     assert EVIL in at.dataframe[-1].value["id"].tolist()                  # a dataframe cell: plain text
@@ -70,7 +70,7 @@ def test_hostile_node_name_is_shown_as_plain_text():
 
 
 def test_hostile_name_in_an_error_message_is_escaped():
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL, domain="evil.x"))
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL, domain="evil.x"))
     assert not at.exception
     message = at.error[0].value
     assert "custom domain" in message and "\\<img" in message           # Markdown-escaped: shown, never rendered
@@ -78,7 +78,7 @@ def test_hostile_name_in_an_error_message_is_escaped():
 
 
 def test_npz_inputs_upload_is_validated():
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model())
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model())
     assert i18n.translate("mp_data_generated", "en", rows=0) in texts(at, ("caption",))
     bad = upload(at, "model_upload_npz", "bad.npz", npz_bytes(x=np.zeros((5, 7), np.float32)))
     assert not bad.exception and "dimension 1 must be 4" in bad.error[-1].value.replace("\\", "")
@@ -116,7 +116,7 @@ def test_config_code_round_trip_and_rejections():
 
 def test_url_selects_sample_and_config_and_is_written_back():
     custom = PRESETS["w4g32"].with_layer("fc", LayerConfig.float())
-    at = open_page("views/model.py", query={"sample": "digits_mlp", "config": config_code(custom)})
+    at = open_page("qviz/views/model.py", query={"sample": "digits_mlp", "config": config_code(custom)})
     assert not at.exception
     assert metric(at, "sum_layers") == str(sample_numbers("digits_mlp")[0])
     assert at.session_state["model_config"] == custom.to_json()
@@ -124,13 +124,13 @@ def test_url_selects_sample_and_config_and_is_written_back():
 
 
 def test_bad_url_config_is_a_warning():
-    at = open_page("views/model.py", query={"config": "zgarbage"})
+    at = open_page("qviz/views/model.py", query={"config": "zgarbage"})
     assert not at.exception and at.warning
     assert at.session_state["model_config"] == PRESETS["w8a8"].to_json()
 
 
 def test_apply_preset_and_color_by_bits():
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     at.selectbox(key="model_preset_pick").set_value("w4g32").run()
     by_label(at.button, "mp_apply_preset").click().run()
     assert at.session_state["model_config"] == PRESETS["w4g32"].to_json()
@@ -140,7 +140,7 @@ def test_apply_preset_and_color_by_bits():
 
 
 def test_open_layer_button_switches_page():
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     chosen = at.dataframe[-1].value["id"].iloc[3]
     by_label(at.selectbox, "mp_layer").set_value(chosen).run()
     by_label(at.button, "mp_open_layer").click().run()
@@ -151,5 +151,5 @@ def test_open_layer_button_switches_page():
 
 
 def test_figures_stay_under_2_mb():
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     assert figure_sizes(at) and max(figure_sizes(at)) < MAX_FIGURE_BYTES

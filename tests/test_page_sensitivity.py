@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app_pages import figure, metric, open_page, texts
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.config import ModelConfig
 from qviz.evaluate import Budget, default_candidates, from_sample, search, sweep
 from qviz.model import layer_table, load_model
@@ -35,7 +35,7 @@ def run_sweep(at, pattern: str = ""):
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
 def test_sweep_heatmap_equals_the_engine(lang):
-    at = run_sweep(open_page("views/sensitivity.py", lang, STATE))
+    at = run_sweep(open_page("qviz/views/sensitivity.py", lang, STATE))
     assert not at.exception and not at.error
     ref = sweep(LOADED, DATA, (8, 4), calib=SAMPLE.calibration.x).records
     ref = ref[ref["mode"] == "weights"].pivot(index="layer", columns="candidate", values="damage").reindex(index=IDS, columns=["w8", "w4"])
@@ -44,7 +44,7 @@ def test_sweep_heatmap_equals_the_engine(lang):
 
 
 def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes():
-    at = run_sweep(open_page("views/sensitivity.py", "en", STATE), "net.4")
+    at = run_sweep(open_page("qviz/views/sensitivity.py", "en", STATE), "net.4")
     assert heat(at).shape == (1, 2)
     at.session_state["sens_sweep"] = {**at.session_state["sens_sweep"], "layers": IDS, "records": [], "status": "stopped"}
     at = at.run()
@@ -56,7 +56,7 @@ def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes():
 
 
 def test_search_shows_the_best_config_and_applies_it():
-    at = open_page("views/sensitivity.py", "en", STATE)
+    at = open_page("qviz/views/sensitivity.py", "en", STATE)
     at.selectbox(key="sens_budget_kind").set_value("bpw")
     at.multiselect(key="sens_search_bits").set_value([8, 4])
     at.number_input(key="sens_budget_bpw").set_value(6.0)

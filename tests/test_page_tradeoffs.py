@@ -4,7 +4,8 @@ a config is restored from the picker, two configs are diffed per layer."""
 import pytest
 
 from app_pages import figure, open_page, texts
-from qviz import i18n, tuning
+from qviz.ui import i18n
+from qviz.evaluate import tuning
 from qviz.config import LayerConfig, ModelConfig, PRESETS
 from qviz.evaluate import evaluate, from_sample
 from qviz.model import layer_table, load_model
@@ -33,7 +34,7 @@ HISTORY = history()
 def trade_page(lang="en", config: ModelConfig = PRESETS["w8a8"], history=HISTORY):
     state = {"model_source": {"kind": "sample", "id": "digits_mlp"}, "model_config": config.to_json(),
              "tune_history": list(history)}
-    return open_page("views/tradeoffs.py", lang, state)
+    return open_page("qviz/views/tradeoffs.py", lang, state)
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))

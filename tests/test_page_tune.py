@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from app_pages import by_label, figure, labels, metric, open_page, texts
-from qviz import i18n, tuning, ui
+from qviz.ui import tune
+from qviz.ui import i18n
+from qviz.evaluate import tuning
 from qviz.config import ModelConfig, PRESETS
 from qviz.evaluate import evaluate, from_sample, layer_errors
 from qviz.model import layer_table, load_model
@@ -21,7 +23,7 @@ STATE = {"model_source": {"kind": "sample", "id": "digits_mlp"}}
 
 
 def tune_page(lang="en", config: ModelConfig = PRESETS["w8a8"], extra: dict | None = None):
-    return open_page("views/tune.py", lang, {**STATE, "model_config": config.to_json(), **(extra or {})})
+    return open_page("qviz/views/tune.py", lang, {**STATE, "model_config": config.to_json(), **(extra or {})})
 
 
 def expected(config: ModelConfig):
@@ -55,7 +57,7 @@ def array(spec) -> np.ndarray:
 
 
 def test_setting_one_layer_to_4_bits_changes_the_numbers_to_evaluates():
-    key = ui.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
     at = tune_page(extra={key: {"edited_rows": {1: {"w_bits": 4}}, "added_rows": [], "deleted_rows": []}})
     assert not at.exception and not at.error
     config = ModelConfig.from_json(at.session_state["model_config"])
@@ -67,7 +69,7 @@ def test_setting_one_layer_to_4_bits_changes_the_numbers_to_evaluates():
 
 
 def test_bad_edit_is_a_short_message_and_keeps_the_config():
-    key = ui.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
     at = tune_page(extra={key: {"edited_rows": {0: {"a_bits": 16, "a_estimator": "manual"}}, "added_rows": [],
                                 "deleted_rows": []}})
     assert not at.exception and len(at.error) == 1 and "Traceback" not in at.error[0].value
@@ -95,7 +97,7 @@ def test_bulk_edit_by_name_pattern_and_preset():
 
 
 def test_selected_rows_are_a_bulk_target():
-    key = ui.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
     at = tune_page(extra={key: {"edited_rows": {0: {"sel": True}, 2: {"sel": True}}, "added_rows": [], "deleted_rows": []}})
     assert at.session_state["tune_selected"] == [IDS[0], IDS[2]]
     by_label(at.selectbox, "tn_w_bits").set_value(0)
@@ -108,8 +110,8 @@ def test_selected_rows_are_a_bulk_target():
 
 def test_an_uploaded_model_without_labels_shows_fidelity():
     from app_pages import tiny_model, upload
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
-    at.switch_page("views/tune.py")
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    at.switch_page("qviz/views/tune.py")
     at = at.run()
     assert not at.exception and not at.error
     assert metric(at, "tn_agreement").endswith("%")

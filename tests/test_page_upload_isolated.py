@@ -9,7 +9,7 @@ import io
 import numpy as np
 import onnxruntime
 from app_pages import by_label, metric, open_page, texts, tiny_model, upload
-from qviz import i18n
+from qviz.ui import i18n
 from qviz.config import PRESETS
 from qviz.evaluate import evaluate
 from qviz.model import load_model
@@ -41,46 +41,46 @@ def forbid_local_sessions(monkeypatch) -> list:
 
 
 def test_every_page_runs_an_upload_in_its_worker(monkeypatch):
-    at = open_page("views/model.py")  # the default sample's sessions run here: it is ours
+    at = open_page("qviz/views/model.py")  # the default sample's sessions run here: it is ours
     no_local_sessions = forbid_local_sessions(monkeypatch)
     at = upload(at, "model_upload_onnx", "my_mlp.onnx", SAMPLE.model_bytes)
     at = upload(at, "model_upload_npz", "my_data.npz", npz_bytes())
     assert not at.exception and not at.error, texts(at)
 
     at.session_state["model_config"] = PRESETS["w8a8"].to_json()
-    at.switch_page("views/tune.py")
+    at.switch_page("qviz/views/tune.py")
     at = at.run()
     assert not at.exception and not at.error, texts(at)
     assert metric(at, "tn_accuracy") == f"{EXPECTED.accuracy:.2%}"
 
-    at.switch_page("views/sensitivity.py")
+    at.switch_page("qviz/views/sensitivity.py")
     at = at.run()
     at.button(key="sens_run").click()
     at = at.run()
     assert not at.exception and not at.error, texts(at)
     assert at.get("plotly_chart"), "the sweep drew no heat map"
 
-    at.switch_page("views/tradeoffs.py")
+    at.switch_page("qviz/views/tradeoffs.py")
     at = at.run()
     at.button(key="trade_measure").click()
     at = at.run()
     assert not at.exception and not at.error, texts(at)
     assert at.dataframe[0].value[i18n.translate("to_latency", "en")].notna().all()
 
-    at.switch_page("views/export.py")
+    at.switch_page("qviz/views/export.py")
     at = at.run()
     by_label(at.button, "exp_build_deploy").click().run()
     assert not at.exception and not at.error, texts(at)
     assert no_local_sessions == []
 
 
-PAGES = ["views/learn.py", "views/model.py", "views/layer.py", "views/tune.py", "views/sensitivity.py",
-         "views/tradeoffs.py", "views/export.py"]
-BUTTONS = {"views/sensitivity.py": ["sens_run", "sens_search_run"], "views/tradeoffs.py": ["trade_measure"]}
+PAGES = ["qviz/views/learn.py", "qviz/views/model.py", "qviz/views/layer.py", "qviz/views/tune.py", "qviz/views/sensitivity.py",
+         "qviz/views/tradeoffs.py", "qviz/views/export.py"]
+BUTTONS = {"qviz/views/sensitivity.py": ["sens_run", "sens_search_run"], "qviz/views/tradeoffs.py": ["trade_measure"]}
 
 
 def test_a_failing_worker_is_a_message_on_every_page(monkeypatch):
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "fails.onnx", tiny_model("fails_later"))
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "fails.onnx", tiny_model("fails_later"))
     assert not at.exception and not at.error, texts(at)
     message = "the model took longer than 60 s (the worker's time limit)"
 
@@ -97,8 +97,8 @@ def test_a_failing_worker_is_a_message_on_every_page(monkeypatch):
             at.button(key=key).click()
             at = at.run()
             assert not at.exception, (page, key)
-        if page == "views/export.py":
+        if page == "qviz/views/export.py":
             by_label(at.button, "exp_build_deploy").click().run()
         assert not at.exception, page
         shown |= {page for e in at.error if "took longer than 60 s" in e.value}
-    assert {"views/layer.py", "views/tune.py", "views/sensitivity.py"} <= shown
+    assert {"qviz/views/layer.py", "qviz/views/tune.py", "qviz/views/sensitivity.py"} <= shown

@@ -1,9 +1,9 @@
-"""qviz.report: one self-contained HTML file, model strings escaped, plotly.js inlined once."""
+"""qviz.plots.html_page: one self-contained HTML file, model strings escaped, plotly.js inlined once."""
 
 import plotly.graph_objects as go
 
 from qviz.plots import model_map_figure
-from qviz.report import render_report
+from qviz.plots.html_page import render_report
 
 EVIL = "<img src=x onerror=alert(1)>"
 

@@ -8,8 +8,8 @@ import model_factory as mf
 from qviz.config import PRESETS
 from qviz.evaluate import evaluate, from_arrays
 from qviz.model import ModelError, make_session
-from qviz.model.calibrate import collect_tensors
-from qviz.model.session import run_session
+from qviz.model.simulate.calibrate import collect_tensors
+from qviz.model.runtime.session import run_session
 
 
 def gather_matmul() -> bytes:

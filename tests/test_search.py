@@ -10,7 +10,7 @@ import pytest
 import model_factory as mf
 from qviz.config import ModelConfig
 from qviz.evaluate import Budget, evaluate, weight_candidate, from_sample, pareto_front, search, weight_size
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import SpecError
 from qviz.samples import load_sample
 

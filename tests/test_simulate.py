@@ -8,9 +8,9 @@ from onnx import helper, numpy_helper
 from model_factory import ALL_GOOD, conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model import layer_table, load_model, make_session
-from qviz.model.byte_lru import ByteLRU
-from qviz.model.resolve import resolve_layer_specs
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.byte_lru import ByteLRU
+from qviz.model.simulate.resolve import resolve_layer_specs
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, cast_to_float, fake_quantize, quantize
 
 

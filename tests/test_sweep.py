@@ -11,7 +11,7 @@ import pytest
 import model_factory as mf
 from qviz.config import ModelConfig
 from qviz.evaluate import candidates_from_bits, evaluate, from_arrays, from_sample, make_runner, sweep
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import SpecError
 from qviz.samples import load_sample
 

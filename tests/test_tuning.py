@@ -1,11 +1,11 @@
-"""qviz.tuning: table <-> config, bulk edits, name patterns, history, Pareto mask, diffs (no streamlit)."""
+"""qviz.evaluate.tuning: table <-> config, bulk edits, name patterns, history, Pareto mask, diffs (no streamlit)."""
 
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from qviz import tuning
+from qviz.evaluate import tuning
 from qviz.config import LayerConfig, PRESETS
 from qviz.model import layer_table, load_model
 from qviz.quant import SpecError

@@ -1,4 +1,4 @@
-"""Uploads in the app are pre-flighted in a worker (qviz.upload): run-time bombs end as a short
+"""Uploads in the app are pre-flighted in a worker (qviz.worker.preflight): run-time bombs end as a short
 message for that user, the server's memory stays flat, valid models load as before."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from app_pages import metric, open_page, texts, tiny_model, upload
 from qviz.evaluate import generated
 from qviz.model import load_model
 from qviz.samples import load_sample
-from qviz.upload import smoke_feeds
+from qviz.worker.preflight import smoke_feeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "security"))
 from hostile_models import CORPUS
@@ -31,7 +31,7 @@ def rss_bytes() -> int:
 
 @pytest.fixture
 def short_limits(monkeypatch):
-    """Limits read per call by qviz.upload: 1 GiB (the smallest that works, see security/conftest.py), 2 s wall."""
+    """Limits read per call by qviz.worker.preflight: 1 GiB (the smallest that works, see security/conftest.py), 2 s wall."""
     monkeypatch.setenv("QVIZ_WORKER_MEMORY_MB", "1024")
     monkeypatch.setenv("QVIZ_WORKER_CPU_S", "5")
     monkeypatch.setenv("QVIZ_WORKER_WALL_S", "2")
@@ -59,7 +59,7 @@ def test_smoke_feeds_are_the_first_generated_batch(data):
     ("endless_loop", "took longer than"),
 ], ids=["runtime-memory-bomb", "endless-loop"])
 def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
-    at = open_page("views/model.py")
+    at = open_page("qviz/views/model.py")
     before = rss_bytes()
     at = upload(at, "model_upload_onnx", "bomb.onnx", CORPUS[case].data)
     assert not at.exception
@@ -70,7 +70,7 @@ def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
 
 
 def test_valid_upload_loads_and_shows_its_summary(short_limits):
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
     assert not at.exception and not at.error
     assert metric(at, "sum_params") == "12"
     assert any("tiny.onnx" in text for text in texts(at, ("text",)))
@@ -78,7 +78,7 @@ def test_valid_upload_loads_and_shows_its_summary(short_limits):
 
 def test_npz_whose_first_batch_bombs_is_refused(short_limits):
     """ConstantOfShape(shape input): generated inputs (0..3) pass, the user's [32768, 16384] does not."""
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
     assert not at.exception and not at.error and at.session_state["model_source"]["kind"] == "upload"
     before = rss_bytes()
     at = upload(at, "model_upload_npz", "big.npz", npz_bytes(x=np.array([32768, 16384], np.int64)))
@@ -96,7 +96,7 @@ def test_busy_pool_is_not_remembered(monkeypatch):
         raise WorkerError("the server is busy: try again in a moment", "busy")
 
     monkeypatch.setattr(qviz.ui.upload, "preflight_model", busy)
-    at = upload(open_page("views/model.py"), "model_upload_onnx", "m.onnx", tiny_model("busy_fc"))
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model("busy_fc"))
     assert len(at.error) == 1 and "the server is busy" in at.error[0].value
     monkeypatch.undo()
     at = at.run()

@@ -12,7 +12,7 @@ import pytest
 import model_factory as mf
 from qviz.config import preset
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
-from qviz.model.simulate import Simulator
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant.spec import SpecError
 from qviz.worker import Limits, WorkerPool, describe_upload, run_model, simulate_and_run
 from qviz.worker.protocol import ProtocolError, decode, encode

@@ -26,18 +26,18 @@ calibration is used) or a Runner. `progress(done, total, label)` is called after
 that `json.dumps(..., allow_nan=False)` accepts (infinite SQNR -> "inf").
 """
 
-from .accuracy import confusion, per_class, predictions, top1
-from .candidates import activation_candidate, candidates_from_bits, weight_candidate
-from .data import EvalData, as_data, from_arrays, from_npz, from_sample, generated
-from .evaluation import evaluate, make_runner
-from .fidelity import fidelity, kl_softmax
-from .latency import config_latency, measure
-from .layer_error import layer_errors
-from .results import Evaluation, Latency, SearchResult, SizeReport, SweepResult, jsonable
-from .search import Budget, default_candidates, pareto_front, search
-from .session_cache import Runner
-from .size import layer_sizes, spec_bytes, weight_size
-from .sweep import damage, sweep
+from qviz.evaluate.accuracy import confusion, per_class, predictions, top1
+from qviz.evaluate.candidates import activation_candidate, candidates_from_bits, weight_candidate
+from qviz.evaluate.data import EvalData, as_data, from_arrays, from_npz, from_sample, generated
+from qviz.evaluate.evaluation import evaluate, make_runner
+from qviz.evaluate.fidelity import fidelity, kl_softmax
+from qviz.evaluate.latency import config_latency, measure
+from qviz.evaluate.layer_error import layer_errors
+from qviz.evaluate.results import Evaluation, Latency, SearchResult, SizeReport, SweepResult, jsonable
+from qviz.evaluate.search import Budget, default_candidates, pareto_front, search
+from qviz.evaluate.session_cache import Runner
+from qviz.evaluate.size import layer_sizes, spec_bytes, weight_size
+from qviz.evaluate.sweep import damage, sweep
 
 __all__ = [
     "Budget", "EvalData", "Evaluation", "Latency", "Runner", "SearchResult", "SizeReport", "SweepResult",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..quant.spec import SpecError
+from qviz.quant.spec import SpecError
 
 
 def predictions(logits: np.ndarray) -> np.ndarray:

@@ -12,8 +12,8 @@ costs one float32 scale per output channel.
 
 from __future__ import annotations
 
-from ..config import LayerConfig
-from ..quant.spec import QuantSpec, SpecError
+from qviz.config import LayerConfig
+from qviz.quant.spec import QuantSpec, SpecError
 
 MODES = ("weights", "activations")
 

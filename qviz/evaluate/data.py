@@ -6,14 +6,14 @@
     >>> data.feeds[0]["input"].shape, data.labels.shape, data.n
 
 Batching: arrays are split along axis 0 into batches of 64 (or of the model's fixed batch
-size, whose short last batch is dropped), as calibration feeds are (qviz.model.calibrate).
+size, whose short last batch is dropped), as calibration feeds are (qviz.model.simulate.calibrate).
 
-Generated inputs: qviz.model.generated.generated_inputs with rows=n (rules there: seeded
+Generated inputs: qviz.model.load.generated_inputs.generated_inputs with rows=n (rules there: seeded
 standard-normal values, integer inputs rint clipped to 0..3; a dynamic first dim is the batch,
 n samples in total; every other dynamic dim is `dim_default` (8) unless named in `dims`
 ({"seq": 16})). They only make fidelity (float vs quantized on the same inputs) measurable.
 
-.npz files: read by qviz.model_data.read_inputs_npz (the app's upload reader: sizes and .npy
+.npz files: read by qviz.model.load.input_data.read_inputs_npz (the app's upload reader: sizes and .npy
 headers checked before loading; keys "x" or the input name for a one-input model, else one
 per input name; optional integer "y"; no other keys; ranks and fixed dims checked).
 """
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.calibrate import calibration_feeds
-from ..model.generated import DIM_DEFAULT, generated_inputs
-from ..model.simulate import as_loaded
-from ..model_data import MAX_BYTES, read_inputs_npz
-from ..quant.spec import SpecError
+from qviz.model.simulate.calibrate import calibration_feeds
+from qviz.model.load.generated_inputs import DIM_DEFAULT, generated_inputs
+from qviz.model.simulate.simulator import as_loaded
+from qviz.model.load.input_data import MAX_BYTES, read_inputs_npz
+from qviz.quant.spec import SpecError
 
 __all__ = ["DIM_DEFAULT", "EvalData", "as_data", "from_arrays", "from_npz", "from_sample", "generated", "read_npz_file"]
 

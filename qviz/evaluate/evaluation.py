@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import time
 
-from ..config import ModelConfig
-from ..model.simulate import Simulator
-from .accuracy import confusion, per_class, predictions, top1
-from .data import EvalData, as_data
-from .fidelity import fidelity_all
-from .latency import config_latency
-from .results import Evaluation
-from .session_cache import Runner
-from .size import weight_size
+from qviz.config import ModelConfig
+from qviz.model.simulate.simulator import Simulator
+from qviz.evaluate.accuracy import confusion, per_class, predictions, top1
+from qviz.evaluate.data import EvalData, as_data
+from qviz.evaluate.fidelity import fidelity_all
+from qviz.evaluate.latency import config_latency
+from qviz.evaluate.results import Evaluation
+from qviz.evaluate.session_cache import Runner
+from qviz.evaluate.size import weight_size
 
 
 def make_runner(model, data=None, *, calib=None) -> Runner:

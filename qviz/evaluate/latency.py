@@ -3,8 +3,8 @@
     >>> lat = config_latency(sim, PRESETS["w8a8"], feed)      # Latency(median_ms=..., model="deployed")
 
 Rules: `warmup` runs are discarded, then `runs` timed runs of one feed (perf_counter);
-threads fixed (default 1) and `session.intra_op.allow_spinning` off (qviz.model.session).
-A config with a native onnxruntime form is deployed (qviz.model.deploy) and timed; one
+threads fixed (default 1) and `session.intra_op.allow_spinning` off (qviz.model.runtime.session).
+A config with a native onnxruntime form is deployed (qviz.model.deploy.deployable) and timed; one
 without (3-bit, k-means, log, float8, dynamic activations...) has no native speed-up: its
 simulated model is timed instead and `native_speedup` is False with the reason in `note`.
 A deployed model whose layers all run in float (e.g. weight-only int8 Conv) also gets
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import ModelConfig
-from ..model.deploy import deploy, deployable
-from ..model.executor import LOCAL
-from ..model.kernels import integer_ops_report
-from .results import Latency
+from qviz.config import ModelConfig
+from qviz.model.deploy.deployable import deploy, deployable
+from qviz.model.runtime.executor import LOCAL
+from qviz.model.deploy.kernels import integer_ops_report
+from qviz.evaluate.results import Latency
 
 RUNS, WARMUP = 50, 5
 

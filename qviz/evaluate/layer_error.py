@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import ModelConfig
-from ..quant.metrics import summary
-from .evaluation import make_runner
-from .session_cache import Runner
+from qviz.config import ModelConfig
+from qviz.quant.metrics import summary
+from qviz.evaluate.evaluation import make_runner
+from qviz.evaluate.session_cache import Runner
 
 MAX_SAMPLES = 32
 COLUMNS = ["layer", "depth", "op_type", "quantized", "local_sqnr_db", "local_mse", "local_cosine",

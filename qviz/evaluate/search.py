@@ -42,17 +42,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config import LayerConfig, ModelConfig
-from ..model.resolve import resolve_layer
-from ..quant.spec import SpecError
-from .accuracy import predictions, top1
-from .candidates import weight_candidate
-from .evaluation import make_runner
-from .latency import config_latency
-from .layer_error import _cancelled
-from .results import SearchResult
-from .size import spec_bytes, weight_size
-from .sweep import damage, measure, resolve_metric
+from qviz.config import LayerConfig, ModelConfig
+from qviz.model.simulate.resolve import resolve_layer
+from qviz.quant.spec import SpecError
+from qviz.evaluate.accuracy import predictions, top1
+from qviz.evaluate.candidates import weight_candidate
+from qviz.evaluate.evaluation import make_runner
+from qviz.evaluate.latency import config_latency
+from qviz.evaluate.layer_error import _cancelled
+from qviz.evaluate.results import SearchResult
+from qviz.evaluate.size import spec_bytes, weight_size
+from qviz.evaluate.sweep import damage, measure, resolve_metric
 
 BUDGET_KINDS = ("bytes", "bpw", "latency_ms")
 DEFAULT_BITS = (8, 6, 4, 3, 2)

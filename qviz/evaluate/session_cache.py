@@ -41,14 +41,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from ..config import ModelConfig
-from ..model.graph_edit import GraphEditor, tensor_elem_type
-from ..model.resolve import LayerSpecs, resolve_layer_specs
-from ..model.session import run_session
-from ..model.shapes import infer_shapes
-from ..model.simulate import Simulator
-from .data import EvalData
-from .suffix import cut_names, suffix_model
+from qviz.config import ModelConfig
+from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
+from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
+from qviz.model.runtime.session import run_session
+from qviz.model.load.shapes import infer_shapes
+from qviz.model.simulate.simulator import Simulator
+from qviz.evaluate.data import EvalData
+from qviz.evaluate.suffix import cut_names, suffix_model
 
 FALLBACK_CACHE = 4
 CUT_CACHE_BYTES = 256 * 2**20

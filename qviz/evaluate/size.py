@@ -23,10 +23,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..config import ModelConfig
-from ..model.native import native_form
-from ..model.resolve import resolve_layer_specs
-from .results import SizeReport
+from qviz.config import ModelConfig
+from qviz.model.deploy.native import native_form
+from qviz.model.simulate.resolve import resolve_layer_specs
+from qviz.evaluate.results import SizeReport
 
 SCALE_BYTES = 4
 

@@ -25,14 +25,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..config import LayerConfig, ModelConfig
-from ..quant.spec import SpecError
-from .accuracy import predictions, top1
-from .candidates import candidates_from_bits
-from .evaluation import make_runner
-from .fidelity import fidelity_all
-from .layer_error import _cancelled
-from .results import SweepResult
+from qviz.config import LayerConfig, ModelConfig
+from qviz.quant.spec import SpecError
+from qviz.evaluate.accuracy import predictions, top1
+from qviz.evaluate.candidates import candidates_from_bits
+from qviz.evaluate.evaluation import make_runner
+from qviz.evaluate.fidelity import fidelity_all
+from qviz.evaluate.layer_error import _cancelled
+from qviz.evaluate.results import SweepResult
 
 SWEEP_METRICS = ("accuracy", "agreement", "kl", "sqnr_db")
 

@@ -11,12 +11,12 @@ the engine. One concept per module:
     lesson         all of it for one settings dict (what the page caches)
 """
 
-from .curves import clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
-from .distributions import DISTRIBUTIONS, make_distribution, make_tensor, parse_values
-from .examples import EXAMPLES_BY_KEY, WORKED_EXAMPLES, WorkedExample
-from .explain import explain_value, formula_latex
-from .lesson import Lesson, run_lesson
-from .settings import DEFAULTS, SIZES, SOURCES, spec_from_settings, tensor_from_settings
+from qviz.lessons.curves import clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
+from qviz.lessons.distributions import DISTRIBUTIONS, make_distribution, make_tensor, parse_values
+from qviz.lessons.examples import EXAMPLES_BY_KEY, WORKED_EXAMPLES, WorkedExample
+from qviz.lessons.explain import explain_value, formula_latex
+from qviz.lessons.lesson import Lesson, run_lesson
+from qviz.lessons.settings import DEFAULTS, SIZES, SOURCES, spec_from_settings, tensor_from_settings
 
 __all__ = [
     "DEFAULTS", "DISTRIBUTIONS", "EXAMPLES_BY_KEY", "SIZES", "SOURCES", "WORKED_EXAMPLES", "Lesson", "WorkedExample",

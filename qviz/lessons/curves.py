@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import QuantSpec
-from ..quant.api import quantize
-from ..quant.granularity import params_to_rows
-from ..quant.metrics import sqnr_db
-from ..quant.spec import BITS_RANGE
+from qviz.quant import QuantSpec
+from qviz.quant.api import quantize
+from qviz.quant.granularity import params_to_rows
+from qviz.quant.metrics import sqnr_db
+from qviz.quant.spec import BITS_RANGE
 
 DB_PER_BIT = 20 * np.log10(2)   # 6.0206
 MAX_DRAWN_LEVELS = 256

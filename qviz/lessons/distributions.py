@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import SpecError
+from qviz.quant import SpecError
 
 DISTRIBUTIONS = ("normal", "laplace", "uniform", "relu", "bimodal", "outliers")
 

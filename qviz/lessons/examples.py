@@ -1,7 +1,7 @@
 """Worked examples: widget settings to replay, and the lesson each one teaches.
 
 Each example has a "try" setting and a "compare" setting that differs in one idea; the page
-replays either with one click. `title` and `text` are translation keys (qviz.i18n).
+replays either with one click. `title` and `text` are translation keys (qviz.ui.i18n).
 Settings are partial: keys not given take settings.DEFAULTS.
 """
 

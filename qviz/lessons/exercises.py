@@ -16,10 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..quant import QuantSpec, SpecError
-from ..quant.api import quantize
-from ..quant.metrics import sqnr_db
-from .distributions import make_distribution
+from qviz.quant import QuantSpec, SpecError
+from qviz.quant.api import quantize
+from qviz.quant.metrics import sqnr_db
+from qviz.lessons.distributions import make_distribution
 
 
 @dataclass(frozen=True)

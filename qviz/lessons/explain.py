@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import QuantSpec
-from ..quant.api import quantize
-from ..quant.granularity import to_groups
-from ..quant.qparams import qparams_from_range
-from ..quant.ranges import estimate_range
-from ..quant.rounding import round_values
+from qviz.quant import QuantSpec
+from qviz.quant.api import quantize
+from qviz.quant.granularity import to_groups
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.ranges import estimate_range
+from qviz.quant.rounding import round_values
 
 
 def explain_value(value: float, x: np.ndarray, spec: QuantSpec) -> dict:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quant import QuantResult, QuantSpec
-from ..quant.api import quantize
-from ..quant.granularity import params_to_rows
-from ..quant.metrics import sqnr_db
-from .curves import clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
-from .settings import spec_from_settings, tensor_from_settings
+from qviz.quant import QuantResult, QuantSpec
+from qviz.quant.api import quantize
+from qviz.quant.granularity import params_to_rows
+from qviz.quant.metrics import sqnr_db
+from qviz.lessons.curves import clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
+from qviz.lessons.settings import spec_from_settings, tensor_from_settings
 
 TABLE_ROWS = 12
 # Clipping thresholds farther out than this many times max|x| are not drawn (float16's +-65504).

@@ -1,4 +1,12 @@
-"""The model layer: load ONNX models safely, describe their layers, run them on the CPU.
+"""The model layer: load ONNX models safely, describe their layers, simulate and deploy configs.
+
+Four parts, each importing only the ones listed before it (import-linter checks it):
+
+    safety      ModelError, parsing, the static checks every model (and every derived model) passes
+    runtime     onnxruntime sessions and where they run (this process or an upload's worker)
+    load        load_model -> LoadedModel, weights, shapes, the layer table, input data files
+    simulate    a config applied as fake-quantization (Simulator), calibration, graph edits
+    deploy      the deployable model (real integer kernels), its native forms, onnxruntime overrides
 
     >>> from qviz.model import load_model, layer_table, weight_stats, make_session
     >>> m = load_model("net.onnx")            # ModelError (a ValueError) if unsafe/invalid
@@ -8,12 +16,12 @@
 Every failure a user can cause is a `ModelError` with a short message naming the node/tensor.
 """
 
-from .layers import Layer, layer_table, layers_dataframe
-from .load import LoadedModel, TensorInfo, load_model
-from .safety import ModelError
-from .session import make_session, session_options
-from .stats import weight_stats
-from .weights import WeightStore, tensor_to_array
+from qviz.model.load.layer_table import Layer, layer_table, layers_dataframe
+from qviz.model.load.loader import LoadedModel, TensorInfo, load_model
+from qviz.model.safety import ModelError
+from qviz.model.runtime.session import make_session, session_options
+from qviz.model.load.weight_stats import weight_stats
+from qviz.model.load.weights import WeightStore, tensor_to_array
 
 __all__ = [
     "Layer", "LoadedModel", "ModelError", "TensorInfo", "WeightStore", "layer_table", "layers_dataframe",

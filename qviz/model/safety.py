@@ -266,3 +266,18 @@ def check_memory_bombs(model: ModelProto, cap_bytes: int = BOMB_CAP_BYTES) -> No
                     f"node '{node_label(node)}' ({node.op_type}) would create a "
                     f"{size / 2**30:.1f} GiB tensor (limit {cap_bytes / 2**30:.1f} GiB); refusing a memory bomb"
                 )
+
+
+def parse_model(data: bytes) -> ModelProto:
+    """Parse protobuf bytes; anything that is not a plausible ModelProto is a ModelError.
+
+    # NOTE: protobuf happily parses many byte strings (the empty string is an empty model),
+    # so a successful parse still needs a graph, an IR version and an opset import.
+    """
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as e:  # DecodeError, RecursionError (nesting > 100), anything the parser raises
+        raise ModelError(f"not an ONNX model: cannot parse it ({type(e).__name__})") from None
+    if not model.HasField("graph") or model.ir_version <= 0 or not model.opset_import:
+        raise ModelError("not an ONNX model: no graph, IR version or opset import found")
+    return model

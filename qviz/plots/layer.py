@@ -1,6 +1,6 @@
 """The Layer page's figures: channel ranges, error map, estimator comparison, integer codes.
 
-Inputs are the small arrays of qviz.inspect_layer (already binned / downsampled), so each
+Inputs are the small arrays of qviz.lessons.inspect_layer (already binned / downsampled), so each
 figure stays well under the 2 MB a page may send.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .learn import CLIP_COLOR, HEIGHT, _layout
+from qviz.plots.learn import CLIP_COLOR, HEIGHT, _layout
 
 BLUE = "#4c78a8"
 

@@ -11,7 +11,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from .learn import MARGIN
+from qviz.plots.learn import MARGIN
 
 MAP_HEIGHT = 360
 

@@ -12,7 +12,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from .learn import MARGIN
+from qviz.plots.learn import MARGIN
 
 ROW_PX = 22
 

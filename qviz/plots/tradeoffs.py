@@ -1,7 +1,7 @@
 """The Trade-offs page's figure: every evaluated config, metric vs weight size, Pareto front marked.
 
 x = weight size (KiB), y = accuracy (or fidelity), marker size = latency when measured
-(else one size). The Pareto front (qviz.tuning.pareto_mask) is drawn as a line through its
+(else one size). The Pareto front (qviz.evaluate.tuning.pareto_mask) is drawn as a line through its
 points. customdata = the row index, so a click (on_select) tells which config was chosen.
 """
 
@@ -12,7 +12,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from .learn import MARGIN
+from qviz.plots.learn import MARGIN
 
 TRADEOFF_HEIGHT = 420
 

@@ -8,11 +8,11 @@ quantize() dispatches on spec.scheme; the lower-level pieces (ONNX QuantizeLinea
 float-format casts) are exported for the model layer and the benchmarks.
 """
 
-from .affine import dequantize_linear, fake_quantize, quantize_linear
-from .api import dequantize, quantize
-from .floats import cast_to_float
-from .result import QuantResult
-from .spec import QuantSpec, SpecError
+from qviz.quant.affine import dequantize_linear, fake_quantize, quantize_linear
+from qviz.quant.api import dequantize, quantize
+from qviz.quant.floats import cast_to_float
+from qviz.quant.result import QuantResult
+from qviz.quant.spec import QuantSpec, SpecError
 
 __all__ = [
     "QuantResult",

@@ -33,11 +33,11 @@ import math
 
 import numpy as np
 
-from .granularity import rows_to_params, to_groups
-from .qparams import qparams_from_range
-from .result import QuantResult, make_result
-from .rounding import round_values
-from .spec import QuantSpec, SpecError
+from qviz.quant.granularity import rows_to_params, to_groups
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.result import QuantResult, make_result
+from qviz.quant.rounding import round_values
+from qviz.quant.spec import QuantSpec, SpecError
 
 CHUNK = 1 << 18  # elements per pass: 1 MB of float32 (L2/L3-resident); fewer calls beat a tighter fit (measured)
 
@@ -120,7 +120,7 @@ def onnx_layout(spec: QuantSpec) -> tuple[int | None, int | None]:
 
 
 def _estimate_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
-    from .ranges import estimate_range  # NOTE: lazy, ranges is a sibling package with its own tests
+    from qviz.quant.ranges import estimate_range  # NOTE: lazy, ranges is a sibling package with its own tests
 
     lo, hi = estimate_range(x2d, spec)
     # NOTE: a non-finite range would make a NaN scale; the estimators promise finite ranges,

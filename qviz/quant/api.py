@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .granularity import check_granularity
-from .result import QuantResult
-from .spec import QuantSpec, SpecError
+from qviz.quant.granularity import check_granularity
+from qviz.quant.result import QuantResult
+from qviz.quant.spec import QuantSpec, SpecError
 
 
 def quantize(x, spec: QuantSpec) -> QuantResult:
@@ -50,7 +50,7 @@ def dequantize(result: QuantResult) -> np.ndarray:
     """x_dq again from the codes (scheme=int: (q - zero_point) * scale); else result.x_dq."""
     if result.spec.scheme != "int":
         return result.x_dq
-    from .affine import dequantize_linear, onnx_layout
+    from qviz.quant.affine import dequantize_linear, onnx_layout
 
     axis, block_size = onnx_layout(result.spec)
     return dequantize_linear(result.q, result.scale, result.zero_point, axis, block_size, dtype=result.x_dq.dtype)
@@ -73,16 +73,16 @@ def as_input(x) -> np.ndarray:
 def _quantizer(scheme: str):
     """The quantize function of a scheme, imported lazily (each lives in its own module)."""
     if scheme == "int":
-        from .affine import quantize_int
+        from qviz.quant.affine import quantize_int
         return quantize_int
     if scheme == "float":
-        from .floats import quantize_float
+        from qviz.quant.floats import quantize_float
         return quantize_float
     if scheme == "log":
-        from .log import quantize_log
+        from qviz.quant.log import quantize_log
         return quantize_log
     if scheme == "kmeans":
-        from .kmeans import quantize_kmeans
+        from qviz.quant.kmeans import quantize_kmeans
         return quantize_kmeans
-    from .fixed_point import quantize_fixed_point
+    from qviz.quant.fixed_point import quantize_fixed_point
     return quantize_fixed_point

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .affine import dequantize_linear, quantize_linear
-from .granularity import to_groups
-from .result import QuantResult, make_result
-from .spec import QuantSpec
+from qviz.quant.affine import dequantize_linear, quantize_linear
+from qviz.quant.granularity import to_groups
+from qviz.quant.result import QuantResult, make_result
+from qviz.quant.spec import QuantSpec
 
 
 def integer_bits(spec: QuantSpec) -> int:

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .granularity import to_groups
-from .result import QuantResult, make_result
-from .spec import FLOAT_FORMATS, QuantSpec, SpecError
+from qviz.quant.granularity import to_groups
+from qviz.quant.result import QuantResult, make_result
+from qviz.quant.spec import FLOAT_FORMATS, QuantSpec, SpecError
 
 # format: (mantissa bits, smallest normal exponent, largest finite value, has Inf)
 FORMATS = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import SpecError
+from qviz.quant.spec import SpecError
 
 
 def normalize_axis(axis: int, ndim: int) -> int:

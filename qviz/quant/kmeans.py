@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .granularity import from_groups, to_groups
-from .qparams import qparams_from_range
-from .ranges.minmax import finite_minmax
-from .result import QuantResult, make_result
-from .spec import QuantSpec
+from qviz.quant.granularity import from_groups, to_groups
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.ranges.minmax import finite_minmax
+from qviz.quant.result import QuantResult, make_result
+from qviz.quant.spec import QuantSpec
 
 MAX_ITER = 300
 TOL = 1e-7

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .granularity import from_groups, to_groups
-from .ranges import estimate_range
-from .result import QuantResult, make_result
-from .spec import QuantSpec
+from qviz.quant.granularity import from_groups, to_groups
+from qviz.quant.ranges import estimate_range
+from qviz.quant.result import QuantResult, make_result
+from qviz.quant.spec import QuantSpec
 
 
 def log_codebook(e_max: np.ndarray, bits: int) -> np.ndarray:

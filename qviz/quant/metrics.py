@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .granularity import normalize_axis
+from qviz.quant.granularity import normalize_axis
 
 METRICS = ("mse", "rmse", "max_abs_error", "sqnr_db", "cosine_similarity")
 
@@ -70,7 +70,10 @@ def _sqnr_db(signal, noise):
 def _cosine(x, dq):
     """<x, dq> / (|x| |dq|); 1 for two zero rows, 0 when exactly one is zero."""
     dot = np.sum(x * dq, axis=1)
-    norms = np.sqrt(np.sum(x * x, axis=1)) * np.sqrt(np.sum(dq * dq, axis=1))
+    # NOTE: sqrt(|x|² |dq|²), not |x| * |dq|: for dq == x it is sqrt(dot²) == dot exactly (IEEE), so
+    # identical outputs give exactly 1.0 (the product of two rounded roots missed it by 1 ulp on AVX-512).
+    # Rows are scaled to a largest magnitude of 1, so the product neither overflows nor underflows.
+    norms = np.sqrt(np.sum(x * x, axis=1) * np.sum(dq * dq, axis=1))
     both_zero = ~np.any(x, axis=1) & ~np.any(dq, axis=1)
     cos = np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
     return np.where(both_zero, 1.0, np.clip(cos, -1.0, 1.0))

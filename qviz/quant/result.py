@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .spec import QuantSpec
+from qviz.quant.spec import QuantSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +60,7 @@ def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fiel
     whole error counts as clipping error, every other value's error as rounding error.
     Non-finite values of x are left out of all three numbers.
     """
-    from .granularity import to_groups  # local: granularity imports spec, keep result light
+    from qviz.quant.granularity import to_groups  # local: granularity imports spec, keep result light
 
     lo = np.asarray(lo, dtype=np.float64).reshape(-1)
     hi = np.asarray(hi, dtype=np.float64).reshape(-1)

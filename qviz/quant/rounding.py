@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import ROUNDINGS, SpecError
+from qviz.quant.spec import ROUNDINGS, SpecError
 
 
 def round_values(x: np.ndarray, mode: str = "half_even", seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:

@@ -9,13 +9,13 @@ import json
 
 import streamlit as st
 
-from ..inspect_layer import inspect_activation, inspect_group, inspect_weights
-from ..model import Layer, weight_stats
-from ..model.resolve import LayerSpecs, resolve_layer, resolve_layer_specs
-from ..model_map import model_map_table, weight_sqnr
-from ..quant import QuantSpec
-from .models import CurrentModel
-from .state import _parse_config, config_json, current_config
+from qviz.lessons.inspect_layer import inspect_activation, inspect_group, inspect_weights
+from qviz.model import Layer, weight_stats
+from qviz.model.simulate.resolve import LayerSpecs, resolve_layer, resolve_layer_specs
+from qviz.evaluate.model_map import model_map_table, weight_sqnr
+from qviz.quant import QuantSpec
+from qviz.ui.models import CurrentModel
+from qviz.ui.state import _parse_config, config_json, current_config
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -7,9 +7,9 @@ import hashlib
 
 import streamlit as st
 
-from ..config import PRESETS
-from ..quant import QuantSpec, SpecError
-from .state import DEFAULT_PRESET, current_config, set_layer_weights
+from qviz.config import PRESETS
+from qviz.quant import QuantSpec, SpecError
+from qviz.ui.state import DEFAULT_PRESET, current_config, set_layer_weights
 
 
 EDIT_FIELDS = ("quantize", "scheme", "bits", "float_format", "symmetric", "granularity", "group_size",

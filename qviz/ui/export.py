@@ -9,11 +9,11 @@ import json
 
 import streamlit as st
 
-from ..model.deploy import deploy, deployable
-from ..model.export import layers_csv, to_ort_overrides
-from .models import CurrentModel
-from .state import _parse_config, config_json, current_config
-from .text import lang
+from qviz.model.deploy.deployable import deploy, deployable
+from qviz.model.deploy.ort_overrides import layers_csv, to_ort_overrides
+from qviz.ui.models import CurrentModel
+from qviz.ui.state import _parse_config, config_json, current_config
+from qviz.ui.text import lang
 
 
 ORT_SNIPPET = '''import numpy as np

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from ..model import Layer
-from ..plots import (channel_range_figure, clip_round_figure, code_usage_figure, error_map_figure, estimator_figure,
-                     histogram_figure, model_map_figure)
-from ..plots.sensitivity import sensitivity_heatmap
-from ..plots.tradeoffs import tradeoff_figure
-from ..plots.tune import layer_error_figure
-from .cache import group_view, model_map
-from .models import CurrentModel
-from .text import t
+from qviz.model import Layer
+from qviz.plots import channel_range_figure, clip_round_figure, code_usage_figure, error_map_figure, estimator_figure, histogram_figure, model_map_figure
+from qviz.plots.sensitivity import sensitivity_heatmap
+from qviz.plots.tradeoffs import tradeoff_figure
+from qviz.plots.tune import layer_error_figure
+from qviz.ui.cache import group_view, model_map
+from qviz.ui.models import CurrentModel
+from qviz.ui.text import t
 
 
 def model_map_fig(model: CurrentModel, quantity: str):

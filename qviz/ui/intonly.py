@@ -16,12 +16,12 @@ import numpy as np
 import onnx
 import streamlit as st
 
-from ..intonly import integer_gemm
-from ..lessons.exercises import EXERCISES_BY_KEY, exercise_tensor, reveal
-from ..model import Layer, WeightStore
-from ..model.qlinear import qlinear_conv_1x1, qlinear_matmul
-from ..samples import load_sample
-from .models import CurrentModel
+from qviz.lessons.integer_only import integer_gemm
+from qviz.lessons.exercises import EXERCISES_BY_KEY, exercise_tensor, reveal
+from qviz.model import Layer, WeightStore
+from qviz.model.runtime.qlinear import qlinear_conv_1x1, qlinear_matmul
+from qviz.samples import load_sample
+from qviz.ui.models import CurrentModel
 
 DW_SAMPLE, DW_WEIGHT = "digits_mobilenet", "features.3.block.0.weight"
 IMAGE_KEY, PER_CHANNEL_KEY, LAYER_KEY = "io_image", "io_per_channel", "io_layer"

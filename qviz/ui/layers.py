@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..model import Layer
-from .models import CurrentModel, current_model
-from .state import LAYER_KEY
+from qviz.model import Layer
+from qviz.ui.models import CurrentModel, current_model
+from qviz.ui.state import LAYER_KEY
 
 
 def current_layer(model: CurrentModel) -> Layer | None:

@@ -13,7 +13,7 @@ import json
 
 import streamlit as st
 
-from ..lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
+from qviz.lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
 
 
 LEARN_PREFIX = "learn_"

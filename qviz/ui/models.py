@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ..model import Layer, LoadedModel, load_model
-from ..model.simulate import Simulator
-from ..samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
-from ..worker.host import ModelHost
-from .state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
+from qviz.model import Layer, LoadedModel, load_model
+from qviz.model.simulate.simulator import Simulator
+from qviz.samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
+from qviz.worker.host import ModelHost
+from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
 
 
 @dataclass(frozen=True, eq=False)

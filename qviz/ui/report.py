@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..report import render_report
-from ..url_state import config_code
-from .cache import layer_specs, model_map, weight_view
-from .export import deployable_problems
-from .figures import channel_fig, error_map_fig, layer_histogram_fig, model_map_fig
-from .layers import current_layer
-from .models import CurrentModel
-from .state import config_json, current_config
-from .text import lang, t
+from qviz.plots.html_page import render_report
+from qviz.config.url import config_code
+from qviz.ui.cache import layer_specs, model_map, weight_view
+from qviz.ui.export import deployable_problems
+from qviz.ui.figures import channel_fig, error_map_fig, layer_histogram_fig, model_map_fig
+from qviz.ui.layers import current_layer
+from qviz.ui.models import CurrentModel
+from qviz.ui.state import config_json, current_config
+from qviz.ui.text import lang, t
 
 
 # NOTE: the key holds everything the report prints, the file name too: two users may upload the same

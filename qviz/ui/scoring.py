@@ -1,7 +1,7 @@
 """Scoring configs: one shared Runner per (model hash, data), cached evaluations, the history.
 
 Session-state key:
-    tune_history    [history_entry dicts] of every config evaluated in this session (qviz.tuning)
+    tune_history    [history_entry dicts] of every config evaluated in this session (qviz.evaluate.tuning)
 
 One Runner (Simulator + evaluation data + onnxruntime sessions) per (model hash, data) is
 shared by all sessions (st.cache_resource) behind a lock: its session caches are not thread-safe.
@@ -13,12 +13,12 @@ import threading
 
 import streamlit as st
 
-from .. import tuning
-from ..config import ModelConfig
-from ..evaluate import EvalData, Evaluation, evaluate, from_arrays, from_sample, generated, layer_errors
-from .models import CurrentModel, _sample
-from .state import DATA_KEY, _parse_config, current_config
-from .tables import config_label
+from qviz.evaluate import tuning
+from qviz.config import ModelConfig
+from qviz.evaluate import EvalData, Evaluation, evaluate, from_arrays, from_sample, generated, layer_errors
+from qviz.ui.models import CurrentModel, _sample
+from qviz.ui.state import DATA_KEY, _parse_config, current_config
+from qviz.ui.tables import config_label
 
 
 HISTORY_KEY = "tune_history"
@@ -36,7 +36,7 @@ def eval_data(model: CurrentModel) -> EvalData:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _runner(model_sha: str, data_key: str, _model: CurrentModel):
-    from ..evaluate import make_runner
+    from qviz.evaluate import make_runner
     return make_runner(_model.simulator, eval_data(_model)), threading.Lock()
 
 

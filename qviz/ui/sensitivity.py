@@ -17,14 +17,14 @@ import json
 
 import streamlit as st
 
-from .. import tuning
-from ..config import ModelConfig
-from ..evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep
-from ..model.simulate import Simulator
-from .models import CurrentModel
-from .scoring import evaluation, record, runner
-from .state import _parse_config, set_config
-from .text import t
+from qviz.evaluate import tuning
+from qviz.config import ModelConfig
+from qviz.evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep
+from qviz.model.simulate.simulator import Simulator
+from qviz.ui.models import CurrentModel
+from qviz.ui.scoring import evaluation, record, runner
+from qviz.ui.state import _parse_config, set_config
+from qviz.ui.text import t
 
 
 SWEEP_KEY = "sens_sweep"

@@ -22,12 +22,12 @@ import functools
 
 import streamlit as st
 
-from ..config import ModelConfig, PRESETS
-from ..lessons import DEFAULTS
-from ..quant import QuantSpec, SpecError
-from ..samples import DEFAULT_SAMPLE, sample_ids
-from ..url_state import config_code, config_from_code
-from .learn import learn_key
+from qviz.config import ModelConfig, PRESETS
+from qviz.lessons import DEFAULTS
+from qviz.quant import QuantSpec, SpecError
+from qviz.samples import DEFAULT_SAMPLE, sample_ids
+from qviz.config.url import config_code, config_from_code
+from qviz.ui.learn import learn_key
 
 
 MODEL_KEY = "model_source"

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from ..config import PRESETS
-from ..model import LoadedModel
-from ..model.export import describe_spec
-from ..quant import QuantSpec
-from ..url_state import config_code
-from .models import CurrentModel
-from .state import current_config
-from .text import t
+from qviz.config import PRESETS
+from qviz.model import LoadedModel
+from qviz.model.deploy.ort_overrides import describe_spec
+from qviz.quant import QuantSpec
+from qviz.config.url import config_code
+from qviz.ui.models import CurrentModel
+from qviz.ui.state import current_config
+from qviz.ui.text import t
 
 
 def io_table(loaded: LoadedModel) -> dict:

@@ -12,9 +12,7 @@ import re
 
 import streamlit as st
 
-from .. import i18n
-
-
+from qviz.ui import i18n
 LANG_KEY = "lang"
 
 
@@ -23,7 +21,7 @@ def lang() -> str:
 
 
 def t(key: str, **fmt) -> str:
-    """Translated text for the current language (see qviz.i18n.translate)."""
+    """Translated text for the current language (see qviz.ui.i18n.translate)."""
     return i18n.translate(key, lang(), **fmt)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import tuning
-from ..evaluate import config_latency
-from .models import CurrentModel
-from .scoring import HISTORY_KEY, history, runner
-from .state import _parse_config, set_config
+from qviz.evaluate import tuning
+from qviz.evaluate import config_latency
+from qviz.ui.models import CurrentModel
+from qviz.ui.scoring import HISTORY_KEY, history, runner
+from qviz.ui.state import _parse_config, set_config
 
 
 LATENCY_RUNS = 20

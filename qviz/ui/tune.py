@@ -11,11 +11,11 @@ import hashlib
 
 import streamlit as st
 
-from .. import tuning
-from ..config import ModelConfig
-from ..quant import SpecError
-from .models import CurrentModel
-from .state import current_config, set_config
+from qviz.evaluate import tuning
+from qviz.config import ModelConfig
+from qviz.quant import SpecError
+from qviz.ui.models import CurrentModel
+from qviz.ui.state import current_config, set_config
 
 
 SELECTED_KEY = "tune_selected"

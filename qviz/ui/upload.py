@@ -1,4 +1,4 @@
-"""Uploads on the Model page: THE entry point for user-uploaded bytes (qviz.upload checks them).
+"""Uploads on the Model page: THE entry point for user-uploaded bytes (qviz.worker.preflight checks them).
 
 load_upload pre-flights model bytes in a worker before this process parses them; each file
 in an uploader slot is handled once and its error remembered (a "busy" refusal is not).
@@ -10,14 +10,14 @@ import hashlib
 
 import streamlit as st
 
-from ..model import LoadedModel, ModelError
-from ..model.calibrate import calibration_feeds
-from ..model_data import InputData, read_inputs_npz
-from ..quant import SpecError
-from ..upload import preflight_inputs, preflight_model
-from ..worker import WorkerError
-from .models import CurrentModel, _loaded_upload
-from .state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
+from qviz.model import LoadedModel, ModelError
+from qviz.model.simulate.calibrate import calibration_feeds
+from qviz.model.load.input_data import InputData, read_inputs_npz
+from qviz.quant import SpecError
+from qviz.worker.preflight import preflight_inputs, preflight_model
+from qviz.worker import WorkerError
+from qviz.ui.models import CurrentModel, _loaded_upload
+from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
 
 
 # NOTE: a failed pre-flight raises, and Streamlit does not cache exceptions: only passes are kept.
@@ -28,7 +28,7 @@ def _preflighted(sha256: str, _data: bytes) -> dict:
 
 def load_upload(data: bytes) -> LoadedModel:
     """THE entry point for user-uploaded model bytes (ModelError, SpecError or WorkerError if
-    unsafe, invalid, or it fails its pre-flight in a worker: qviz.upload). Only bytes that
+    unsafe, invalid, or it fails its pre-flight in a worker: qviz.worker.preflight). Only bytes that
     passed are parsed in this process; every session of it runs in its own isolated worker
     (qviz.worker.host). Cached by the SHA-256 of the full bytes.
     """
@@ -51,7 +51,7 @@ def accept_inputs(name: str, data: bytes, model: CurrentModel) -> InputData:
     batch in a worker (ModelError / WorkerError if that fails) and keep it."""
     parsed = read_inputs_npz(data, model.loaded.inputs)
     feeds = calibration_feeds(model.loaded.model, parsed.x)
-    if feeds:  # the first batch runs in a worker first (qviz.upload)
+    if feeds:  # the first batch runs in a worker first (qviz.worker.preflight)
         preflight_inputs(model.loaded.model_bytes, feeds[0])
     st.session_state[DATA_KEY] = {"model_sha256": model.sha256, "sha256": hashlib.sha256(data).hexdigest(),
                                   "name": name, "data": parsed}

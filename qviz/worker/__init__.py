@@ -17,7 +17,7 @@ The app calls these instead of qviz.model directly for user uploads:
   describe_upload(data, *, limits=None) -> dict
       "summary": LoadedModel.summary(); "layers": one dict per Layer (fields of
       qviz.model.Layer, tuples as lists); "weight_stats": one dict per layer with the columns
-      of qviz.model.stats.COLUMNS, None for missing statistics. pd.DataFrame(rows) rebuilds
+      of qviz.model.load.weight_stats.COLUMNS, None for missing statistics. pd.DataFrame(rows) rebuilds
       the tables.
   run_model(data, feeds, *, limits=None) -> dict[str, np.ndarray]       graph output order
   simulate_and_run(data, config_json, calib, feeds, *, limits=None) -> dict[str, np.ndarray]
@@ -44,9 +44,9 @@ import threading
 
 import numpy as np
 
-from .errors import WorkerError
-from .limits import Limits
-from .pool import WorkerPool
+from qviz.worker.errors import WorkerError
+from qviz.worker.limits import Limits
+from qviz.worker.pool import WorkerPool
 
 _default: WorkerPool | None = None
 _default_lock = threading.Lock()

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import signal
 
-from ..model.safety import ModelError
-from .limits import Limits
+from qviz.model.safety import ModelError
+from qviz.worker.limits import Limits
 
 
 class WorkerError(ModelError):

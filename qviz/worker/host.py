@@ -1,4 +1,4 @@
-"""ModelHost: an executor (qviz.model.executor) whose sessions live in one isolated process.
+"""ModelHost: an executor (qviz.model.runtime.executor) whose sessions live in one isolated process.
 
     >>> loaded = load_model(data).isolated(ModelHost())
     >>> Runner(Simulator(loaded, calib), data).outputs(cfg)   # every session runs in the host
@@ -44,10 +44,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import protocol
-from .errors import WorkerError
-from .limits import Limits
-from .pool import WorkerPool, exchange, exit_status, outcome
+from qviz.worker import protocol
+from qviz.worker.errors import WorkerError
+from qviz.worker.limits import Limits
+from qviz.worker.pool import WorkerPool, exchange, exit_status, outcome
 
 MAX_HOSTS = 8
 CACHE_MIN_BYTES = 64 * 2**10
@@ -146,7 +146,7 @@ class ModelHost:
         weakref.finalize(self, self._shared.close)
         _hosts.add(self)
 
-    # ---- the executor interface (qviz.model.executor) ----
+    # ---- the executor interface (qviz.model.runtime.executor) ----
     def session(self, data: bytes, threads: int = 1) -> "RemoteSession":
         return RemoteSession(self, data, threads)
 
@@ -234,7 +234,7 @@ class ModelHost:
     @property
     def pool(self) -> WorkerPool:
         if self._pool is None:
-            from . import default_pool
+            from qviz.worker import default_pool
 
             self._pool = default_pool()
         return self._pool

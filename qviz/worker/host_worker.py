@@ -24,11 +24,11 @@ import socket
 
 import numpy as np
 
-from ..model.executor import LOCAL
-from ..model.session import run_session
-from . import limits as limits_mod
-from . import protocol
-from .zygote import REQUEST_MAX_BYTES, _workdir, run_request
+from qviz.model.runtime.executor import LOCAL
+from qviz.model.runtime.session import run_session
+from qviz.worker import limits as limits_mod
+from qviz.worker import protocol
+from qviz.worker.zygote import REQUEST_MAX_BYTES, _workdir, run_request
 
 FATAL = ("memory", "internal")
 

@@ -28,12 +28,12 @@ import threading
 import time
 from pathlib import Path
 
-from ..model import ModelError
-from ..quant.spec import SpecError
-from . import protocol
-from .errors import WorkerError, decode_status, exit_error, memory_error, wall_error
-from .limits import Limits, scrubbed_env
-from .zygote import BOOT
+from qviz.model import ModelError
+from qviz.quant.spec import SpecError
+from qviz.worker import protocol
+from qviz.worker.errors import WorkerError, decode_status, exit_error, memory_error, wall_error
+from qviz.worker.limits import Limits, scrubbed_env
+from qviz.worker.zygote import BOOT
 
 log = logging.getLogger("qviz.worker")
 QVIZ_ROOT = str(Path(__file__).resolve().parents[2])

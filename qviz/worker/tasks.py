@@ -20,9 +20,9 @@ import pandas as pd
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from ..config import ModelConfig
-from ..model import ModelError, layer_table, load_model, make_session, weight_stats
-from ..model.simulate import Simulator
+from qviz.config import ModelConfig
+from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
+from qviz.model.simulate.simulator import Simulator
 
 MAX_NAME_CHARS = 4096  # node/tensor/graph names, op types, domains, metadata keys
 MAX_TEXT_CHARS = 65536  # doc strings and metadata values

@@ -30,8 +30,8 @@ import socket
 import sys
 import traceback
 
-from . import limits as limits_mod
-from . import protocol
+from qviz.worker import limits as limits_mod
+from qviz.worker import protocol
 
 REQUEST_MAX_BYTES = 2**31
 BOOT = ("import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']; "
@@ -92,7 +92,7 @@ class _Zygote:
                 self.become_worker()
                 main = worker_main
                 if host:
-                    from .host_worker import host_main as main  # preloaded by main()
+                    from qviz.worker.host_worker import host_main as main  # preloaded by main()
                 main(data_fd, limits)
             finally:
                 os._exit(70)
@@ -172,8 +172,8 @@ ALLOC_FAILURES = ("bad_alloc", "Failed to allocate", "out of memory", "Cannot al
 def run_request(request: dict, call=None) -> dict:
     """{"ok": call(request)} or {"error": kind, "message": ...}; never raises. `call`
     defaults to running a whitelisted task (tasks.py)."""
-    from ..model import ModelError
-    from ..quant.spec import SpecError
+    from qviz.model import ModelError
+    from qviz.quant.spec import SpecError
 
     try:
         return {"ok": (call or _call)(request)}
@@ -189,6 +189,6 @@ def run_request(request: dict, call=None) -> dict:
 
 
 def _call(request: dict):
-    from .tasks import run_task
+    from qviz.worker.tasks import run_task
 
     return run_task(request["task"], request["args"])

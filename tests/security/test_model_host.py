@@ -21,8 +21,8 @@ import model_factory as mf
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.evaluate import Runner, as_data, config_latency
 from qviz.model import ModelError, load_model
-from qviz.model.kernels import integer_ops_report
-from qviz.model.simulate import Simulator
+from qviz.model.deploy.kernels import integer_ops_report
+from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec
 from qviz.worker import Limits, WorkerError, host
 from qviz.worker.host import ModelHost
@@ -111,7 +111,7 @@ def test_latency_and_kernel_report_are_measured_in_the_host(pool, conv):
     lat = config_latency(sim, PRESETS["w8a8"], {"x": test[:1]}, runs=3, warmup=1)
     assert lat.model == "deployed" and lat.median_ms > 0
     local_sim = Simulator(load_model(data), calib)
-    from qviz.model.deploy import deploy
+    from qviz.model.deploy.deployable import deploy
 
     deployed = deploy(local_sim.loaded, PRESETS["w8a8"], simulator=local_sim)
     assert integer_ops_report(deployed, model_host) == integer_ops_report(deployed)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import SpecError
-from .entropy import entropy_range
-from .manual import manual_range
-from .minmax import minmax_range
-from .mse import mse_range
-from .percentile import percentile_range
-from .sigma import SIGMAS_BY_BITS, sigma_range
+from qviz.quant.spec import SpecError
+from qviz.quant.ranges.entropy import entropy_range
+from qviz.quant.ranges.manual import manual_range
+from qviz.quant.ranges.minmax import minmax_range
+from qviz.quant.ranges.mse import mse_range
+from qviz.quant.ranges.percentile import percentile_range
+from qviz.quant.ranges.sigma import SIGMAS_BY_BITS, sigma_range
 
 ESTIMATOR_FUNCTIONS = {
     "minmax": minmax_range,

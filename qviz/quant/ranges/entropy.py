@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .minmax import finite_mask, finite_minmax
+from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
 BINS = 2047
 EPS = 1e-4

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..qparams import qparams_from_range
-from ..rounding import round_values
-from .minmax import finite_mask, finite_minmax
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.rounding import round_values
+from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
 EXACT_MAX_N = 4096        # rows up to this length are scored value by value
 HIST_BINS = 4096          # summary bins for longer rows

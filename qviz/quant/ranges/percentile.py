@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .minmax import finite_mask, finite_minmax
+from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
 
 def percentile_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:

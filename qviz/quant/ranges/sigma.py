@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .minmax import finite_mask, finite_minmax
+from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
 # k*(bits) from the formula above (minimized on a 0.0005 grid), bits 1..16.
 SIGMAS_BY_BITS = {

@@ -1,0 +1,61 @@
+"""integer_ops_report: which kernels onnxruntime really runs for each layer of a deployed model.
+
+    >>> integer_ops_report(deploy(m, PRESETS["w8a8"], calib))
+    {'conv1': 'integer', 'conv2.weight': 'integer', 'fc': 'integer'}
+
+How: a session is created with graph optimizations (ORT_ENABLE_EXTENDED: QDQ fusion) and
+`optimized_model_filepath` in a temporary directory; the optimized graph it writes is read
+back and each layer's node is looked up by name (onnxruntime keeps the node name when it
+fuses DQ -> Conv -> Q into QLinearConv), else by its weight tensor.
+
+  integer          the op became an integer kernel (INTEGER_OPS)
+  float fallback   the layer's weight is stored as integers (DequantizeLinear on it) but
+                   onnxruntime runs it in float (e.g. weight-only int8 Conv, int4 Conv)
+  float            the layer is not quantized (float32 or float16)
+"""
+
+from __future__ import annotations
+
+import onnx
+import onnxruntime as ort
+
+from qviz.model.runtime.executor import LOCAL
+from qviz.model.load.layer_table import layer_table
+from qviz.model.load.loader import load_model
+
+INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "MatMulNBits", "QGemm",
+               "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "QAttention", "QLinearConvTranspose",
+               "DynamicQuantizeLSTM", "MatMulBnb4")
+
+
+def optimized_graph(model_bytes: bytes, level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, executor=LOCAL) -> onnx.ModelProto:
+    """The graph onnxruntime runs after its optimizations, made where `executor` runs sessions."""
+    return onnx.load_model_from_string(executor.optimized(model_bytes, int(level)))
+
+
+def integer_ops_report(model_bytes: bytes, executor=LOCAL) -> dict[str, str]:
+    """{layer id: 'integer' | 'float fallback' | 'float'} for a (deployed) model (module doc)."""
+    layers = layer_table(load_model(model_bytes))
+    opt = optimized_graph(model_bytes, executor=executor)
+    by_name = {n.name: n for n in opt.graph.node if n.name}
+    report = {}
+    for layer in layers:
+        node = by_name.get(layer.node_name) or _by_weight(opt, layer.weight_name)
+        if node is not None and node.op_type in INTEGER_OPS:
+            report[layer.id] = "integer"
+        else:
+            report[layer.id] = "float fallback" if _integer_weight(layer) else "float"
+    return report
+
+
+def _integer_weight(layer) -> bool:
+    """The weight is stored as integers (behind a DequantizeLinear) or the op is an integer op.
+
+    # NOTE: not `layer.quantized`, which is also true for a float layer whose activation input
+    # comes from a DequantizeLinear (the neighbours of quantized layers in a QDQ graph).
+    """
+    return not layer.weight_dtype.startswith(("float", "bfloat")) or layer.op_type in INTEGER_OPS
+
+
+def _by_weight(opt: onnx.ModelProto, weight: str):
+    return next((n for n in opt.graph.node if any(x == weight or x.startswith(weight + "_") for x in n.input)), None)

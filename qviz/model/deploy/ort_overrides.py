@@ -1,0 +1,135 @@
+"""Exports of a config: onnxruntime quantize_static overrides, a per-layer CSV.
+
+    >>> ov = to_ort_overrides(loaded, PRESETS["w8a8"])          # JSON-friendly dict
+    >>> json.dump(ov, f)                                          # what `qviz export-config` writes
+    >>> quantize_static(m_in, m_out, reader, **ort_quantize_kwargs(ov))
+
+The dict holds what quantize_static takes: `activation_type`, `weight_type`, `per_channel`,
+`nodes_to_exclude` and `extra_options.TensorQuantOverrides` ({tensor: [{"quant_type": ...}]}),
+with QuantType *names* ("QInt8") so it is JSON; `qviz.model.runtime.ort_quantizer.ort_quantize_kwargs` turns them into
+QuantType values (quantize_static needs the enum) and scales into numpy float32.
+
+Per layer (see native.native_form): a `qdq` layer gets overrides on its weight
+(quant_type, symmetric, axis when per-channel) and on its activation input (quant_type;
+plus the exact scale/zero_point when `qparams` from calibration are given); every other layer
+goes into nodes_to_exclude (float, fp16, weight-only, no native form — `notes` says which and why).
+
+# NOTE: nodes_to_exclude holds node names. An unnamed layer node cannot be named there:
+# it is left out with a note (qviz's deploy names such nodes first).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+import numpy as np
+
+from qviz.config import ModelConfig
+from qviz.model.load.layer_table import Layer, layer_table
+from qviz.model.deploy.native import native_form, ort_type
+from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
+from qviz.model.simulate.simulator import as_loaded
+
+CSV_COLUMNS = ["id", "op_type", "weight_name", "weight_shape", "params", "weights", "activations",
+               "dynamic", "deploy_form", "note"]
+
+
+def to_ort_overrides(model, config: ModelConfig, qparams: dict | None = None, layers: list[Layer] | None = None) -> dict:
+    """quantize_static arguments for `config` (module doc); qparams: {tensor: (scale, zero_point)}."""
+    layers = layers if layers is not None else layer_table(as_loaded(model))
+    specs = resolve_layer_specs(layers, config)
+    overrides, exclude, notes, act_types = {}, [], [], Counter()
+    for layer in layers:
+        form, problem = native_form(layer, specs[layer.id])
+        if form != "qdq":
+            if form != "already":
+                _exclude(layer, form, problem, exclude, notes)
+            continue
+        w, a = specs[layer.id].weights, specs[layer.id].activations
+        overrides[layer.weight_name] = [_weight_override(w)]
+        overrides[layer.inputs[0]] = [_act_override(a, (qparams or {}).get(layer.inputs[0]))]
+        act_types[ort_type(a)] += 1
+    return {
+        "activation_type": act_types.most_common(1)[0][0] if act_types else "QUInt8",
+        "weight_type": "QInt8",
+        "per_channel": True,
+        "nodes_to_exclude": exclude,
+        "extra_options": {"TensorQuantOverrides": overrides},
+        "notes": notes,
+    }
+
+
+def _exclude(layer: Layer, form, problem: str, exclude: list, notes: list) -> None:
+    why = problem or {"float": "float", "fp16": "float16 (not an onnxruntime quantization type)",
+                      "weight_only": "weight-only (quantize_static quantizes activations too)"}[form]
+    if layer.node_name:
+        exclude.append(layer.node_name)
+        notes.append(f"{layer.id}: excluded: {why}")
+    else:
+        notes.append(f"{layer.id}: unnamed node, cannot be excluded by name ({why})")
+
+
+def _weight_override(w) -> dict:
+    d = {"quant_type": ort_type(w), "symmetric": w.symmetric}
+    if w.granularity == "channel":
+        d["axis"] = w.axis
+    return d
+
+
+def _act_override(a, qp) -> dict:
+    d = {"quant_type": ort_type(a)}
+    if qp is not None:
+        d["scale"], d["zero_point"] = float(np.asarray(qp[0]).reshape(())), int(np.asarray(qp[1]).reshape(()))
+    else:
+        d["symmetric"] = a.symmetric
+    return d
+
+
+def layers_csv(model, config: ModelConfig, layers: list[Layer] | None = None) -> str:
+    """One CSV row per layer: shape, resolved specs (compact), deploy form, notes."""
+    layers = layers if layers is not None else layer_table(as_loaded(model))
+    specs = resolve_layer_specs(layers, config)
+    buf = io.StringIO()
+    # NOTE: CRLF rows (RFC 4180): the writer then quotes a cell holding CR or LF (a node name
+    # can), which it does not do for a bare CR with lineterminator "\n".
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(CSV_COLUMNS)
+    for layer in layers:
+        out.writerow(_csv_row(layer, specs[layer.id]))
+    return buf.getvalue()
+
+
+def _csv_row(layer: Layer, s: LayerSpecs) -> list:
+    form, problem = native_form(layer, s)
+    row = [layer.id, layer.op_type, layer.weight_name, "x".join(map(str, layer.weight_shape)), layer.params,
+           describe_spec(s.weights), describe_spec(s.activations), s.dynamic, form or "none",
+           "; ".join(x for x in (s.note, problem) if x)]
+    return [csv_cell(x) for x in row]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting with = + - @ tab or CR gets a
+    leading apostrophe ('=1+2 stays text instead of becoming a formula). Non-strings unchanged.
+
+    # NOTE: layer ids and weight names come from the uploaded model: a node named
+    # '=HYPERLINK(...)' would otherwise run as a formula when the CSV is opened.
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def describe_spec(spec) -> str:
+    """A short human label: 'int8 sym channel(axis 0)', 'int4 sym group32(axis 1)', 'float16', 'float'."""
+    if spec is None:
+        return "float"
+    if spec.scheme == "float":
+        return spec.float_format
+    kind = {"int": f"{'int' if spec.signed else 'uint'}{spec.bits}", "fixed_point": f"fixed{spec.bits}.{spec.frac_bits}"}
+    head = kind.get(spec.scheme, f"{spec.scheme}{spec.bits}")
+    gran = {"tensor": "tensor", "channel": f"channel(axis {spec.axis})",
+            "group": f"group{spec.group_size}(axis {spec.axis})"}[spec.granularity]
+    return f"{head} {'sym' if spec.symmetric else 'asym'} {gran} {spec.estimator}"

@@ -1,0 +1,140 @@
+"""Validate an uploaded .npz of model inputs (and optional labels) against the model's inputs.
+
+    >>> data = read_inputs_npz(npz_bytes, loaded.inputs)      # SpecError if anything is off
+    >>> data.x            # ndarray (one-input model) or {input name: ndarray}; data.y or None
+
+Rules (every violation is a SpecError naming the key):
+- a zip .npz read with allow_pickle=False; the total uncompressed size is checked from the zip
+  directory BEFORE anything is decompressed (a zip bomb is refused unread), cap MAX_BYTES;
+- every member is stored or deflated (no encryption, no other method) and its .npy header is
+  read first: prod(shape) * itemsize must fit in the member's uncompressed size, so a header
+  declaring a huge shape is refused before numpy allocates it; any other read failure is a
+  SpecError too (never a MemoryError / NotImplementedError / RuntimeError);
+- keys: "x" for a one-input model (its input name is accepted too), else one key per model
+  input name; "y" optional; no others;
+- each input array: numeric, the input's rank, every fixed dim of the model equal, >= 1 row;
+  floats become the input's float type (float32 usually); integer inputs keep integers;
+- y: one integer label per row (1-D, same length as the inputs).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from qviz.quant.spec import SpecError
+
+MAX_BYTES = 256 * 2**20
+MAX_KEYS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class InputData:
+    x: object            # ndarray for one-input models, else {input name: ndarray}
+    y: np.ndarray | None
+    rows: int
+
+
+def read_inputs_npz(data: bytes, inputs, max_bytes: int = MAX_BYTES, what: str = "inputs file") -> InputData:
+    """Read and validate the .npz (module doc). `inputs`: the model's TensorInfo tuple;
+    `what` starts every error message (e.g. the file's path)."""
+    arrays = _read_arrays(data, max_bytes, what)
+    names = _input_keys(arrays, inputs)
+    unknown = sorted(set(arrays) - set(names) - {"y"})
+    missing = [n for n in names if n not in arrays]
+    if unknown or missing:
+        raise SpecError(f"{what}: keys must be {', '.join(names)} (and optional y); "
+                        f"missing {missing or 'none'}, unexpected {unknown or 'none'}")
+    xs = {name: _check_input(name, arrays[name], info, what) for name, info in zip(names, inputs)}
+    rows = {len(v) for v in xs.values()}
+    if len(rows) != 1:
+        raise SpecError(f"{what}: every input needs the same number of rows; got {sorted(rows)}")
+    n = rows.pop()
+    y = _check_labels(arrays.get("y"), n, what)
+    return InputData(x=xs[names[0]] if len(inputs) == 1 else xs, y=y, rows=n)
+
+
+def _input_keys(arrays: dict, inputs) -> list[str]:
+    """["x"] for a one-input model (or its input name when that is the key given), else the names."""
+    if len(inputs) != 1:
+        return [t.name for t in inputs]
+    name = inputs[0].name
+    return [name] if "x" not in arrays and name in arrays and name != "y" else ["x"]
+
+
+def _read_arrays(data: bytes, max_bytes: int, what: str) -> dict[str, np.ndarray]:
+    """Every array, after the zip directory and each .npy header passed the size checks."""
+    _check_zip(data, max_bytes, what)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except Exception as e:  # noqa: BLE001 - whatever numpy/zipfile raise on a hostile file
+        raise SpecError(f"{what}: cannot read it as .npz ({type(e).__name__})") from None
+
+
+def _check_zip(data: bytes, max_bytes: int, what: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_KEYS:
+                raise SpecError(f"{what}: {len(infos)} arrays; at most {MAX_KEYS}")
+            total = sum(i.file_size for i in infos)
+            if total > max_bytes:
+                raise SpecError(f"{what}: {total / 2**20:.0f} MiB uncompressed; the limit is {max_bytes / 2**20:.0f} MiB")
+            for info in infos:
+                _check_member(z, info, what)
+    except SpecError:
+        raise
+    except Exception as e:  # noqa: BLE001 - BadZipFile, EOFError, zlib.error, ...
+        raise SpecError(f"{what}: not a readable .npz (zip) file ({type(e).__name__})") from None
+
+
+def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
+    """Method and encryption from the directory, then the .npy header (never the data).
+
+    # NOTE: numpy allocates prod(shape) * itemsize from the header before reading any data,
+    # so a 100-byte member declaring shape (10**12, 4) is a MemoryError unless checked here.
+    """
+    if info.flag_bits & 0x1:
+        raise SpecError(f"{what}: {info.filename} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise SpecError(f"{what}: {info.filename} uses an unsupported compression method ({info.compress_type})")
+    with z.open(info) as fp:
+        version = np.lib.format.read_magic(fp)
+        if version not in ((1, 0), (2, 0)):
+            raise SpecError(f"{what}: {info.filename} has .npy format version {version}; 1.0 or 2.0 expected")
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = reader(fp)
+    need = math.prod(shape) * dtype.itemsize
+    if need > info.file_size:
+        raise SpecError(f"{what}: {info.filename} declares shape {shape} of {dtype} ({need:,} bytes) "
+                        f"but holds {info.file_size:,} bytes")
+
+
+def _check_input(name: str, x: np.ndarray, info, what: str) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise SpecError(f"{what}: {name} must be numeric; got dtype {x.dtype}")
+    shape = info.shape or ()
+    if info.shape is not None and x.ndim != len(shape):
+        raise SpecError(f"{what}: {name} must have {len(shape)} dimensions {tuple(shape)}; got shape {x.shape}")
+    for i, (want, got) in enumerate(zip(shape, x.shape)):
+        if isinstance(want, int) and want > 0 and i > 0 and want != got:
+            raise SpecError(f"{what}: {name} dimension {i} must be {want}; got shape {x.shape}")
+    if x.ndim == 0 or len(x) == 0:
+        raise SpecError(f"{what}: {name} needs at least one row; got shape {x.shape}")
+    target = np.dtype(info.dtype) if info.dtype in ("float32", "float16", "float64", "int64", "int32") else np.float32
+    if x.dtype.kind == "f" and target.kind != "f":
+        raise SpecError(f"{what}: {name} must hold {info.dtype} values; got {x.dtype}")
+    return np.ascontiguousarray(x.astype(target))
+
+
+def _check_labels(y, n: int, what: str):
+    if y is None:
+        return None
+    if y.dtype.kind not in "iub" or y.ndim != 1 or len(y) != n:
+        raise SpecError(f"{what}: y must be {n} integer labels (1-D); got dtype {y.dtype}, shape {y.shape}")
+    return y.astype(np.int64)

@@ -1,0 +1,216 @@
+"""load_model: bytes or a path in, a validated LoadedModel out, or one ModelError.
+
+    >>> m = load_model(Path("net.onnx"))          # or load_model(uploaded_bytes)
+    >>> m.opset, m.param_count, m.inputs[0]
+    (21, 11_689_512, TensorInfo(name='x', dtype='float32', shape=('N', 3, 224, 224)))
+
+Order of checks (every failure is a ModelError with a short message):
+  1. size cap and empty input; a path is read as bytes, its name never selects the parser
+  2. protobuf parse with `onnx.load_model_from_string` (DecodeError -> "not an ONNX model")
+  3. no external data anywhere, stored lengths match dims, no constant-shape memory bomb
+  4. IR version and opsets within what onnxruntime 1.31 runs; every node's domain allowed
+  5. every graph output is produced by a node, an input or an initializer
+Only then are weights decoded (lazily, see `weights.WeightStore`).
+
+Allowed domains: the ONNX ones ("", "ai.onnx", "ai.onnx.ml") and "com.microsoft" (onnxruntime
+implements it on the CPU: MatMulNBits, Attention, QLinear* helpers), plus the domains of
+functions the model itself defines. Any other domain is rejected naming the node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+from onnx import ModelProto
+
+from qviz.model import safety
+from qviz.model.runtime.executor import LOCAL
+from qviz.model.safety import ModelError, node_label
+from qviz.model.load.weights import WeightStore, count_nonfinite
+
+DEFAULT_MAX_BYTES = 200 * 2**20
+
+# What onnxruntime 1.31 accepts (measured: IR 14 and ai.onnx opset 27 are refused).
+MIN_IR_VERSION, MAX_IR_VERSION = 3, 13
+MAX_OPSET = {"": 26, "ai.onnx": 26, "ai.onnx.ml": 5, "com.microsoft": 1}
+ONNX_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A graph input/output: symbolic dims are strings ('N'), unknown dims are '?'."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...] | None
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A validated model. `weights` decodes on access (see WeightStore); `model` is shared,
+    do not mutate it — copy it (`onnx.ModelProto().CopyFrom(...)`) to build a new model."""
+
+    model: ModelProto
+    model_bytes: bytes
+    sha256: str
+    file_size: int
+    ir_version: int
+    opset: int
+    opsets: dict[str, int]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    op_counts: dict[str, int]
+    param_count: int
+    weights: WeightStore
+    nonfinite_weights: dict[str, int] = field(default_factory=dict)
+    empty_weights: tuple[str, ...] = ()
+    # Where its sessions run (executor.py): this process, or an isolated worker for uploads.
+    executor: object = field(default=LOCAL, repr=False)
+
+    def isolated(self, executor) -> "LoadedModel":
+        """This model with every session made through `executor` (qviz.worker.host.ModelHost)."""
+        return dataclasses.replace(self, executor=executor)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Plain-language notes about weights that loaded but look wrong."""
+        notes = [f"weight '{n}' has {c} NaN/Inf values" for n, c in self.nonfinite_weights.items()]
+        return notes + [f"weight '{n}' is empty (a zero-size dimension)" for n in self.empty_weights]
+
+    def summary(self) -> dict:
+        """JSON-friendly summary (no arrays)."""
+        return {
+            "sha256": self.sha256, "file_size": self.file_size, "ir_version": self.ir_version,
+            "opset": self.opset, "opsets": self.opsets, "param_count": self.param_count,
+            "inputs": [_info_dict(t) for t in self.inputs], "outputs": [_info_dict(t) for t in self.outputs],
+            "op_counts": self.op_counts, "warnings": self.warnings,
+        }
+
+
+def _info_dict(t: TensorInfo) -> dict:
+    return {"name": t.name, "dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
+
+
+def load_model(source: bytes | bytearray | memoryview | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedModel:
+    """Load and validate an ONNX model from bytes or a file path; raise ModelError if unsafe/invalid."""
+    data = read_source(source, max_bytes)
+    model = safety.parse_model(data)
+    validate_model(model)
+    return _describe(model, data)
+
+
+def read_source(source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The raw bytes of `source`, size-capped. A str is a path (never model text)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        data = _read_file(Path(source), max_bytes)
+    else:
+        raise ModelError(f"model source must be bytes or a file path; got {type(source).__name__}")
+    if not data:
+        raise ModelError("not an ONNX model: the file is empty")
+    if len(data) > max_bytes:
+        raise ModelError(f"model is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    return data
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    try:
+        if path.stat().st_size > max_bytes:
+            raise ModelError(f"model is {path.stat().st_size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+        return path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+
+
+def validate_model(model: ModelProto) -> None:
+    """All static checks, in an order where no check reads data an earlier one did not vet."""
+    safety.check_no_external_data(model)
+    safety.check_tensor_sizes(model)
+    check_versions(model)
+    check_domains(model)
+    check_outputs_produced(model)
+    safety.check_memory_bombs(model)
+
+
+def check_versions(model: ModelProto) -> None:
+    """IR version and every ONNX/com.microsoft opset within what onnxruntime 1.31 runs."""
+    if not MIN_IR_VERSION <= model.ir_version <= MAX_IR_VERSION:
+        raise ModelError(f"IR version {model.ir_version} is not supported (allowed {MIN_IR_VERSION}..{MAX_IR_VERSION})")
+    opsets = {op.domain: op.version for op in model.opset_import}
+    if "" not in opsets and "ai.onnx" not in opsets:
+        raise ModelError("the model imports no ai.onnx opset")
+    for domain, version in opsets.items():
+        top = MAX_OPSET.get(domain)
+        if top is not None and not 1 <= version <= top:
+            raise ModelError(f"opset {version} of domain '{domain or 'ai.onnx'}' is not supported (allowed 1..{top})")
+
+
+def check_domains(model: ModelProto) -> None:
+    """Every node (subgraphs and functions included) uses an allowed domain and a known op."""
+    local = {(fn.domain, fn.name) for fn in model.functions}
+    nodes = list(safety.iter_nodes(model.graph)) + [n for fn in model.functions for n in fn.node]
+    for node in nodes:
+        key = (node.domain, node.op_type)
+        if key in local or node.domain == "com.microsoft":
+            continue
+        if node.domain not in ONNX_DOMAINS:
+            raise ModelError(
+                f"node '{node_label(node)}' uses op {node.op_type} from custom domain '{node.domain}'; "
+                "only ai.onnx, ai.onnx.ml and com.microsoft ops are supported"
+            )
+        if not onnx.defs.has(node.op_type, "" if node.domain == "ai.onnx" else node.domain):
+            raise ModelError(f"node '{node_label(node)}' uses unknown op {node.op_type}")
+
+
+def check_outputs_produced(model: ModelProto) -> None:
+    """Every graph output is a graph input, an initializer or some node's output."""
+    g = model.graph
+    known = {i.name for i in g.input} | {t.name for t in g.initializer}
+    known |= {t.values.name for t in g.sparse_initializer}
+    known |= {o for n in g.node for o in n.output}
+    for out in g.output:
+        if out.name not in known:
+            raise ModelError(f"graph output '{out.name}' is not produced by any node, input or initializer")
+    if not g.output:
+        raise ModelError("the graph has no outputs")
+
+
+def tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
+    """Name, dtype and shape of a graph input/output; dim_param names kept as strings."""
+    tt = value.type.tensor_type
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type).name if tt.elem_type else "?"
+    if not tt.HasField("shape"):
+        return TensorInfo(value.name, dtype, None)
+    dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim)
+    return TensorInfo(value.name, dtype, dims)
+
+
+def _op_key(node: onnx.NodeProto) -> str:
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+
+
+def _describe(model: ModelProto, data: bytes) -> LoadedModel:
+    weights = WeightStore(model.graph)
+    nonfinite = {}
+    for name in weights:
+        if "float" in weights.dtype(name):
+            count = count_nonfinite(weights[name])
+            if count:
+                nonfinite[name] = count
+    initializer_names = {t.name for t in model.graph.initializer}
+    inputs = tuple(tensor_info(v) for v in model.graph.input if v.name not in initializer_names)
+    opsets = {op.domain or "ai.onnx": op.version for op in model.opset_import}
+    return LoadedModel(
+        model=model, model_bytes=data, sha256=hashlib.sha256(data).hexdigest(), file_size=len(data),
+        ir_version=model.ir_version, opset=opsets.get("ai.onnx", 0), opsets=opsets,
+        inputs=inputs, outputs=tuple(tensor_info(v) for v in model.graph.output),
+        op_counts=dict(Counter(_op_key(n) for n in model.graph.node)),
+        param_count=sum(weights.size(n) for n in weights), weights=weights,
+        nonfinite_weights=nonfinite, empty_weights=tuple(n for n in weights if weights.size(n) == 0),
+    )

@@ -1,0 +1,67 @@
+"""Where onnxruntime runs a model: in this process, or in an isolated worker.
+
+    >>> loaded.executor.session(model_bytes)          # .run(names, feeds), .get_inputs(), .get_outputs()
+    >>> loaded.executor.measure(model_bytes, feed, runs=50, warmup=5, threads=1)   # [ms per run]
+    >>> loaded.executor.optimized(model_bytes, level=2)                          # ONNX bytes
+    >>> loaded.executor.quantize_static(model_bytes, feeds, overrides)           # ONNX bytes
+
+Every session qviz makes of a loaded model, or of a model built from it (simulated, suffix,
+calibration, deployed; onnxruntime's quantize_static, which calibrates with its own sessions),
+is made through `loaded.executor`:
+  - LOCAL (this module): in this process. Bundled samples, the CLI on the user's own files.
+  - qviz.worker.host.ModelHost: in one long-lived worker process with memory, CPU and time
+    limits. Every accepted upload gets one (qviz.ui.models), so a model whose cost depends on
+    the values it is fed cannot take the server down.
+Both run the same code below (the worker calls LOCAL), so numbers agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import onnxruntime as ort
+
+from qviz.model.runtime import ort_quantizer
+from qviz.model.runtime.session import make_session, run_session, session_options
+
+
+def time_runs(sess, feed: dict, runs: int, warmup: int) -> list[float]:
+    """Milliseconds of each of `runs` timed runs of `sess` on `feed`, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        run_session(sess, None, feed)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        run_session(sess, None, feed)
+        times.append((time.perf_counter() - t) * 1e3)
+    return times
+
+
+class LocalExecutor:
+    """Sessions in this process (see module doc)."""
+
+    def session(self, data: bytes, threads: int = 1):
+        """A session of bytes qviz built from a loaded model (no re-check: see make_session)."""
+        return make_session(data, threads, check=False)
+
+    def measure(self, data: bytes, feed: dict, *, runs: int, warmup: int, threads: int = 1) -> list[float]:
+        return time_runs(self.session(data, threads), feed, runs, warmup)
+
+    def optimized(self, data: bytes, level: int) -> bytes:
+        """The graph onnxruntime runs after optimizations at `level` (a GraphOptimizationLevel
+        value), as ONNX bytes: the session writes it to a file, read back here."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "optimized.onnx"
+            so = session_options(1, optimization_level=ort.GraphOptimizationLevel(level))
+            so.optimized_model_filepath = str(path)
+            make_session(data, options=so)
+            return path.read_bytes()
+
+    def quantize_static(self, data: bytes, feeds: list[dict], overrides: dict) -> bytes:
+        """onnxruntime's quantize_static on `data` (see ort_quantizer.quantize_static)."""
+        return ort_quantizer.quantize_static(data, feeds, overrides)
+
+
+LOCAL = LocalExecutor()

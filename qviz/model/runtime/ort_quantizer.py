@@ -1,0 +1,77 @@
+"""onnxruntime's own static quantizer, run on qviz's arguments.
+
+`ort_quantize_kwargs` turns the JSON of qviz.model.deploy.ort_overrides.to_ort_overrides (QuantType
+*names*, scales as lists) into quantize_static's keyword arguments; `quantize_static` runs it (QDQ,
+MinMax calibration on the given feeds) and returns the quantized model's bytes. Both executors call
+it (this process, or an upload's worker), so the deployed model is the same wherever it is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+
+def quantize_static(data: bytes, feeds: list[dict], overrides: dict) -> bytes:
+    """onnxruntime's quantize_static (QDQ, MinMax calibration on `feeds`) with the arguments
+    of `overrides` (the JSON of to_ort_overrides), as ONNX bytes."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat
+    from onnxruntime.quantization import quantize_static as ort_quantize_static
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # NOTE: quantize_static logs "consider pre-processing" warnings on root
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "q.onnx"
+            ort_quantize_static(onnx.load_model_from_string(data), path, FeedReader(feeds), quant_format=QuantFormat.QDQ,
+                                calibrate_method=CalibrationMethod.MinMax, **ort_quantize_kwargs(overrides))
+            return path.read_bytes()
+    finally:
+        root.setLevel(level)
+
+
+class FeedReader:
+    """onnxruntime CalibrationDataReader over a list of feeds."""
+
+    def __init__(self, feeds):
+        self._it = iter(feeds)
+
+    def get_next(self):
+        return next(self._it, None)
+
+    def rewind(self):  # pragma: no cover - required by the interface in some versions
+        pass
+
+
+def ort_quantize_kwargs(overrides: dict) -> dict:
+    """The JSON dict of `to_ort_overrides` as keyword arguments for quantize_static."""
+    from onnxruntime.quantization import QuantType
+
+    tqo = {}
+    for name, items in overrides["extra_options"]["TensorQuantOverrides"].items():
+        tqo[name] = [_ort_item(dict(item), QuantType) for item in items]
+    return {
+        "activation_type": QuantType[overrides["activation_type"]],
+        "weight_type": QuantType[overrides["weight_type"]],
+        "per_channel": bool(overrides["per_channel"]),
+        "nodes_to_exclude": list(overrides["nodes_to_exclude"]),
+        "extra_options": {"TensorQuantOverrides": tqo},
+    }
+
+
+def _ort_item(item: dict, quant_type_enum) -> dict:
+    qt = quant_type_enum[item["quant_type"]]
+    item["quant_type"] = qt
+    if "scale" in item:
+        item["scale"] = np.array(item["scale"], dtype=np.float32)
+        item["zero_point"] = np.array(item["zero_point"], dtype=_zp_dtype(qt.name))
+    return item
+
+
+def _zp_dtype(name: str):
+    return {"QInt8": np.int8, "QUInt8": np.uint8, "QInt16": np.int16, "QUInt16": np.uint16}.get(name, np.int32)

@@ -1,0 +1,109 @@
+"""Calibration: run the float model on sample inputs, keep the tensors a config quantizes.
+
+    >>> feeds = calibration_feeds(model, calib_x)            # ndarray, dict or list of feed dicts
+    >>> acts = collect_tensors(model, ["conv1_in", "h"], feeds)   # {name: all batches, concatenated}
+    >>> scale, zero_point = activation_qparams(acts["h"], spec)   # the engine's estimator + qparams
+
+`calib` may be: one array (a single-input model; split along axis 0 in batches), a dict
+{input name: array} (split the same way), or a list of feed dicts (used as given).
+A fixed batch dimension (e.g. 1) is respected: the arrays are split into batches of that size.
+
+Generated inputs (a user model without calibration data): `n` feeds of one row each from
+qviz.model.load.generated_inputs.generated_inputs (seeded standard-normal values) with every dynamic
+dimension set to 1. Ranges from them are only a placeholder: the CLI warns when it uses them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import ModelProto
+
+from qviz.quant.granularity import rows_to_params, to_groups
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.ranges import estimate_range
+from qviz.quant.spec import QuantSpec, SpecError
+from qviz.model.load.generated_inputs import generated_inputs
+from qviz.model.load.loader import tensor_info
+from qviz.model.runtime.executor import LOCAL
+from qviz.model.runtime.session import run_session
+
+DEFAULT_BATCH = 64
+
+
+def calibration_feeds(model: ModelProto, calib) -> list[dict[str, np.ndarray]]:
+    """Normalize `calib` into a list of feed dicts (rules in the module doc)."""
+    if isinstance(calib, list):
+        return calib
+    inputs = _graph_inputs(model)
+    if isinstance(calib, np.ndarray):
+        if len(inputs) != 1:
+            raise SpecError(f"calibration data is one array but the model has {len(inputs)} inputs "
+                            f"({', '.join(v.name for v in inputs)}): pass a dict of arrays")
+        calib = {inputs[0].name: calib}
+    if not isinstance(calib, dict):
+        raise SpecError(f"calibration data must be an array, a dict of arrays or a list of feeds; got {type(calib).__name__}")
+    missing = [v.name for v in inputs if v.name not in calib]
+    if missing:
+        raise SpecError(f"calibration data has no array for input(s) {', '.join(missing)}")
+    return _split(model, {v.name: np.asarray(calib[v.name]) for v in inputs})
+
+
+def _graph_inputs(model: ModelProto):
+    inits = {t.name for t in model.graph.initializer}
+    return [v for v in model.graph.input if v.name not in inits]
+
+
+def _split(model: ModelProto, arrays: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    first = _graph_inputs(model)[0]
+    dims = first.type.tensor_type.shape.dim
+    fixed = bool(dims) and dims[0].HasField("dim_value")
+    batch = dims[0].dim_value if fixed else DEFAULT_BATCH
+    n = len(next(iter(arrays.values())))
+    # NOTE: a fixed batch dimension cannot take a short last batch: it is left out.
+    return [{k: v[i:i + batch] for k, v in arrays.items()} for i in range(0, n, batch) if not fixed or i + batch <= n]
+
+
+def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """`n` feeds of seeded standard-normal values, dynamic dims -> 1 (see module doc)."""
+    rng = np.random.default_rng(seed)
+    infos = [tensor_info(v) for v in _graph_inputs(model)]
+    return [generated_inputs(infos, rows=1, seed=rng, dim_default=1) for _ in range(n)]
+
+
+def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, np.ndarray]:
+    """Run the float model once per feed with `names` added as outputs; concatenate on axis 0.
+    `executor`: where the session runs (the loaded model's; default this process)."""
+    names = list(dict.fromkeys(names))
+    if not names or not feeds:
+        return {}
+    m = ModelProto()
+    m.CopyFrom(model)
+    outputs = {v.name for v in m.graph.output}
+    m.graph.output.extend(onnx.ValueInfoProto(name=x) for x in names if x not in outputs)
+    sess = executor.session(m.SerializeToString())
+    parts: dict[str, list] = {x: [] for x in names}
+    for feed in feeds:
+        for name, value in zip(names, run_session(sess, names, feed)):
+            parts[name].append(value)
+    return {x: np.concatenate(v, axis=0) if v[0].ndim else np.stack(v) for x, v in parts.items()}
+
+
+def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(scale float32, zero_point int32) for a static activation, ONNX layout (scalar or [C]).
+
+    scheme=int: spec.estimator on the calibration tensor (per tensor or per channel of
+    spec.axis), then qparams_from_range (0 inside the range, symmetric rules, scale >= tiny).
+    scheme=fixed_point: scale 2**-frac_bits, zero point 0 (the format fixes the range).
+    """
+    if spec.scheme == "fixed_point":
+        return np.float32(2.0 ** -spec.frac_bits), np.int32(0)
+    if spec.scheme != "int":
+        raise SpecError(f"activation_qparams needs scheme int or fixed_point; got {spec.scheme}")
+    x = np.asarray(x, dtype=np.float32)
+    lo, hi = estimate_range(to_groups(x, spec.granularity, spec.axis), spec)
+    lo, hi = (np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) for v in (lo, hi))
+    scale, zp = qparams_from_range(lo, hi, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
+    if spec.granularity == "tensor":
+        return scale.reshape(()), zp.reshape(())
+    return rows_to_params(scale, x.shape, "channel", spec.axis), rows_to_params(zp, x.shape, "channel", spec.axis)

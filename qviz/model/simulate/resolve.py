@@ -1,0 +1,91 @@
+"""Per-layer specs: a ModelConfig read against the layer table, axes made concrete.
+
+    >>> specs = resolve_layer_specs(layer_table(m), PRESETS["w4g32"])
+    >>> specs["fc"].weights.axis, specs["fc"].weights.group_size, specs["fc"].note
+    (1, 32, '')
+
+The weights_axis="auto" rule (qviz.config): granularity=channel quantizes along the
+layer's output-channel axis (`layer.channel_axis`), granularity=group along its reduction
+axis (`layer.reduction_axis`). weights_axis="spec" keeps spec.axis as written.
+
+# NOTE: group fallback. When group_size does not divide the reduction axis (a depthwise
+# Conv has a reduction axis of length 1, a 24-wide layer does not split into 32s), qviz
+# uses the largest divisor d <= group_size if d >= min(16, group_size) (ONNX blocked
+# DequantizeLinear needs whole blocks, and blocks below 16 cost more scales than they save),
+# else per-channel. The choice is written to `LayerSpecs.note` so the UI/CLI can show it.
+
+Activations with granularity=channel use the activation's channel axis: 1 for Conv and
+ConvTranspose (NCHW), the last axis (-1) for everything else; activations.axis is ignored.
+Already-quantized layers (QDQ/QOperator) get no specs and a note: qviz leaves them alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qviz.config import ModelConfig
+from qviz.quant.spec import QuantSpec
+from qviz.model.load.layer_table import Layer
+
+MIN_BLOCK = 16
+CONV_OPS = ("Conv", "ConvTranspose")
+
+
+@dataclass(frozen=True)
+class LayerSpecs:
+    """What one layer becomes: concrete weights/activations specs (None = float)."""
+
+    weights: QuantSpec | None
+    activations: QuantSpec | None
+    dynamic: bool = False
+    note: str = ""
+
+    @property
+    def is_float(self) -> bool:
+        return self.weights is None and self.activations is None
+
+
+def resolve_layer_specs(layers: list[Layer], config: ModelConfig) -> dict[str, LayerSpecs]:
+    """{layer.id: LayerSpecs} for every layer, in layer-table order (rules in the module doc)."""
+    return {layer.id: resolve_layer(layer, config) for layer in layers}
+
+
+def resolve_layer(layer: Layer, config: ModelConfig) -> LayerSpecs:
+    """One layer's LayerSpecs (see resolve_layer_specs)."""
+    lc = config.for_layer(layer.id)
+    if layer.quantized:
+        note = "already quantized in the model: left as it is" if not lc.is_float else ""
+        return LayerSpecs(None, None, False, note)
+    weights, note = lc.weights, ""
+    if weights is not None and lc.weights_axis == "auto":
+        weights, note = _auto_axis(layer, weights)
+    acts = lc.activations
+    if acts is not None and acts.granularity == "channel":
+        acts = acts.replace(axis=activation_channel_axis(layer))
+    return LayerSpecs(weights, acts, lc.activations_dynamic, note)
+
+
+def activation_channel_axis(layer: Layer) -> int:
+    """1 (NCHW) for Conv/ConvTranspose inputs, -1 (features last) for the rest."""
+    return 1 if layer.op_type in CONV_OPS else -1
+
+
+def _auto_axis(layer: Layer, spec: QuantSpec) -> tuple[QuantSpec, str]:
+    if spec.granularity == "channel":
+        return spec.replace(axis=layer.channel_axis), ""
+    if spec.granularity == "tensor":
+        return spec, ""
+    n = layer.weight_shape[layer.reduction_axis] if layer.weight_shape else 0
+    if n and n % spec.group_size == 0:
+        return spec.replace(axis=layer.reduction_axis), ""
+    d = largest_divisor(n, spec.group_size)
+    if d >= min(MIN_BLOCK, spec.group_size):
+        return spec.replace(axis=layer.reduction_axis, group_size=d), \
+            f"group_size {spec.group_size} does not divide {n}: groups of {d}"
+    return spec.replace(granularity="channel", axis=layer.channel_axis), \
+        f"group_size {spec.group_size} does not divide {n} (no divisor >= {min(MIN_BLOCK, spec.group_size)}): per-channel"
+
+
+def largest_divisor(n: int, limit: int) -> int:
+    """Largest d <= limit that divides n (0 for n = 0): largest_divisor(24, 32) == 24."""
+    return next((d for d in range(min(n, limit), 0, -1) if n % d == 0), 0)

@@ -1,0 +1,77 @@
+"""Export: the deployable and simulated models, config, onnxruntime overrides, CSV, HTML report."""
+
+import streamlit as st
+
+from qviz.model import ModelError
+from qviz.quant import SpecError
+from qviz.ui import export, models, report, tables, text
+
+t = text.t
+
+
+def built(kind: str, model, build) -> bytes | str | None:
+    """Heavy exports: computed on click (cached by model hash + config JSON), then offered for download."""
+    if st.button(t(f"exp_build_{kind}"), key=f"export_build_{kind}"):
+        try:
+            with st.spinner(t("computing")):
+                build(model)
+            export.mark_built(kind, model)
+        except (SpecError, ModelError) as error:
+            st.error(t("exp_failed", message=text.md_escape(str(error))))
+            return None
+    return build(model) if export.is_built(kind, model) else None
+
+
+def deploy_section(model, problems) -> None:
+    st.subheader(t("exp_deploy_header"))
+    if problems:
+        st.warning(t("exp_not_deployable", n=len(problems)))
+        st.dataframe({t("exp_problems"): problems}, hide_index=True)
+        st.caption(t("exp_offer_simulated"))
+        return
+    data = built("deploy", model, export.deployed_bytes)
+    if data is not None:
+        st.download_button(t("exp_download_deploy"), data, file_name=export.export_name(model, "int.onnx"),
+                           mime="application/octet-stream", key="export_dl_deploy")
+        st.caption(t("exp_size", size=f"{len(data) / 1024:.1f}"))
+
+
+def simulated_section(model) -> None:
+    st.subheader(t("exp_sim_header"))
+    st.caption(t("exp_sim_note"))
+    data = built("simulated", model, export.simulated_bytes)
+    if data is not None:
+        st.download_button(t("exp_download_simulated"), data, file_name=export.export_name(model, "sim.onnx"),
+                           mime="application/octet-stream", key="export_dl_simulated")
+
+
+def files_section(model) -> None:
+    st.subheader(t("exp_files_header"))
+    cols = st.columns(3)
+    cols[0].download_button(t("exp_download_config"), export.config_download(model), file_name="qviz_config.json",
+                            mime="application/json", key="export_dl_config")
+    cols[1].download_button(t("exp_download_overrides"), export.ort_overrides_json(model), file_name="ort_overrides.json",
+                            mime="application/json", key="export_dl_overrides")
+    cols[2].download_button(t("exp_download_csv"), export.layers_csv_text(model), file_name="qviz_layers.csv",
+                            mime="text/csv", key="export_dl_csv")
+    st.caption(t("exp_files_note"))
+
+
+def report_section(model) -> None:
+    st.subheader(t("exp_report_header"))
+    data = built("report", model, report.report_html)
+    if data is not None:
+        st.download_button(t("exp_download_report"), data, file_name="qviz_report.html", mime="text/html",
+                           key="export_dl_report")
+
+
+st.title(t("export_title"))
+model = models.current_model()
+st.text(t("mp_current", name=model.name) + "  ·  " + t("mp_config_now", code=tables.config_label()))
+problems = export.deployable_problems(model)
+deploy_section(model, problems)
+simulated_section(model)
+files_section(model)
+report_section(model)
+st.subheader(t("exp_snippet_header"))
+st.code(export.ORT_SNIPPET.format(file=export.export_name(model, "int.onnx" if not problems else "sim.onnx")), language="python")

@@ -1,0 +1,106 @@
+"""Model: pick a sample or upload a model, see its summary and the model map. Widgets -> qviz -> render."""
+
+import streamlit as st
+
+from qviz.model import ModelError
+from qviz.ui import cache, figures, layers, models, navigation, state, tables, text, upload
+from qviz.config import PRESETS
+from qviz.evaluate.model_map import QUANTITIES
+
+t = text.t
+MAP_COLUMNS = ["position", "id", "op_type", "shape", "params", "weights", "activations", "weight_sqnr_db",
+               "channel_spread", "note"]
+
+
+def source_controls(model) -> None:
+    samples = models.sample_choices()
+    ids = [s.id for s in samples]
+    titles = {s.id: s.title for s in samples}
+    left, right = st.columns(2)
+    models.show_current_sample("model_sample_pick", model)
+    left.selectbox(t("mp_sample"), ids, format_func=titles.get, key="model_sample_pick",
+                   placeholder=t("mp_uploaded_placeholder"), on_change=models.on_sample_change, args=("model_sample_pick",))
+    with right.expander(t("mp_upload_header"), expanded=model.sample_id is None):
+        upload_controls()
+        model = models.current_model()
+        if model.sample_id is None:
+            inputs_controls(model)
+
+
+def upload_controls() -> None:
+    file = st.file_uploader(t("mp_upload_onnx"), type=["onnx"], key="model_upload_onnx", help=t("mp_upload_help"))
+    if file is not None:
+        error = upload.handle_model_upload(file.name, file.getvalue())
+        if error:
+            st.error(t("mp_model_error", message=text.md_escape(error)))
+
+
+def inputs_controls(model) -> None:
+    file = st.file_uploader(t("mp_upload_npz"), type=["npz"], key="model_upload_npz", help=t("mp_npz_help"))
+    if file is not None:
+        error = upload.handle_inputs_upload(file.name, file.getvalue(), model)
+        if error:
+            st.error(t("mp_npz_error", message=text.md_escape(error)))
+
+
+def summary_section(model) -> None:
+    loaded = model.loaded
+    st.subheader(t("mp_summary"))
+    st.text(t("mp_current", name=model.name))
+    cols = st.columns(5)
+    cols[0].metric(t("sum_layers"), len(model.layers))
+    cols[1].metric(t("sum_params"), f"{loaded.param_count:,}")
+    cols[2].metric(t("sum_size"), f"{loaded.file_size / 1024:.1f} KiB")
+    cols[3].metric(t("sum_opset"), loaded.opset)
+    cols[4].metric(t("sum_nodes"), sum(loaded.op_counts.values()))
+    io_col, ops_col = st.columns([3, 2])
+    io_col.dataframe(tables.io_table(loaded), hide_index=True)
+    ops_col.dataframe(tables.ops_table(loaded), hide_index=True, height=min(300, 40 + 35 * len(loaded.op_counts)))
+    for warning in loaded.warnings:
+        st.warning(text.md_escape(warning))
+    st.caption(t(f"mp_data_{tables.data_kind(model)}", rows=tables.calibration_rows(model)))
+
+
+def config_controls() -> None:
+    st.subheader(t("mp_config"))
+    left, right = st.columns([2, 3])
+    name = left.selectbox(t("mp_preset"), list(PRESETS), index=None, key="model_preset_pick",
+                          placeholder=t("mp_preset_placeholder"), format_func=text.option_labels("preset_"))
+    if left.button(t("mp_apply_preset"), disabled=name is None):
+        state.apply_preset(name)
+    right.text(t("mp_config_now", code=tables.config_label()))
+
+
+def map_section(model) -> None:
+    st.subheader(t("map_title"))
+    quantity = st.radio(t("mp_color_by"), QUANTITIES, format_func=text.option_labels("qty_"), horizontal=True,
+                        key="model_map_quantity")
+    st.plotly_chart(figures.model_map_fig(model, quantity), key="model_map_chart", selection_mode="points",
+                    on_select=lambda: layers.on_map_select("model_map_chart"))
+    st.caption(t("mp_map_help"))
+    pick, go = st.columns([4, 1], vertical_alignment="bottom")
+    with pick:
+        layer = layers.layer_picker(model, t("mp_layer"))
+    if go.button(t("mp_open_layer"), disabled=layer is None) or layers.goto_layer_requested():
+        st.switch_page(navigation.page_path("layer"))
+    st.dataframe(cache.model_map(model)[MAP_COLUMNS], hide_index=True, column_config=tables.map_column_labels())
+
+
+st.title(t("model_title"))
+st.caption(t("model_intro"))
+error = state.url_error()
+if error:
+    st.warning(t("mp_url_error", message=text.md_escape(error)))
+try:
+    current = models.current_model()
+except ModelError as err:
+    st.error(t("mp_model_error", message=text.md_escape(str(err))))
+    st.stop()
+source_controls(current)
+current = models.current_model()
+summary_section(current)
+config_controls()
+if not current.layers:
+    st.info(t("mp_no_layers"))
+    st.stop()
+map_section(current)
