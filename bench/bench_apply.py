@@ -61,14 +61,23 @@ def bench_resimulate(sample) -> dict:
     step = max(1, len(sim.layers) // CHANGES)
     for layer in sim.layers[::step][:CHANGES]:
         before = sim.weight_quantizations
-        changed = config.with_layer(layer.id, LayerConfig(QuantSpec(bits=4, granularity="channel"), config.default.activations))
+        changed = config.with_layer(
+            layer.id, LayerConfig(QuantSpec(bits=4, granularity="channel"), config.default.activations)
+        )
         t = time.perf_counter()
         y = run_test(sim.simulate(changed), sample.test.x)
         times.append(time.perf_counter() - t)
         requantized.append(sim.weight_quantizations - before)
     acc = float((y.argmax(1) == sample.test.y).mean())
-    return {"cold": cold, "first": first, "layers": len(sim.layers), "median": statistics.median(times),
-            "max": max(times), "requantized": requantized, "acc_last": acc}
+    return {
+        "cold": cold,
+        "first": first,
+        "layers": len(sim.layers),
+        "median": statistics.median(times),
+        "max": max(times),
+        "requantized": requantized,
+        "acc_last": acc,
+    }
 
 
 def ort_quantize_static(sample, feeds, reduce_range: bool) -> bytes:
@@ -77,10 +86,17 @@ def ort_quantize_static(sample, feeds, reduce_range: bool) -> bytes:
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ort.onnx"
-        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, FeedReader(feeds),
-                        quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        quantize_static(
+            onnx.load_model_from_string(sample.model_bytes),
+            out,
+            FeedReader(feeds),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            reduce_range=reduce_range,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
         return out.read_bytes()
 
 
@@ -112,27 +128,41 @@ def bench_deploy(sample) -> dict:
     report = integer_ops_report(models["qviz deploy w8a8"])
     acc = {k: float((run_test(v, sample.test.x).argmax(1) == sample.test.y).mean()) for k, v in models.items()}
     lat = latency(models, np.ascontiguousarray(sample.test.x[:LATENCY_BATCH]), LATENCY_RUNS)
-    return {"latency": lat, "accuracy": acc, "integer": sum(v == "integer" for v in report.values()),
-            "layers": len(report)}
+    return {
+        "latency": lat,
+        "accuracy": acc,
+        "integer": sum(v == "integer" for v in report.values()),
+        "layers": len(report),
+    }
 
 
 def render(a: dict, b: dict) -> str:
 
     lat, acc = b["latency"], b["accuracy"]
-    lines = [SECTION, "", f"Machine: {machine()}; x86 without VNNI: {needs_reduce_range()}.", "",
-             f"Command: `python bench/bench_apply.py` — sample `{SAMPLE}` ({a['layers']} layers), "
-             "one process.", "",
-             "(a) Simulated w8a8 model: build + session + the whole test split (360 images).", "",
-             "| step | seconds | weights quantized |", "|---|---|---|",
-             f"| cold (new Simulator: calibration run + every layer) | {a['cold']:.3f} | {a['first']} |",
-             f"| one layer's spec changed (median of {len(a['requantized'])} layers; max {a['max']:.3f}) "
-             f"| {a['median']:.3f} | {', '.join(map(str, a['requantized']))} |", "",
-             "Target: <= 1 s median after one change, and only the changed layer re-quantized.", "",
-             f"(b) One thread, batch {LATENCY_BATCH}, median of {LATENCY_RUNS} runs (interleaved), spinning off. "
-             f"qviz's deployable model runs {b['integer']}/{b['layers']} layers as integer kernels "
-             "(integer_ops_report).", "",
-             "| model | latency ms | speed-up vs fp32 | latency vs ort quantize_static | test accuracy |",
-             "|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}; x86 without VNNI: {needs_reduce_range()}.",
+        "",
+        f"Command: `python bench/bench_apply.py` — sample `{SAMPLE}` ({a['layers']} layers), one process.",
+        "",
+        "(a) Simulated w8a8 model: build + session + the whole test split (360 images).",
+        "",
+        "| step | seconds | weights quantized |",
+        "|---|---|---|",
+        f"| cold (new Simulator: calibration run + every layer) | {a['cold']:.3f} | {a['first']} |",
+        f"| one layer's spec changed (median of {len(a['requantized'])} layers; max {a['max']:.3f}) "
+        f"| {a['median']:.3f} | {', '.join(map(str, a['requantized']))} |",
+        "",
+        "Target: <= 1 s median after one change, and only the changed layer re-quantized.",
+        "",
+        f"(b) One thread, batch {LATENCY_BATCH}, median of {LATENCY_RUNS} runs (interleaved), spinning off. "
+        f"qviz's deployable model runs {b['integer']}/{b['layers']} layers as integer kernels "
+        "(integer_ops_report).",
+        "",
+        "| model | latency ms | speed-up vs fp32 | latency vs ort quantize_static | test accuracy |",
+        "|---|---|---|---|---|",
+    ]
     ref = lat["ort quantize_static"]
     for k, t in lat.items():
         lines.append(f"| {k} | {t * 1e3:.3f} | {lat['fp32'] / t:.2f}x | {t / ref:.3f} | {acc[k]:.4f} |")
@@ -155,9 +185,6 @@ NOTES = """How to read it:
   weighs more than on a 224x224 MobileNetV2. At batch 1 every model runs in about 0.11 ms
   and the ratio is about 1.0 (measured once, not in the table).
 """
-
-
-
 
 
 def main(write_doc: bool = True) -> None:

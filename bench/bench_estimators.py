@@ -57,7 +57,10 @@ def cases(x: np.ndarray) -> dict:
         "mse, int4 asymmetric": (est(estimator="mse", bits=4, symmetric=False, signed=False), 0.5),
         "mse, int8 per-channel (250 rows x 4000)": (lambda: estimate_range(rows, QuantSpec(estimator="mse")), None),
         "entropy, int8": (est(estimator="entropy", bits=8), None),
-        "entropy, int8 per-channel (250 rows x 4000)": (lambda: estimate_range(rows, QuantSpec(estimator="entropy")), None),
+        "entropy, int8 per-channel (250 rows x 4000)": (
+            lambda: estimate_range(rows, QuantSpec(estimator="entropy")),
+            None,
+        ),
         "quantize int8 minmax (whole result)": (lambda: quantize(x, QuantSpec()), None),
         "quantize kmeans 4-bit (whole result)": (lambda: quantize(x, QuantSpec(scheme="kmeans", bits=4)), 1.0),
         "quantize log 4-bit (whole result)": (lambda: quantize(x, QuantSpec(scheme="log", bits=4)), None),
@@ -90,29 +93,37 @@ def main(runs: int = RUNS, write_doc: bool = True) -> dict:
     return results
 
 
-
-
-
 def render(results: dict, runs: int) -> str:
-    lines = [SECTION, "", f"Machine: {machine()}.", "",
-             f"Command: `python bench/bench_estimators.py` — 1M float32 values (normal, 0.1 % outliers x 20), "
-             f"per-tensor unless stated, median of {runs} interleaved runs in one process. The ratio is the "
-             "time over a plain min-max pass (`estimate_range`, estimator=minmax) on the same data in the "
-             "same run.", "",
-             "| case | median ms | x min-max pass | target |", "|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python bench/bench_estimators.py` — 1M float32 values (normal, 0.1 % outliers x 20), "
+        f"per-tensor unless stated, median of {runs} interleaved runs in one process. The ratio is the "
+        "time over a plain min-max pass (`estimate_range`, estimator=minmax) on the same data in the "
+        "same run.",
+        "",
+        "| case | median ms | x min-max pass | target |",
+        "|---|---|---|---|",
+    ]
     for name, r in results.items():
-        target = "-" if r["target"] is None else f"<= {r['target'] * 1e3:.0f} ms ({'met' if r['seconds'] <= r['target'] else 'MISSED'})"
+        target = (
+            "-"
+            if r["target"] is None
+            else f"<= {r['target'] * 1e3:.0f} ms ({'met' if r['seconds'] <= r['target'] else 'MISSED'})"
+        )
         lines.append(f"| {name} | {r['seconds'] * 1e3:.1f} | {r['ratio_to_minmax']:.1f} | {target} |")
-    lines += ["", "How: the mse search scores 32 clip ratios plus two refinement rounds of 8 on a 4096-bin "
-              "histogram that keeps each bin's count and mean (exact for bins inside one rounding cell), "
-              "then re-scores the winner and min-max exactly on all values; entropy scores every window "
-              "in closed form from cumulative sums (per-channel at 8 bits is over its work budget and "
-              "searches strided, then fine); k-means sorts once and runs Lloyd rounds as binary "
-              "searches on prefix sums."]
+    lines += [
+        "",
+        "How: the mse search scores 32 clip ratios plus two refinement rounds of 8 on a 4096-bin "
+        "histogram that keeps each bin's count and mean (exact for bins inside one rounding cell), "
+        "then re-scores the winner and min-max exactly on all values; entropy scores every window "
+        "in closed form from cumulative sums (per-channel at 8 bits is over its work budget and "
+        "searches strided, then fine); k-means sorts once and runs Lloyd rounds as binary "
+        "searches on prefix sums.",
+    ]
     return "\n".join(lines) + "\n"
-
-
-
 
 
 if __name__ == "__main__":

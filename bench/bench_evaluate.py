@@ -74,10 +74,18 @@ def bench_sweep(sample) -> dict:
     res = sweep(sim, data, (8, 4))
     cells = len(res.records)
     from qviz.evaluate.candidates import candidates_from_bits
+
     configs = [ModelConfig().with_layer(x.id, lc) for x in sim.layers for lc in candidates_from_bits((8, 4)).values()]
     naive = naive_sweep(sim, data, configs)
-    return {"layers": len(sim.layers), "cells": cells, "pass_ms": ref * 1e3, "sweep_s": res.seconds,
-            "ratio": res.seconds / (cells * ref), "naive_ratio": naive / (cells * ref), "sessions": res.sessions_built}
+    return {
+        "layers": len(sim.layers),
+        "cells": cells,
+        "pass_ms": ref * 1e3,
+        "sweep_s": res.seconds,
+        "ratio": res.seconds / (cells * ref),
+        "naive_ratio": naive / (cells * ref),
+        "sessions": res.sessions_built,
+    }
 
 
 def bench_evaluate(sample) -> dict:
@@ -99,9 +107,16 @@ def ort_static(sample, feeds, method: str) -> bytes:
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ort.onnx"
-        quantize_static(onnx.load_model_from_string(sample.model_bytes), out, FeedReader(feeds),
-                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, calibrate_method=getattr(CalibrationMethod, method))
+        quantize_static(
+            onnx.load_model_from_string(sample.model_bytes),
+            out,
+            FeedReader(feeds),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=getattr(CalibrationMethod, method),
+        )
         return out.read_bytes()
 
 
@@ -109,7 +124,7 @@ def test_accuracy(model_bytes: bytes, sample) -> float:
     sess = make_session(model_bytes, check=False)
     name = sess.get_inputs()[0].name
     x = np.asarray(sample.test.x)
-    logits = np.concatenate([sess.run(None, {name: x[i:i + 64]})[0] for i in range(0, len(x), 64)])
+    logits = np.concatenate([sess.run(None, {name: x[i : i + 64]})[0] for i in range(0, len(x), 64)])
     return float(np.mean(logits.argmax(-1) == sample.test.y))
 
 
@@ -126,43 +141,75 @@ def bench_search_and_accuracy(sample) -> dict:
     # NOTE: equal batches: the Entropy calibrator stacks per-batch arrays and fails on a short last one.
     x = np.asarray(sample.calibration.x)
     name = sim.loaded.inputs[0].name
-    feeds = [{name: x[i:i + ORT_BATCH]} for i in range(0, len(x) - len(x) % ORT_BATCH, ORT_BATCH)]
+    feeds = [{name: x[i : i + ORT_BATCH]} for i in range(0, len(x) - len(x) % ORT_BATCH, ORT_BATCH)]
     for method in ("MinMax", "Entropy"):
         acc[f"ort {method}"] = test_accuracy(ort_static(sample, feeds, method), sample)
-    return {"acc": acc, "search_s": seconds, "evaluated": len(res.evaluated), "w8_bytes": w8,
-            "best_bytes": best.size.weight_bytes if best else None, "best_bpw": best.size.bits_per_weight if best else None}
+    return {
+        "acc": acc,
+        "search_s": seconds,
+        "evaluated": len(res.evaluated),
+        "w8_bytes": w8,
+        "best_bytes": best.size.weight_bytes if best else None,
+        "best_bpw": best.size.bits_per_weight if best else None,
+    }
 
 
 def render(sweeps: dict, evals: dict, searches: dict) -> str:
 
-    lines = [SECTION, "", f"Machine: {machine()}.", "", "Command: `python bench/bench_evaluate.py` (one thread per session, "
-             "spinning off; every time here comes from the same process, so the ratios hold while absolute times drift).", "",
-             "(a) Sweep cost: L layers x 4 candidates (w8, w4, a8, a4), test split (360 samples). Reference: one pass of "
-             "the test split through a pre-built session of a simulated one-layer model (median of 5). Target ratio <= 1.3.", "",
-             "| sample | layers | cells | one pass ms | sweep s | sweep / (cells x pass) | sessions built | naive (new session per cell) / (cells x pass) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Command: `python bench/bench_evaluate.py` (one thread per session, "
+        "spinning off; every time here comes from the same process, so the ratios hold while absolute times drift).",
+        "",
+        "(a) Sweep cost: L layers x 4 candidates (w8, w4, a8, a4), test split (360 samples). Reference: one pass of "
+        "the test split through a pre-built session of a simulated one-layer model (median of 5). Target ratio <= 1.3.",
+        "",
+        "| sample | layers | cells | one pass ms | sweep s | sweep / (cells x pass) | sessions built | naive (new session per cell) / (cells x pass) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for sid, r in sweeps.items():
-        lines.append(f"| {sid} | {r['layers']} | {r['cells']} | {r['pass_ms']:.1f} | {r['sweep_s']:.2f} | "
-                     f"**{r['ratio']:.2f}** ({'met' if r['ratio'] <= 1.3 else 'MISSED'}) | {r['sessions']} | {r['naive_ratio']:.2f} |")
-    lines += ["", "(b) evaluate() on the test split, w8a8: cold (new Simulator: calibration run, sessions) and warm "
-              "(a Runner reused, another preset: one simulated session + one pass).", "",
-              "| sample | cold s | warm s |", "|---|---|---|"]
+        lines.append(
+            f"| {sid} | {r['layers']} | {r['cells']} | {r['pass_ms']:.1f} | {r['sweep_s']:.2f} | "
+            f"**{r['ratio']:.2f}** ({'met' if r['ratio'] <= 1.3 else 'MISSED'}) | {r['sessions']} | {r['naive_ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        "(b) evaluate() on the test split, w8a8: cold (new Simulator: calibration run, sessions) and warm "
+        "(a Runner reused, another preset: one simulated session + one pass).",
+        "",
+        "| sample | cold s | warm s |",
+        "|---|---|---|",
+    ]
     lines += [f"| {sid} | {r['cold_s']:.3f} | {r['warm_s']:.3f} |" for sid, r in evals.items()]
-    lines += ["", "(c) Search: budget 55 % of the int8 per-channel (w8) weight bytes; candidates w8, w6, w4, w3, w2 per "
-              "channel (weight-only); decisions on the calibration split (200 samples), accuracy below on the test split.", "",
-              "| sample | search s | configs evaluated | w8 bytes | best bytes (x w8) | bits/weight | fp32 acc | searched acc | within 1 point |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "(c) Search: budget 55 % of the int8 per-channel (w8) weight bytes; candidates w8, w6, w4, w3, w2 per "
+        "channel (weight-only); decisions on the calibration split (200 samples), accuracy below on the test split.",
+        "",
+        "| sample | search s | configs evaluated | w8 bytes | best bytes (x w8) | bits/weight | fp32 acc | searched acc | within 1 point |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for sid, r in searches.items():
         a = r["acc"]
         ok = a["searched"] is not None and a["fp32"] - a["searched"] <= 0.01
         target = "" if sid not in TARGET_SAMPLES else (" (target met)" if ok else " (target MISSED)")
         ratio = f"{r['best_bytes']:,} ({r['best_bytes'] / r['w8_bytes']:.3f})" if r["best_bytes"] else "none"
         bpw = f"{r['best_bpw']:.2f}" if r["best_bpw"] else "-"
-        lines.append(f"| {sid} | {r['search_s']:.1f} | {r['evaluated']} | {r['w8_bytes']:,} | {ratio} | {bpw} | "
-                     f"{a['fp32']:.4f} | {_pct(a['searched'])} | {'yes' if ok else 'no'}{target} |")
+        lines.append(
+            f"| {sid} | {r['search_s']:.1f} | {r['evaluated']} | {r['w8_bytes']:,} | {ratio} | {bpw} | "
+            f"{a['fp32']:.4f} | {_pct(a['searched'])} | {'yes' if ok else 'no'}{target} |"
+        )
     cols = [*PRESET_NAMES, "searched", "ort MinMax", "ort Entropy"]
-    lines += ["", "(d) Test accuracy (simulated qviz configs; onnxruntime quantize_static QDQ per-channel models run as written).", "",
-              "| sample | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines += [
+        "",
+        "(d) Test accuracy (simulated qviz configs; onnxruntime quantize_static QDQ per-channel models run as written).",
+        "",
+        "| sample | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
     for sid, r in searches.items():
         lines.append(f"| {sid} | " + " | ".join(_pct(r["acc"][c]) for c in cols) + " |")
     return "\n".join(lines) + "\n"
@@ -191,9 +238,6 @@ NOTES = """Notes:
   suffix trick (one-layer configs run from that layer on, fed with cached float tensors at
   the cut) brings the sweep below one full pass per cell.
 """
-
-
-
 
 
 def main(write_doc: bool = True) -> None:

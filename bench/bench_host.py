@@ -43,8 +43,10 @@ def runners(sample_id: str, pool: WorkerPool) -> dict:
     sample = load_sample(sample_id)
     data = from_sample(sample, "test")
     out = {}
-    for name, loaded in [("in-process", load_model(sample.model_bytes)),
-                         ("host", load_model(sample.model_bytes).isolated(ModelHost(pool)))]:
+    for name, loaded in [
+        ("in-process", load_model(sample.model_bytes)),
+        ("host", load_model(sample.model_bytes).isolated(ModelHost(pool))),
+    ]:
         runner = make_runner(Simulator(loaded, sample.calibration.x), data)
         runner.float_outputs()
         out[name] = runner
@@ -82,23 +84,40 @@ def measure(sample_id: str, pool: WorkerPool, runs: int) -> dict:
 
 
 def report(results: dict, runs: int) -> str:
-    lines = [SECTION, "", f"Machine: {machine()}.", "",
-             f"Command: `python bench/bench_host.py` — median of {runs} interleaved runs (sweeps: {max(1, runs // 4)}).", "",
-             "| sample | evaluate in-process ms | in host ms | host / in-process | sweep (8, 4) in-process s | in host s | host / in-process |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python bench/bench_host.py` — median of {runs} interleaved runs (sweeps: {max(1, runs // 4)}).",
+        "",
+        "| sample | evaluate in-process ms | in host ms | host / in-process | sweep (8, 4) in-process s | in host s | host / in-process |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for sample_id, r in results.items():
-        ev_l, ev_h, sw_l, sw_h = (r[("evaluate", "in-process")], r[("evaluate", "host")],
-                                  r[("sweep", "in-process")], r[("sweep", "host")])
-        lines.append(f"| {sample_id} | {ev_l * 1e3:.0f} | {ev_h * 1e3:.0f} | {ev_h / ev_l:.2f} | "
-                     f"{sw_l:.2f} | {sw_h:.2f} | {sw_h / sw_l:.2f} |")
-    lines += ["", "How to read it:", "",
-              "- An upload's sessions run in its host: every run is a request over a Unix socket (feeds and",
-              "  outputs as raw arrays, no pickle) and every new session sends the model's bytes once.",
-              "  Read-only feeds (the evaluation batches, the sweep's cached cut tensors) are sent once and",
-              "  kept by the host; before that, a MobileNet sweep sent 588 MB per run and cost 1.48x.",
-              "  The host runs onnxruntime with the same one thread, no spinning, as in-process.",
-              "- The ratio is the price of isolation per interaction (a few ms per request: it shows on",
-              "  the tiny MLP, whose whole evaluation takes 3 ms); bundled samples do not pay it.", ""]
+        ev_l, ev_h, sw_l, sw_h = (
+            r[("evaluate", "in-process")],
+            r[("evaluate", "host")],
+            r[("sweep", "in-process")],
+            r[("sweep", "host")],
+        )
+        lines.append(
+            f"| {sample_id} | {ev_l * 1e3:.0f} | {ev_h * 1e3:.0f} | {ev_h / ev_l:.2f} | "
+            f"{sw_l:.2f} | {sw_h:.2f} | {sw_h / sw_l:.2f} |"
+        )
+    lines += [
+        "",
+        "How to read it:",
+        "",
+        "- An upload's sessions run in its host: every run is a request over a Unix socket (feeds and",
+        "  outputs as raw arrays, no pickle) and every new session sends the model's bytes once.",
+        "  Read-only feeds (the evaluation batches, the sweep's cached cut tensors) are sent once and",
+        "  kept by the host; before that, a MobileNet sweep sent 588 MB per run and cost 1.48x.",
+        "  The host runs onnxruntime with the same one thread, no spinning, as in-process.",
+        "- The ratio is the price of isolation per interaction (a few ms per request: it shows on",
+        "  the tiny MLP, whose whole evaluation takes 3 ms); bundled samples do not pay it.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -45,7 +45,11 @@ def build_model_file(path: Path, layers: int, width: int) -> int:
         nodes.append(helper.make_node("Gemm", [prev, f"fc{i}.weight", f"fc{i}.bias"], [out], name=f"fc{i}", transB=1))
         w = rng.standard_normal((width, width), dtype=np.float32)
         inits.append(helper.make_tensor(f"fc{i}.weight", TensorProto.FLOAT, w.shape, w.tobytes(), raw=True))
-        inits.append(helper.make_tensor(f"fc{i}.bias", TensorProto.FLOAT, [width], np.zeros(width, np.float32).tobytes(), raw=True))
+        inits.append(
+            helper.make_tensor(
+                f"fc{i}.bias", TensorProto.FLOAT, [width], np.zeros(width, np.float32).tobytes(), raw=True
+            )
+        )
         nbytes += w.nbytes + 4 * width
         prev = out
         del w
@@ -66,7 +70,9 @@ def peak_kib():
             return int(line.split()[1])
 """
 
-CHILD_QVIZ = PEAK_RSS + """
+CHILD_QVIZ = (
+    PEAK_RSS
+    + """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from qviz.model import load_model, layer_table, weight_stats
@@ -82,8 +88,11 @@ peak = peak_kib()
 assert len(layers) == {layers} and len(stats) == {layers}
 print(json.dumps(dict(total=t3 - t0, load=t1 - t0, table=t2 - t1, stats=t3 - t2, extra_kib=peak - base)))
 """
+)
 
-CHILD_REFERENCE = PEAK_RSS + """
+CHILD_REFERENCE = (
+    PEAK_RSS
+    + """
 import json, sys, time
 import numpy as np, onnx
 from onnx import numpy_helper
@@ -96,14 +105,12 @@ t1 = time.perf_counter()
 peak = peak_kib()
 print(json.dumps(dict(total=t1 - t0, extra_kib=peak - base)))
 """
+)
 
 
 def run_child(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-
 
 
 def measure(path: Path, layers: int, runs: int) -> dict[str, list[dict]]:
@@ -122,13 +129,16 @@ def report(results: dict, weight_bytes: int, layers: int, width: int, file_bytes
     q, r = results["qviz"], results["reference"]
     mem = lambda rows: median(rows, "extra_kib") * 1024 / weight_bytes  # noqa: E731
     lines = [
-        SECTION, "",
-        f"Machine: {machine()}.", "",
+        SECTION,
+        "",
+        f"Machine: {machine()}.",
+        "",
         f"Command: `python bench/bench_model_load.py` — {layers} stacked Gemm layers of {width} x {width} float32 "
         f"({layers * width * width / 1e6:.0f}M parameters, weights {weight_bytes / 2**20:.0f} MiB, file {file_bytes / 2**20:.0f} MiB), "
         f"median of {runs} runs, each in a fresh process (peak memory = growth of the peak RSS, VmHWM, after imports, "
         "in units of the weights' size). The reference is `onnx.load` + `numpy_helper.to_array` of every "
-        "initializer + min/max/mean/std, with no safety checks, measured in the same run.", "",
+        "initializer + min/max/mean/std, with no safety checks, measured in the same run.",
+        "",
         "| contender | total s | load s | layer table s | weight stats s | peak extra memory / weights | time / reference |",
         "|---|---|---|---|---|---|---|",
         f"| qviz | {median(q, 'total'):.2f} | {median(q, 'load'):.2f} | {median(q, 'table'):.3f} | {median(q, 'stats'):.2f} "
@@ -153,9 +163,6 @@ How to read it:
   large weights, so it does not grow with the weights' size.
 - Absolute times drift on this shared machine; compare the ratio to the reference.
 """
-
-
-
 
 
 def main() -> None:

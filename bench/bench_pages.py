@@ -88,7 +88,7 @@ def layer_switch(sample_id: str) -> list[float]:
     at = layer_page(sample_id)
     ids = [x.id for x in layer_table(load_model(load_sample(sample_id).model_bytes))]
     out = []
-    for layer_id in ids[1:REPEATS + 1]:
+    for layer_id in ids[1 : REPEATS + 1]:
         by_label(at.selectbox, "mp_layer").set_value(layer_id)
         out.append(timed(at))
     return out
@@ -99,26 +99,40 @@ def main() -> None:
     rows = []
     for sample_id in SAMPLES:
         ref = reference_ms(sample_id)
-        for name, fn in (("Tune: one layer's bits", tune_bits), ("Layer: bits slider", layer_bits),
-                         ("Layer: switch layer", layer_switch)):
+        for name, fn in (
+            ("Tune: one layer's bits", tune_bits),
+            ("Layer: bits slider", layer_bits),
+            ("Layer: switch layer", layer_switch),
+        ):
             times = fn(sample_id)
             med = statistics.median(times)
-            rows.append(f"| {sample_id} | {name} | {len(times)} | {1000 * med:.0f} | {1000 * max(times):.0f} | "
-                        f"{1000 * med / ref:.1f} | {'met' if med <= 1.0 else 'MISSED'} |")
+            rows.append(
+                f"| {sample_id} | {name} | {len(times)} | {1000 * med:.0f} | {1000 * max(times):.0f} | "
+                f"{1000 * med / ref:.1f} | {'met' if med <= 1.0 else 'MISSED'} |"
+            )
             print(rows[-1], flush=True)
         rows.append(f"| {sample_id} | reference: one float pass of the test split | 7 | {ref:.1f} | | 1.0 | |")
-    text = "\n".join([
-        SECTION, "", f"Machine: {machine()}; streamlit {streamlit.__version__}.", "",
-        "Command: `python bench/bench_pages.py` (AppTest, server side only: the script runs, evaluation, per-layer "
-        "errors and figures; no browser). Each interaction makes a config or view not computed before.", "",
-        "| sample | interaction | n | median ms | max ms | median / reference | target <= 1 s |",
-        "|---|---|---|---|---|---|---|", *rows, "",
-        "Tune: a table edit costs two script runs (the edit is applied, then the page reruns with a fresh table) "
-        "plus one evaluation of the new config on the test split (one simulated session + one pass; the shared "
-        "Runner is warm) and the per-layer local/propagated errors on 32 samples. A config seen before "
-        "(Trade-offs restore, going back to a page) is a cache hit (model hash + config JSON).", ""])
+    text = "\n".join(
+        [
+            SECTION,
+            "",
+            f"Machine: {machine()}; streamlit {streamlit.__version__}.",
+            "",
+            "Command: `python bench/bench_pages.py` (AppTest, server side only: the script runs, evaluation, per-layer "
+            "errors and figures; no browser). Each interaction makes a config or view not computed before.",
+            "",
+            "| sample | interaction | n | median ms | max ms | median / reference | target <= 1 s |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "Tune: a table edit costs two script runs (the edit is applied, then the page reruns with a fresh table) "
+            "plus one evaluation of the new config on the test split (one simulated session + one pass; the shared "
+            "Runner is warm) and the per-layer local/propagated errors on 32 samples. A config seen before "
+            "(Trade-offs restore, going back to a page) is a cache hit (model hash + config JSON).",
+            "",
+        ]
+    )
     write_section(SECTION, text)
-
 
 
 if __name__ == "__main__":

@@ -56,11 +56,17 @@ def make_params(x: np.ndarray, axis, block_size):
 
 def ort_session(scale, zp, axis, block_size, threads: int) -> ort.InferenceSession:
     attrs = {k: v for k, v in (("axis", axis), ("block_size", block_size)) if v is not None}
-    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **attrs),
-             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], **attrs)]
-    graph = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, SHAPE)],
-                              [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zp, "z")])
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **attrs),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], **attrs),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, SHAPE)],
+        [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zp, "z")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     opts = ort.SessionOptions()
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -78,8 +84,10 @@ def contenders(x, scale, zp, axis, block_size, with_naive: bool) -> dict:
     """name -> (setup, run): setup() makes the per-run input outside the clock."""
     zp32 = zp.astype(np.int32)
     out = np.empty_like(x)
-    sessions = {"ort-1t": ort_session(scale, zp, axis, block_size, 1),
-                "ort-default": ort_session(scale, zp, axis, block_size, 0)}
+    sessions = {
+        "ort-1t": ort_session(scale, zp, axis, block_size, 1),
+        "ort-default": ort_session(scale, zp, axis, block_size, 0),
+    }
     fq = dict(scale=scale, zero_point=zp32, qmin=QMIN, qmax=QMAX, axis=axis, block_size=block_size)
     cases = {name: (lambda: x, lambda a, s=s: s.run(None, {"x": a})) for name, s in sessions.items()}
     cases["ours-new"] = (lambda: x, lambda a: fake_quantize(a, **fq))
@@ -116,8 +124,12 @@ def peak_memory(x, scale, zp, axis, block_size, out=None) -> float:
     return peak / x.nbytes
 
 
-GRANULARITIES = [("per-tensor", None, None), ("per-channel (axis 0)", 0, None),
-                 ("per-group 32 (axis 1)", 1, 32), ("per-group 128 (axis 1)", 1, 128)]
+GRANULARITIES = [
+    ("per-tensor", None, None),
+    ("per-channel (axis 0)", 0, None),
+    ("per-group 32 (axis 1)", 1, 32),
+    ("per-group 128 (axis 1)", 1, 128),
+]
 
 
 def main(runs: int = RUNS, write_doc: bool = True) -> dict:
@@ -129,8 +141,10 @@ def main(runs: int = RUNS, write_doc: bool = True) -> dict:
         times = time_interleaved(contenders(x, scale, zp, axis, block_size, axis is None), runs)
         ratios = {name: times[name] / times["ort-1t"] for name in times}
         ratios_default = {name: times[name] / times["ort-default"] for name in times}
-        peak = {"new": peak_memory(x, scale, zp, axis, block_size),
-                "out": peak_memory(x, scale, zp, axis, block_size, out=np.empty_like(x))}
+        peak = {
+            "new": peak_memory(x, scale, zp, axis, block_size),
+            "out": peak_memory(x, scale, zp, axis, block_size, out=np.empty_like(x)),
+        }
         results[label] = {"times": times, "ratios": ratios, "ratios_default": ratios_default, "peak_mem": peak}
         print(f"{label}: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items()), flush=True)
     table = render(results, runs)
@@ -140,29 +154,28 @@ def main(runs: int = RUNS, write_doc: bool = True) -> dict:
     return results
 
 
-
-
-
 def render(results: dict, runs: int) -> str:
     names = ["ours-inplace", "ours-out", "ours-new", "ort-1t", "ort-default", "naive"]
-    lines = [SECTION, "",
-             f"Machine: {machine()}.", "",
-             f"Command: `python bench/bench_quant.py` — 4096 x 4096 float32 (16M values), int8 symmetric, "
-             f"quantize -> dequantize, median of {runs} interleaved runs in one process. "
-             "Times in ms; the ratio is ours / onnxruntime one-thread (`ort-1t`) measured in the same run "
-             "(target <= 1.0), and in brackets ours / onnxruntime default threads. Peak extra memory of "
-             "`fake_quantize` (tracemalloc) in units of the tensor's float32 size (target <= 2).", "",
-             "| granularity | " + " | ".join(names) + " | ratio in place | ratio out= | ratio new | peak mem new / out= |",
-             "|---" * (len(names) + 5) + "|"]
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python bench/bench_quant.py` — 4096 x 4096 float32 (16M values), int8 symmetric, "
+        f"quantize -> dequantize, median of {runs} interleaved runs in one process. "
+        "Times in ms; the ratio is ours / onnxruntime one-thread (`ort-1t`) measured in the same run "
+        "(target <= 1.0), and in brackets ours / onnxruntime default threads. Peak extra memory of "
+        "`fake_quantize` (tracemalloc) in units of the tensor's float32 size (target <= 2).",
+        "",
+        "| granularity | " + " | ".join(names) + " | ratio in place | ratio out= | ratio new | peak mem new / out= |",
+        "|---" * (len(names) + 5) + "|",
+    ]
     for label, r in results.items():
         t, q, qd, m = r["times"], r["ratios"], r["ratios_default"], r["peak_mem"]
         cells = [f"{t[n] * 1e3:.1f}" if n in t else "-" for n in names]
         ratio = [f"{q[n]:.2f} ({qd[n]:.2f})" for n in ("ours-inplace", "ours-out", "ours-new")]
         lines.append(f"| {label} | " + " | ".join(cells + ratio) + f" | {m['new']:.2f} / {m['out']:.2f} |")
     return "\n".join(lines) + "\n"
-
-
-
 
 
 # What the numbers mean; written into the section under the table on every run.

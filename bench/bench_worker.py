@@ -94,50 +94,54 @@ def _try(pool, case) -> None:
         pass
 
 
-
-
-
 def report(sample: dict, tiny: dict, large: dict, cold: dict, mem: dict, runs: int) -> str:
-    row = lambda name, r: (f"| {name} | {r['inproc'] * 1e3:.1f} | {r['worker'] * 1e3:.1f} | "  # noqa: E731
-                           f"{(r['worker'] - r['inproc']) * 1e3:.1f} | {r['worker'] / r['inproc']:.2f} |")
-    return "\n".join([
-        SECTION, "",
-        f"Machine: {machine()}.", "",
-        f"Command: `python bench/bench_worker.py` — median of {runs} interleaved runs in one process.", "",
-        "| describe (load + layer table + weight stats) | in-process ms | in a worker ms | overhead ms | worker / in-process |",
-        "|---|---|---|---|---|",
-        row(f"sample digits_mobilenet ({SAMPLE.stat().st_size / 1024:.0f} KiB)", sample),
-        row("tiny conv_net (3 layers)", tiny),
-        row(f"large: 10 Gemm 2000 x 2000 ({large['mib']:.0f} MiB; median of {max(3, runs // 4)})", large),
-        "",
-        "| cold start | s | ratio |", "|---|---|---|",
-        f"| zygote start + first call (imports once per server) | {cold['zygote']:.2f} | {cold['zygote'] / cold['spawn']:.2f} |",
-        f"| fresh `python -c 'import qviz.worker.tasks'` (what spawn-per-call would pay every call) | {cold['spawn']:.2f} | 1.00 |",
-        "",
-        f"Server memory: RSS {mem['before']:.1f} MiB before and {mem['after']:.1f} MiB after {mem['n']} hostile uploads "
-        f"(the tests/security corpus cycled, 2 GiB runtime memory bombs included, 1 GiB worker limit): "
-        f"{mem['after'] - mem['before']:+.1f} MiB, {mem['seconds'] / mem['n'] * 1e3:.0f} ms per upload.", "",
-        "How to read it:", "",
-        "- Each call forks a fresh worker from a zygote that imported numpy/onnx/onnxruntime/pandas once,",
-        "  so the fixed cost is a fork, the limits and a socket round trip (about 10 ms of fork plus",
-        "  the child's first touches of copy-on-write pages), not an interpreter start. Spawning a",
-        "  fresh Python per call would cost the cold-start time on every upload.",
-        "- The overhead is a fixed ~15-20 ms per call plus, for big uploads, copying the bytes to the",
-        "  worker over a Unix socket and first-touch page faults of a fresh process (the large row).",
-        "- Results come back as JSON + raw arrays (no pickle), so the server's memory holds only",
-        "  the decoded result; a worker's 2 GiB bomb dies inside its own 1 GiB address space.",
-        "- Why a zygote of our own and not `multiprocessing`: its forkserver inherits the server's",
-        "  environment (secrets in /proc/<pid>/environ) and its Connection.recv unpickles; spawn",
-        "  pays the cold start per call. The zygote is exec'd with an environment built from",
-        "  scratch (`python -I`, empty directory) and the wire format is JSON + raw arrays.",
-        "- Not a sandbox against native code execution: workers run as the server's user. For a",
-        "  public deployment run the server (and so the zygote) as a dedicated user without",
-        "  access to secrets, or in a container.",
-        "",
-    ])
-
-
-
+    row = lambda name, r: (
+        f"| {name} | {r['inproc'] * 1e3:.1f} | {r['worker'] * 1e3:.1f} | "  # noqa: E731
+        f"{(r['worker'] - r['inproc']) * 1e3:.1f} | {r['worker'] / r['inproc']:.2f} |"
+    )
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Machine: {machine()}.",
+            "",
+            f"Command: `python bench/bench_worker.py` — median of {runs} interleaved runs in one process.",
+            "",
+            "| describe (load + layer table + weight stats) | in-process ms | in a worker ms | overhead ms | worker / in-process |",
+            "|---|---|---|---|---|",
+            row(f"sample digits_mobilenet ({SAMPLE.stat().st_size / 1024:.0f} KiB)", sample),
+            row("tiny conv_net (3 layers)", tiny),
+            row(f"large: 10 Gemm 2000 x 2000 ({large['mib']:.0f} MiB; median of {max(3, runs // 4)})", large),
+            "",
+            "| cold start | s | ratio |",
+            "|---|---|---|",
+            f"| zygote start + first call (imports once per server) | {cold['zygote']:.2f} | {cold['zygote'] / cold['spawn']:.2f} |",
+            f"| fresh `python -c 'import qviz.worker.tasks'` (what spawn-per-call would pay every call) | {cold['spawn']:.2f} | 1.00 |",
+            "",
+            f"Server memory: RSS {mem['before']:.1f} MiB before and {mem['after']:.1f} MiB after {mem['n']} hostile uploads "
+            f"(the tests/security corpus cycled, 2 GiB runtime memory bombs included, 1 GiB worker limit): "
+            f"{mem['after'] - mem['before']:+.1f} MiB, {mem['seconds'] / mem['n'] * 1e3:.0f} ms per upload.",
+            "",
+            "How to read it:",
+            "",
+            "- Each call forks a fresh worker from a zygote that imported numpy/onnx/onnxruntime/pandas once,",
+            "  so the fixed cost is a fork, the limits and a socket round trip (about 10 ms of fork plus",
+            "  the child's first touches of copy-on-write pages), not an interpreter start. Spawning a",
+            "  fresh Python per call would cost the cold-start time on every upload.",
+            "- The overhead is a fixed ~15-20 ms per call plus, for big uploads, copying the bytes to the",
+            "  worker over a Unix socket and first-touch page faults of a fresh process (the large row).",
+            "- Results come back as JSON + raw arrays (no pickle), so the server's memory holds only",
+            "  the decoded result; a worker's 2 GiB bomb dies inside its own 1 GiB address space.",
+            "- Why a zygote of our own and not `multiprocessing`: its forkserver inherits the server's",
+            "  environment (secrets in /proc/<pid>/environ) and its Connection.recv unpickles; spawn",
+            "  pays the cold start per call. The zygote is exec'd with an environment built from",
+            "  scratch (`python -I`, empty directory) and the wire format is JSON + raw arrays.",
+            "- Not a sandbox against native code execution: workers run as the server's user. For a",
+            "  public deployment run the server (and so the zygote) as a dedicated user without",
+            "  access to secrets, or in a container.",
+            "",
+        ]
+    )
 
 
 def main() -> None:

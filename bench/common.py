@@ -29,8 +29,10 @@ def machine() -> str:
         pass
     simd = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, CPU {cpu} ({simd}); Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; load average {load}")
+    return (
+        f"nproc {os.cpu_count()}, CPU {cpu} ({simd}); Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; load average {load}"
+    )
 
 
 def write_section(section: str, text: str) -> None:

@@ -152,7 +152,9 @@ async def one_round(app: StreamlitClient, k: int, stats: Stats, applied: dict[st
     """Pick sample k -> Tune -> bulk-set every layer's weight bits and apply -> Model; every step checked."""
     sample = SAMPLES[k % len(SAMPLES)]
     if sample not in (app.text_shown("Current model:") or ""):
-        await timed(stats, "pick sample", app, app.set_value("Bundled sample", sample), shows(f"Current model: {sample}"))
+        await timed(
+            stats, "pick sample", app, app.set_value("Bundled sample", sample), shows(f"Current model: {sample}")
+        )
     first, bits = next_bits(app, applied)
     await timed(stats, "open Tune (evaluate)", app, app.open_page("Tune"), shows(ACCURACY))
     await ensure(stats, app, "tune_bulk_target", "a name pattern")
@@ -213,7 +215,10 @@ async def settle(page, before: int, timeout_ms: int = ACTION_MS) -> None:
     """
     await page.wait_for_function(
         f"(document.querySelector('[data-testid=\"stAlertContentError\"]') || (window.__qvRuns || 0) > {before})"
-        " && document.querySelector('[data-test-script-state=\"notRunning\"]')", timeout=timeout_ms, polling=200)
+        " && document.querySelector('[data-test-script-state=\"notRunning\"]')",
+        timeout=timeout_ms,
+        polling=200,
+    )
 
 
 async def open_page(page, url: str) -> None:
@@ -222,7 +227,10 @@ async def open_page(page, url: str) -> None:
     await page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
     await page.wait_for_function(
         "t => document.body.innerText.includes(t) && document.querySelector('[data-test-script-state=\"notRunning\"]')",
-        arg="Current model:", timeout=ACTION_MS, polling=200)
+        arg="Current model:",
+        timeout=ACTION_MS,
+        polling=200,
+    )
 
 
 async def hostile(j: int, browser, url: str, deadline: float, stats: Stats, files: list[Path]) -> None:
@@ -285,8 +293,10 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
     watch = asyncio.create_task(sampler(pid, samples, stop))
     deadline = time.monotonic() + args.seconds
     t0, cpu0, own0 = time.monotonic(), cpu_seconds(pid), os.times()
-    await asyncio.gather(*[benign(i, url, deadline, stats) for i in range(args.sessions)],
-                         *[hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)])
+    await asyncio.gather(
+        *[benign(i, url, deadline, stats) for i in range(args.sessions)],
+        *[hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)],
+    )
     wall, cpu, own = time.monotonic() - t0, [b - a for a, b in zip(cpu0, cpu_seconds(pid))], os.times()
     load_avg = os.getloadavg()[0]
     if browser is not None:
@@ -295,9 +305,12 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
     stop.set()
     await watch
     result = report(stats, args, wall, cold, baseline, max(samples, default=baseline), rss_mb(pid))
-    result["cores_used"] = {"server": round(cpu[0] / wall, 2), "workers": round(cpu[1] / wall, 2),
-                            "load_driver_process": round((own.user + own.system - own0.user - own0.system) / wall, 2),
-                            "machine_load_avg_1min_at_end": round(load_avg, 1)}
+    result["cores_used"] = {
+        "server": round(cpu[0] / wall, 2),
+        "workers": round(cpu[1] / wall, 2),
+        "load_driver_process": round((own.user + own.system - own0.user - own0.system) / wall, 2),
+        "machine_load_avg_1min_at_end": round(load_avg, 1),
+    }
     result["server_cpu_s_per_interaction"] = round(cpu[0] / max(1, result["interactions_ok"]), 3)
     result["warm_up_failures"] = warm.failures
     return result
@@ -321,16 +334,28 @@ def p95(xs: list[float]) -> float:
 def report(stats: Stats, args, wall: float, cold: float, baseline: float, peak: float, after: float) -> dict:
     """The result as JSON-ready numbers; the headline p95 leaves out opening the app (all sessions at once)."""
     every = [t for kind, ts in stats.times.items() if kind != OPEN for t in ts]
-    rows = {kind: {"n": len(ts), "median_s": round(statistics.median(ts), 3), "p95_s": round(p95(ts), 3)}
-            for kind, ts in stats.times.items()}
+    rows = {
+        kind: {"n": len(ts), "median_s": round(statistics.median(ts), 3), "p95_s": round(p95(ts), 3)}
+        for kind, ts in stats.times.items()
+    }
     benign_failures = [f for f in stats.failures if f.startswith("session")]
-    return {"sessions": args.sessions, "hostile_sessions": args.hostile, "seconds": args.seconds, "think_s": args.think,
-            "wall_s": round(wall, 1),
-            "interactions_ok": sum(len(ts) for ts in stats.times.values()), "benign_failures": len(benign_failures),
-            "p95_s": round(p95(every), 3), "median_s": round(statistics.median(every), 3) if every else None,
-            "by_kind": rows, "hostile": stats.hostile, "hostile_accepted": sorted(stats.accepted), "failures": stats.failures[:20],
-            "rss_mb": {"cold": round(cold), "baseline": round(baseline), "peak": round(peak), "after": round(after)},
-            "cpus": os.cpu_count()}
+    return {
+        "sessions": args.sessions,
+        "hostile_sessions": args.hostile,
+        "seconds": args.seconds,
+        "think_s": args.think,
+        "wall_s": round(wall, 1),
+        "interactions_ok": sum(len(ts) for ts in stats.times.values()),
+        "benign_failures": len(benign_failures),
+        "p95_s": round(p95(every), 3),
+        "median_s": round(statistics.median(every), 3) if every else None,
+        "by_kind": rows,
+        "hostile": stats.hostile,
+        "hostile_accepted": sorted(stats.accepted),
+        "failures": stats.failures[:20],
+        "rss_mb": {"cold": round(cold), "baseline": round(baseline), "peak": round(peak), "after": round(after)},
+        "cpus": os.cpu_count(),
+    }
 
 
 def docs_section(r: dict, command: str) -> str:
@@ -338,30 +363,32 @@ def docs_section(r: dict, command: str) -> str:
     import streamlit
 
     mem, cores, h = r["rss_mb"], r["cores_used"], r["hostile"]
-    rows = "\n".join(f"| {kind} | {v['n']} | {v['median_s']:.2f} | {v['p95_s']:.2f} |" for kind, v in r["by_kind"].items())
+    rows = "\n".join(
+        f"| {kind} | {v['n']} | {v['median_s']:.2f} | {v['p95_s']:.2f} |" for kind, v in r["by_kind"].items()
+    )
     verdict = "met" if r["p95_s"] <= 3 else "NOT met"
     growth = mem["after"] - mem["baseline"]
     return f"""{SECTION}
 
 Machine: {machine()}; streamlit {streamlit.__version__}.
 
-Command: `{command}` ({r['sessions']} benign sessions + {r['hostile_sessions']} hostile, {r['seconds']:.0f} s of load, {r['wall_s']:.0f} s wall until every session's last round ended).
+Command: `{command}` ({r["sessions"]} benign sessions + {r["hostile_sessions"]} hostile, {r["seconds"]:.0f} s of load, {r["wall_s"]:.0f} s wall until every session's last round ended).
 
 | interaction | n | median s | p95 s |
 |---|---|---|---|
 {rows}
-| **all benign interactions except opening** | {r['interactions_ok'] - r['by_kind'].get(OPEN, {}).get('n', 0)} | **{r['median_s']:.2f}** | **{r['p95_s']:.2f}** |
+| **all benign interactions except opening** | {r["interactions_ok"] - r["by_kind"].get(OPEN, {}).get("n", 0)} | **{r["median_s"]:.2f}** | **{r["p95_s"]:.2f}** |
 
-Benign failures: {r['benign_failures']}. Hostile uploads rejected / accepted / failed: {h['rejected']} / {h['accepted']} / {h['failed']}; accepted files: {', '.join(r.get('hostile_accepted', [])) or 'none'}. (The corpus' four runtime bombs allocate 2 GiB once Shape runs: under the default 3 GB worker limit they run, in a worker, and are accepted; tests/security refuses them with a 1 GB limit.)
-CPU (cores, average over the load): server {cores['server']}, its workers {cores['workers']}, this load driver {cores['load_driver_process']} (plus Chromium for the hostile pages); 1-minute load average at the end {cores['machine_load_avg_1min_at_end']}. Server CPU per benign interaction (the hostile sessions' work included): {r['server_cpu_s_per_interaction']:.3f} s; the script runs of all sessions share one Python process, so about one core, {1 / max(r['server_cpu_s_per_interaction'], 1e-3):.0f} interactions/s, is its ceiling.
+Benign failures: {r["benign_failures"]}. Hostile uploads rejected / accepted / failed: {h["rejected"]} / {h["accepted"]} / {h["failed"]}; accepted files: {", ".join(r.get("hostile_accepted", [])) or "none"}. (The corpus' four runtime bombs allocate 2 GiB once Shape runs: under the default 3 GB worker limit they run, in a worker, and are accepted; tests/security refuses them with a 1 GB limit.)
+CPU (cores, average over the load): server {cores["server"]}, its workers {cores["workers"]}, this load driver {cores["load_driver_process"]} (plus Chromium for the hostile pages); 1-minute load average at the end {cores["machine_load_avg_1min_at_end"]}. Server CPU per benign interaction (the hostile sessions' work included): {r["server_cpu_s_per_interaction"]:.3f} s; the script runs of all sessions share one Python process, so about one core, {1 / max(r["server_cpu_s_per_interaction"], 1e-3):.0f} interactions/s, is its ceiling.
 
-Server memory (VmRSS of the streamlit process): cold {mem['cold']} MB; baseline after a warm-up session visited every sample and closed {mem['baseline']} MB; peak {mem['peak']} MB; {SETTLE_S} s after all sessions closed {mem['after']} MB: **{growth:+d} MB over the baseline (target <= 100 MB: {'met' if growth <= 100 else 'NOT met'})**.
+Server memory (VmRSS of the streamlit process): cold {mem["cold"]} MB; baseline after a warm-up session visited every sample and closed {mem["baseline"]} MB; peak {mem["peak"]} MB; {SETTLE_S} s after all sessions closed {mem["after"]} MB: **{growth:+d} MB over the baseline (target <= 100 MB: {"met" if growth <= 100 else "NOT met"})**.
 
 How to read it:
 
-- **p95 of benign interactions {r['p95_s']:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (bench/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r['cpus']} cores as the server, as do the hostile sessions' Chromium pages.
+- **p95 of benign interactions {r["p95_s"]:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (bench/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r["cpus"]} cores as the server, as do the hostile sessions' Chromium pages.
 - Every round is checked (the page names the picked sample, Tune shows the accuracy, the config code in the URL changed after "apply", no error shown); a failed check counts as a failure, never as a fast success. "set a bulk-edit widget" are the clicks that lead up to "apply" (target, pattern, bits; each reruns the Tune page).
-- Each session pauses a random 0-{2 * r['think_s']:g} s (mean {r['think_s']:g} s) after every interaction, as a student reads the result; with `--think 0` the sessions click back to back, which measures the server's saturation (every script run of every session shares one Python process), not a class.
+- Each session pauses a random 0-{2 * r["think_s"]:g} s (mean {r["think_s"]:g} s) after every interaction, as a student reads the result; with `--think 0` the sessions click back to back, which measures the server's saturation (every script run of every session shares one Python process), not a class.
 - The headline leaves out opening the app: all sessions connect in the same second.
 - Not measured here: browsers' rendering (on students' own machines in a real class), more than one server process.
 """
@@ -373,10 +400,16 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--hostile", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=600)
-    ap.add_argument("--think", type=float, default=THINK_S,
-                    help="mean seconds a student pauses after each interaction (0: back to back, the server's saturation)")
+    ap.add_argument(
+        "--think",
+        type=float,
+        default=THINK_S,
+        help="mean seconds a student pauses after each interaction (0: back to back, the server's saturation)",
+    )
     ap.add_argument("--json", help="also write the result here")
-    ap.add_argument("--write-docs", action="store_true", help="replace the Classroom load section of docs/benchmarks.md")
+    ap.add_argument(
+        "--write-docs", action="store_true", help="replace the Classroom load section of docs/benchmarks.md"
+    )
     args = ap.parse_args()
     THINK_S = args.think
     with tempfile.TemporaryDirectory() as tmp:
@@ -387,8 +420,10 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(text)
     if args.write_docs:
-        command = (f"python bench/load_test.py --sessions {args.sessions} --hostile {args.hostile} --seconds {args.seconds:g}"
-                   f" --think {args.think:g}")
+        command = (
+            f"python bench/load_test.py --sessions {args.sessions} --hostile {args.hostile} --seconds {args.seconds:g}"
+            f" --think {args.think:g}"
+        )
         write_section(SECTION, docs_section(result, command))
 
 

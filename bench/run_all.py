@@ -11,8 +11,16 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["bench_quant.py", "bench_estimators.py", "bench_model_load.py", "bench_apply.py",
-           "bench_evaluate.py", "bench_pages.py", "bench_worker.py", "bench_host.py"]
+SCRIPTS = [
+    "bench_quant.py",
+    "bench_estimators.py",
+    "bench_model_load.py",
+    "bench_apply.py",
+    "bench_evaluate.py",
+    "bench_pages.py",
+    "bench_worker.py",
+    "bench_host.py",
+]
 
 
 def main() -> int:

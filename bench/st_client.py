@@ -49,8 +49,15 @@ TRIGGERS = {"button", "download_button", "form_submit_button"}
 CHOICE = {"selectbox", "radio"}  # state: string_value = the chosen option's label, as shown
 TEXT = {"text_input", "text_area"}  # state: string_value = the text
 # element fields that hold the text a user reads, by element type
-TEXT_FIELDS = {"text": "body", "markdown": "body", "heading": "body", "alert": "body", "metric": "label",
-               "code": "code_text", "exception": "message"}
+TEXT_FIELDS = {
+    "text": "body",
+    "markdown": "body",
+    "heading": "body",
+    "alert": "body",
+    "metric": "label",
+    "code": "code_text",
+    "exception": "message",
+}
 
 
 class ProtocolError(RuntimeError):
@@ -185,7 +192,9 @@ class StreamlitClient:
         for w in self.widgets:
             if name in (w.label, w.key):
                 return w
-        raise ProtocolError(f"no widget labelled or keyed {name!r}; widgets: {[w.label or w.key for w in self.widgets]}")
+        raise ProtocolError(
+            f"no widget labelled or keyed {name!r}; widgets: {[w.label or w.key for w in self.widgets]}"
+        )
 
     def value(self, name: str):
         """The value this client holds for a widget (what the next rerun sends), None if it holds none."""

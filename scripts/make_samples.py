@@ -57,8 +57,7 @@ DIGITS_SOURCE = {
 CANCER_SOURCE = {
     "name": "Breast Cancer Wisconsin (Diagnostic), 569 samples x 30 features",
     "loader": "sklearn.datasets.load_breast_cancer",
-    "origin": "UCI Machine Learning Repository, dataset 17 (W. H. Wolberg, W. N. Street, "
-    "O. L. Mangasarian, 1995)",
+    "origin": "UCI Machine Learning Repository, dataset 17 (W. H. Wolberg, W. N. Street, O. L. Mangasarian, 1995)",
     "licence": "CC BY 4.0 (UCI Machine Learning Repository); scikit-learn itself is BSD-3-Clause",
 }
 
@@ -125,9 +124,7 @@ class DigitsMLP(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
-        )
+        self.net = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
 
     def forward(self, x):
         return self.net(x)
@@ -146,11 +143,16 @@ class DigitsCNN(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            *conv_bn(1, 16), nn.ReLU(), *conv_bn(16, 32), nn.ReLU(), nn.MaxPool2d(2),
-            *conv_bn(32, 64), nn.ReLU(), nn.MaxPool2d(2),
+            *conv_bn(1, 16),
+            nn.ReLU(),
+            *conv_bn(16, 32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            *conv_bn(32, 64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 2 * 2, 64), nn.ReLU(),
-                                        nn.Linear(64, 10))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10))
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -177,12 +179,13 @@ class DigitsMobileNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        blocks = [(16, 16, 1, 1), (16, 24, 2, 6), (24, 24, 1, 6), (24, 32, 2, 6),
-                  (32, 32, 1, 6), (32, 48, 1, 6)]
+        blocks = [(16, 16, 1, 1), (16, 24, 2, 6), (24, 24, 1, 6), (24, 32, 2, 6), (32, 32, 1, 6), (32, 48, 1, 6)]
         self.features = nn.Sequential(
-            *conv_bn(1, 16, 3, stride=2), nn.ReLU6(),
+            *conv_bn(1, 16, 3, stride=2),
+            nn.ReLU6(),
             *[InvertedResidual(*b) for b in blocks],
-            *conv_bn(48, 192, 1), nn.ReLU6(),
+            *conv_bn(48, 192, 1),
+            nn.ReLU6(),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(192, 10))
@@ -216,8 +219,7 @@ class EncoderBlock(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.attn = SelfAttention(dim, heads, tokens)
-        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(),
-                                 nn.Linear(mlp_ratio * dim, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
 
     def forward(self, x):
         x = x + self.attn(self.ln1(x))
@@ -246,8 +248,7 @@ class TabularMLP(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(30, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(),
-                                 nn.Linear(16, 2))
+        self.net = nn.Sequential(nn.Linear(30, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 2))
 
     def forward(self, x):
         return self.net(x)
@@ -270,8 +271,7 @@ class Recipe:
 
 def expansion_gammas(model: nn.Module) -> list[torch.Tensor]:
     """BatchNorm scales right after the 1x1 expansion convs of the inverted residual blocks."""
-    return [m.block[1].weight for m in model.modules()
-            if isinstance(m, InvertedResidual) and m.expand > 1]
+    return [m.block[1].weight for m in model.modules() if isinstance(m, InvertedResidual) and m.expand > 1]
 
 
 def prepare(x: torch.Tensor, recipe: Recipe, gen: torch.Generator | None) -> torch.Tensor:
@@ -341,8 +341,14 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> onnx.ModelProto:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            model, (example,), str(path), dynamo=False, opset_version=EXPORT_OPSET,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True,
+            model,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=EXPORT_OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            do_constant_folding=True,
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         )
         proto = onnx.load(str(path))
@@ -421,8 +427,7 @@ def depthwise_weights(proto: onnx.ModelProto) -> list[str]:
 def granularity_check(proto: onnx.ModelProto, test: Split) -> dict:
     """Int8 weight-only fake quantization of the depthwise convs: per-tensor vs per-channel."""
     names = depthwise_weights(proto)
-    result = {"weights": "int8 symmetric (-127..127), depthwise Conv weights only, rest fp32",
-              "layers": []}
+    result = {"weights": "int8 symmetric (-127..127), depthwise Conv weights only, rest fp32", "layers": []}
     for per_channel in (False, True):
         quantized = onnx.ModelProto()
         quantized.CopyFrom(proto)
@@ -436,12 +441,15 @@ def granularity_check(proto: onnx.ModelProto, test: Split) -> dict:
     for name in names:
         w = inits[name]
         ranges = np.abs(w).reshape(len(w), -1).max(axis=1)
-        result["layers"].append({
-            "weight": name, "channels": len(w),
-            "max_over_median_channel_range": round(float(ranges.max() / np.median(ranges)), 1),
-            "sqnr_db_per_tensor": round(sqnr_db(w, fake_quant_int8(w, False)), 1),
-            "sqnr_db_per_channel": round(sqnr_db(w, fake_quant_int8(w, True)), 1),
-        })
+        result["layers"].append(
+            {
+                "weight": name,
+                "channels": len(w),
+                "max_over_median_channel_range": round(float(ranges.max() / np.median(ranges)), 1),
+                "sqnr_db_per_tensor": round(sqnr_db(w, fake_quant_int8(w, False)), 1),
+                "sqnr_db_per_channel": round(sqnr_db(w, fake_quant_int8(w, True)), 1),
+            }
+        )
     return result
 
 
@@ -458,8 +466,7 @@ def check_per_channel_lesson(proto: onnx.ModelProto, test: Split, dead: list[int
 def matmul_input_norms(proto: onnx.ModelProto) -> list[str]:
     """Outputs of the LayerNormalization nodes that feed a MatMul (attention and MLP inputs)."""
     matmul_inputs = {i for n in proto.graph.node if n.op_type == "MatMul" for i in n.input}
-    return [n.output[0] for n in proto.graph.node
-            if n.op_type == "LayerNormalization" and n.output[0] in matmul_inputs]
+    return [n.output[0] for n in proto.graph.node if n.op_type == "LayerNormalization" and n.output[0] in matmul_inputs]
 
 
 def intermediate_values(proto: onnx.ModelProto, names: list[str], x: np.ndarray) -> list:
@@ -484,8 +491,9 @@ def minmax_qparams(v: np.ndarray, bits: int, per_channel: bool) -> tuple[np.ndar
     return (scale, zero_point) if per_channel else (scale[0], zero_point[0])
 
 
-def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: Split,
-                         bits: int = 8, per_channel: bool = False) -> bytes:
+def quantize_activations(
+    proto: onnx.ModelProto, names: list[str], calibration: Split, bits: int = 8, per_channel: bool = False
+) -> bytes:
     """Insert QuantizeLinear/DequantizeLinear after each named tensor: unsigned `bits` (8 or 16)
     min-max on the calibration split, one scale per tensor or per channel (last axis)."""
     values = intermediate_values(proto, names, calibration.x)
@@ -497,11 +505,21 @@ def quantize_activations(proto: onnx.ModelProto, names: list[str], calibration: 
         if node.output and node.output[0] in names:
             name = node.output[0]
             scale, zero_point = minmax_qparams(values[names.index(name)], bits, per_channel)
-            out.graph.initializer.extend([numpy_helper.from_array(np.array(scale), name + "_s"),
-                                          numpy_helper.from_array(np.array(zero_point), name + "_z")])
+            out.graph.initializer.extend(
+                [
+                    numpy_helper.from_array(np.array(scale), name + "_s"),
+                    numpy_helper.from_array(np.array(zero_point), name + "_z"),
+                ]
+            )
             node.output[0] = name + "_raw"
-            nodes.append(onnx.helper.make_node("QuantizeLinear", [name + "_raw", name + "_s", name + "_z"], [name + "_q"], axis=-1))
-            nodes.append(onnx.helper.make_node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name], axis=-1))
+            nodes.append(
+                onnx.helper.make_node(
+                    "QuantizeLinear", [name + "_raw", name + "_s", name + "_z"], [name + "_q"], axis=-1
+                )
+            )
+            nodes.append(
+                onnx.helper.make_node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name], axis=-1)
+            )
     del out.graph.node[:]
     out.graph.node.extend(nodes)
     return out.SerializeToString()
@@ -521,10 +539,13 @@ def outlier_check(proto: onnx.ModelProto, splits: dict) -> dict:
         channel_max = np.abs(v).reshape(-1, v.shape[-1]).max(axis=0)
         ratios.append(round(float(channel_max.max() / np.median(channel_max)), 1))
     quantized = quantize_activations(proto, names, splits["calibration"])
-    return {"activations": "uint8 per-tensor min-max (calibration split) on the LayerNorm "
-                           "outputs feeding MatMul; everything else fp32",
-            "tensors": names, "max_over_median_channel_range": ratios,
-            "uint8_per_tensor_test_correct": count_correct(quantized, splits["test"])}
+    return {
+        "activations": "uint8 per-tensor min-max (calibration split) on the LayerNorm "
+        "outputs feeding MatMul; everything else fp32",
+        "tensors": names,
+        "max_over_median_channel_range": ratios,
+        "uint8_per_tensor_test_correct": count_correct(quantized, splits["test"]),
+    }
 
 
 # ----------------------------------------------------------------------------- planted outliers
@@ -594,10 +615,12 @@ def activation_outlier_check(proto: onnx.ModelProto, names: list[str], splits: d
     """Test correct with the named tensors fake-quantized (rest fp32): uint8 per-tensor,
     uint8 per-channel and uint16 per-tensor, all min-max on the calibration split."""
     modes = {"uint8_per_tensor": (8, False), "uint8_per_channel": (8, True), "uint16_per_tensor": (16, False)}
-    result = {"activations": "min-max on the calibration split, QuantizeLinear/DequantizeLinear "
-                             "after the LayerNorm outputs feeding MatMul; everything else fp32",
-              "tensors": names,
-              "top_channel_over_median_channel_range": channel_ratios(proto, names, splits["calibration"].x)}
+    result = {
+        "activations": "min-max on the calibration split, QuantizeLinear/DequantizeLinear "
+        "after the LayerNorm outputs feeding MatMul; everything else fp32",
+        "tensors": names,
+        "top_channel_over_median_channel_range": channel_ratios(proto, names, splits["calibration"].x),
+    }
     for key, (bits, per_channel) in modes.items():
         quantized = quantize_activations(proto, names, splits["calibration"], bits, per_channel)
         result[f"{key}_test_correct"] = count_correct(quantized, splits["test"])
@@ -634,14 +657,19 @@ def build_outlier_variant(digits: dict) -> dict:
     card["derivation"] = {
         "from": OUTLIER_BASE,
         "transform": "inverse SmoothQuant, exact: for each LayerNorm feeding only MatMuls, "
-                     "gamma[c] and beta[c] multiplied by alpha, MatMul weight rows W[c, :] divided by alpha",
-        "alpha": OUTLIER_ALPHA, "channels": list(OUTLIER_CHANNELS), "tensors": names,
+        "gamma[c] and beta[c] multiplied by alpha, MatMul weight rows W[c, :] divided by alpha",
+        "alpha": OUTLIER_ALPHA,
+        "channels": list(OUTLIER_CHANNELS),
+        "tensors": names,
         "max_abs_logit_difference_vs_base": float(np.abs(logits - base_logits).max()),
     }
     card["outlier_check"] = check
     (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{OUTLIER_ID:20s} acc {card['fp32_test_accuracy']:.4f} ({correct}/{len(digits['test'].y)})"
-          f"  derived in {time.perf_counter() - start:5.1f} s", flush=True)
+    print(
+        f"{OUTLIER_ID:20s} acc {card['fp32_test_accuracy']:.4f} ({correct}/{len(digits['test'].y)})"
+        f"  derived in {time.perf_counter() - start:5.1f} s",
+        flush=True,
+    )
     return card
 
 
@@ -649,13 +677,17 @@ def outlier_card(base_card: dict, proto: onnx.ModelProto, correct: int) -> dict:
     """The base model's card with this sample's id, title, lesson, accuracy and op counts."""
     card = dict(base_card)
     card.pop("outlier_check", None)
-    card.update({
-        "id": OUTLIER_ID, "title": "Digits tiny Transformer with LLM-style outliers (planted)",
-        "fp32_test_accuracy": round(correct / card["test_count"], 4), "test_correct": correct,
-        "parameter_count": parameter_count(proto),
-        "lesson": {"en": LESSONS[OUTLIER_ID][0], "zh": LESSONS[OUTLIER_ID][1]},
-        "onnx": {"opset": TARGET_OPSET, "ir_version": IR_VERSION, "ops": op_histogram(proto)},
-    })
+    card.update(
+        {
+            "id": OUTLIER_ID,
+            "title": "Digits tiny Transformer with LLM-style outliers (planted)",
+            "fp32_test_accuracy": round(correct / card["test_count"], 4),
+            "test_correct": correct,
+            "parameter_count": parameter_count(proto),
+            "lesson": {"en": LESSONS[OUTLIER_ID][0], "zh": LESSONS[OUTLIER_ID][1]},
+            "onnx": {"opset": TARGET_OPSET, "ir_version": IR_VERSION, "ops": op_histogram(proto)},
+        }
+    )
     return card
 
 
@@ -749,27 +781,58 @@ class SampleDef:
 
 
 SAMPLES = [
-    SampleDef("digits_cnn", "Digits CNN (BatchNorm folded)", "image classification, 10 digits",
-              DigitsCNN, Recipe(epochs=40, lr=4e-3, augment=True), "digits",
-              ["batch", 1, 8, 8], DIGITS_PRE),
-    SampleDef("digits_mobilenet", "Digits MobileNetV2-style (depthwise, ReLU6)",
-              "image classification, 10 digits", DigitsMobileNet,
-              Recipe(epochs=30, lr=3e-2, weight_decay=4e-4, augment=True, upsample=True), "digits",
-              ["batch", 1, 32, 32], DIGITS_PRE + ", then bilinear upsampling 8x8 -> 32x32 "
-              "(torch.nn.functional.interpolate, align_corners=False)"),
-    SampleDef("digits_mlp", "Digits MLP", "image classification, 10 digits", DigitsMLP,
-              Recipe(epochs=60, lr=3e-3, augment=True, flatten=True), "digits",
-              ["batch", 64], DIGITS_PRE + ", flattened row by row to 64 values"),
-    SampleDef("digits_transformer", "Digits tiny Transformer", "image classification, 10 digits",
-              DigitsTransformer, Recipe(epochs=300, lr=3e-3, weight_decay=0.0, augment=True),
-              "digits", ["batch", 1, 8, 8], DIGITS_PRE),
-    SampleDef("tabular_mlp", "Breast cancer tabular MLP", "binary classification, 30 features",
-              TabularMLP, Recipe(epochs=100, lr=3e-3, batch=32), "cancer",
-              ["batch", 30], "z-score per feature with the training split's mean and std "
-              "(values in card.preprocessing_parameters)"),
+    SampleDef(
+        "digits_cnn",
+        "Digits CNN (BatchNorm folded)",
+        "image classification, 10 digits",
+        DigitsCNN,
+        Recipe(epochs=40, lr=4e-3, augment=True),
+        "digits",
+        ["batch", 1, 8, 8],
+        DIGITS_PRE,
+    ),
+    SampleDef(
+        "digits_mobilenet",
+        "Digits MobileNetV2-style (depthwise, ReLU6)",
+        "image classification, 10 digits",
+        DigitsMobileNet,
+        Recipe(epochs=30, lr=3e-2, weight_decay=4e-4, augment=True, upsample=True),
+        "digits",
+        ["batch", 1, 32, 32],
+        DIGITS_PRE + ", then bilinear upsampling 8x8 -> 32x32 (torch.nn.functional.interpolate, align_corners=False)",
+    ),
+    SampleDef(
+        "digits_mlp",
+        "Digits MLP",
+        "image classification, 10 digits",
+        DigitsMLP,
+        Recipe(epochs=60, lr=3e-3, augment=True, flatten=True),
+        "digits",
+        ["batch", 64],
+        DIGITS_PRE + ", flattened row by row to 64 values",
+    ),
+    SampleDef(
+        "digits_transformer",
+        "Digits tiny Transformer",
+        "image classification, 10 digits",
+        DigitsTransformer,
+        Recipe(epochs=300, lr=3e-3, weight_decay=0.0, augment=True),
+        "digits",
+        ["batch", 1, 8, 8],
+        DIGITS_PRE,
+    ),
+    SampleDef(
+        "tabular_mlp",
+        "Breast cancer tabular MLP",
+        "binary classification, 30 features",
+        TabularMLP,
+        Recipe(epochs=100, lr=3e-3, batch=32),
+        "cancer",
+        ["batch", 30],
+        "z-score per feature with the training split's mean and std (values in card.preprocessing_parameters)",
+    ),
 ]
-DISPLAY_ORDER = ["digits_mlp", "digits_cnn", "digits_mobilenet", "digits_transformer",
-                 "tabular_mlp", OUTLIER_ID]
+DISPLAY_ORDER = ["digits_mlp", "digits_cnn", "digits_mobilenet", "digits_transformer", "tabular_mlp", OUTLIER_ID]
 
 
 def model_splits(sample: SampleDef, digits: dict, cancer: dict) -> dict[str, Split]:
@@ -785,8 +848,7 @@ def model_splits(sample: SampleDef, digits: dict, cancer: dict) -> dict[str, Spl
 
 
 def save_split(path: Path, split: Split) -> None:
-    np.savez_compressed(path, x=split.x.astype(np.float32), y=split.y.astype(np.int64),
-                        index=split.index)
+    np.savez_compressed(path, x=split.x.astype(np.float32), y=split.y.astype(np.int64), index=split.index)
 
 
 def build_card(sample: SampleDef, proto, splits, correct, extra) -> dict:
@@ -797,8 +859,12 @@ def build_card(sample: SampleDef, proto, splits, correct, extra) -> dict:
         "title": sample.title,
         "task": sample.task,
         "input": {"name": INPUT_NAME, "shape": sample.input_shape, "dtype": "float32"},
-        "output": {"name": OUTPUT_NAME, "shape": ["batch", 10 if is_digits else 2],
-                   "dtype": "float32", "meaning": "unnormalized class scores (argmax = class)"},
+        "output": {
+            "name": OUTPUT_NAME,
+            "shape": ["batch", 10 if is_digits else 2],
+            "dtype": "float32",
+            "meaning": "unnormalized class scores (argmax = class)",
+        },
         "preprocessing": sample.preprocessing,
         "class_names": DIGIT_NAMES if is_digits else ["malignant", "benign"],
         "fp32_test_accuracy": round(correct / len(test.y), 4),
@@ -811,10 +877,14 @@ def build_card(sample: SampleDef, proto, splits, correct, extra) -> dict:
         "lesson": {"en": LESSONS[sample.id][0], "zh": LESSONS[sample.id][1]},
         "data": DIGITS_SOURCE if is_digits else CANCER_SOURCE,
         "onnx": {"opset": TARGET_OPSET, "ir_version": IR_VERSION, "ops": op_histogram(proto)},
-        "training": {"seed": SEED, "epochs": sample.recipe.epochs, "optimizer": "AdamW, one-cycle",
-                     "max_lr": sample.recipe.lr, "train_count": int(len(splits["train"].y)),
-                     "augmentation": "random shift by up to 1 pixel" if sample.recipe.augment
-                     else "none"},
+        "training": {
+            "seed": SEED,
+            "epochs": sample.recipe.epochs,
+            "optimizer": "AdamW, one-cycle",
+            "max_lr": sample.recipe.lr,
+            "train_count": int(len(splits["train"].y)),
+            "augmentation": "random shift by up to 1 pixel" if sample.recipe.augment else "none",
+        },
     }
     card.update(extra)
     return card
@@ -824,8 +894,7 @@ def build_sample(sample: SampleDef, digits: dict, cancer: dict, norm: dict) -> d
     start = time.perf_counter()
     splits = model_splits(sample, digits, cancer)
     seed_everything(SEED)
-    model = train(sample.make(), digits["train"] if sample.dataset == "digits" else cancer["train"],
-                  sample.recipe)
+    model = train(sample.make(), digits["train"] if sample.dataset == "digits" else cancer["train"], sample.recipe)
     dead = dead_depthwise_channels(model)
     model = fold_batchnorm(model)
     proto = export_onnx(model, torch.from_numpy(splits["test"].x[:2]))
@@ -846,12 +915,14 @@ def build_sample(sample: SampleDef, digits: dict, cancer: dict, norm: dict) -> d
     for name in ("calibration", "test"):
         save_split(folder / f"{name}.npz", splits[name])
     card = build_card(sample, proto, splits, correct, extra)
-    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     latency = median_latency_ms(model_bytes, splits["test"].x)
-    print(f"{sample.id:20s} acc {card['fp32_test_accuracy']:.4f} ({correct}/{len(splits['test'].y)})"
-          f"  params {card['parameter_count']:7d}  test-batch latency 1 thread {latency:6.2f} ms"
-          f"  built in {time.perf_counter() - start:5.1f} s", flush=True)
+    print(
+        f"{sample.id:20s} acc {card['fp32_test_accuracy']:.4f} ({correct}/{len(splits['test'].y)})"
+        f"  params {card['parameter_count']:7d}  test-batch latency 1 thread {latency:6.2f} ms"
+        f"  built in {time.perf_counter() - start:5.1f} s",
+        flush=True,
+    )
     return card
 
 

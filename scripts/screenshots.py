@@ -25,7 +25,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 def shot(page, name: str) -> None:
     page.mouse.move(0, 0)
-    page.wait_for_timeout(1500)                         # plotly draws after the script run ends
+    page.wait_for_timeout(1500)  # plotly draws after the script run ends
     path = OUT / f"{name}.png"
     page.screenshot(path=str(path))
     size = path.stat().st_size
@@ -66,6 +66,7 @@ def main() -> None:
         page.set_default_timeout(60_000)
         tour(page, url)
         browser.close()
+
 
 if __name__ == "__main__":
     main()

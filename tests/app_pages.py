@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 from streamlit.testing.v1 import AppTest
 
 from qviz.ui import i18n
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MAX_FIGURE_BYTES = 2 * 2**20
 
@@ -38,7 +39,9 @@ def by_label(elements, key: str):
     return next(e for e in elements if e.label in labels(key))
 
 
-def texts(at: AppTest, kinds=("title", "caption", "markdown", "info", "subheader", "error", "warning", "text")) -> list[str]:
+def texts(
+    at: AppTest, kinds=("title", "caption", "markdown", "info", "subheader", "error", "warning", "text")
+) -> list[str]:
     return [str(e.value) for kind in kinds for e in at.get(kind)]
 
 
@@ -54,8 +57,13 @@ def tiny_model(node_name: str = "fc", domain: str = "") -> bytes:
     """x[N, 4] -> Gemm(W[3, 4], transB) -> y; optionally a node from another domain."""
     w = helper.make_tensor("W", TensorProto.FLOAT, [3, 4], [0.1 * i - 0.5 for i in range(12)])
     node = helper.make_node("Gemm", ["x", "W"], ["y"], name=node_name, transB=1, domain=domain)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [w])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [w],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     return model.SerializeToString()
 
@@ -63,5 +71,3 @@ def tiny_model(node_name: str = "fc", domain: str = "") -> bytes:
 def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
     at.file_uploader(key=key).upload(name, data, "application/octet-stream")
     return at.run()
-
-

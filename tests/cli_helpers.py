@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from qviz.cli import main as cli
+
+
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of `qviz ARGV...` run in this process (paths may be Path)."""
     code = cli.main(list(map(str, argv)))

@@ -29,8 +29,18 @@ def vinfo(name: str, shape, elem=TensorProto.FLOAT) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, elem, shape)
 
 
-def make_model(nodes, inputs, outputs, initializers=(), *, opset=OPSET, ir_version=IR_VERSION,
-               extra_opsets=(), functions=(), name="g") -> onnx.ModelProto:
+def make_model(
+    nodes,
+    inputs,
+    outputs,
+    initializers=(),
+    *,
+    opset=OPSET,
+    ir_version=IR_VERSION,
+    extra_opsets=(),
+    functions=(),
+    name="g",
+) -> onnx.ModelProto:
     """A ModelProto with onnxruntime-friendly IR/opset. extra_opsets: [(domain, version)]."""
     graph = helper.make_graph(list(nodes), name, list(inputs), list(outputs), list(initializers))
     opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, v) for d, v in extra_opsets]
@@ -53,9 +63,13 @@ def conv_net(batch="N") -> onnx.ModelProto:
         helper.make_node("Flatten", ["p"], ["f"]),
         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="fc", transB=1),
     ]
-    inits = [init("conv1.weight", rand((4, 3, 3, 3), 1)), init("conv1.bias", rand((4,), 2)),
-             init("conv2.weight", rand((8, 4, 3, 3), 3)), init("fc.weight", rand((10, 8), 4)),
-             init("fc.bias", rand((10,), 5))]
+    inits = [
+        init("conv1.weight", rand((4, 3, 3, 3), 1)),
+        init("conv1.bias", rand((4,), 2)),
+        init("conv2.weight", rand((8, 4, 3, 3), 3)),
+        init("fc.weight", rand((10, 8), 4)),
+        init("fc.bias", rand((10,), 5)),
+    ]
     return make_model(nodes, [vinfo("x", [batch, 3, 8, 8])], [vinfo("y", [batch, 10])], inits)
 
 
@@ -79,8 +93,12 @@ def mlp(batch="N") -> onnx.ModelProto:
         helper.make_node("Transpose", ["hr"], ["hrt"], perm=[1, 0]),
         helper.make_node("MatMul", ["hr", "hrt"], ["gram"], name="gram"),
     ]
-    inits = [init("fc1.weight", rand((16, 32), 8)), init("fc1.bias", rand((32,), 9)),
-             init("fc2.weight", rand((32, 8), 10)), init("proj.weight", rand((12, 16), 11))]
+    inits = [
+        init("fc1.weight", rand((16, 32), 8)),
+        init("fc1.bias", rand((32,), 9)),
+        init("fc2.weight", rand((32, 8), 10)),
+        init("proj.weight", rand((12, 16), 11)),
+    ]
     outputs = [vinfo("y", [batch, 8]), vinfo("z", [12, batch]), vinfo("gram", [batch, batch])]
     return make_model(nodes, [vinfo("x", [batch, 16])], outputs, inits)
 
@@ -88,8 +106,11 @@ def mlp(batch="N") -> onnx.ModelProto:
 def multi_input(batch="N") -> onnx.ModelProto:
     """a[N,8], b[N,8] -> MatMul(a, wa [8,4]) + MatMul(b, wb [8,4]) -> y[N,4]. Unnamed nodes:
     layer ids are the weight names 'wa', 'wb'."""
-    nodes = [helper.make_node("MatMul", ["a", "wa"], ["ya"]), helper.make_node("MatMul", ["b", "wb"], ["yb"]),
-             helper.make_node("Add", ["ya", "yb"], ["y"])]
+    nodes = [
+        helper.make_node("MatMul", ["a", "wa"], ["ya"]),
+        helper.make_node("MatMul", ["b", "wb"], ["yb"]),
+        helper.make_node("Add", ["ya", "yb"], ["y"]),
+    ]
     inits = [init("wa", rand((8, 4), 12)), init("wb", rand((8, 4), 13))]
     return make_model(nodes, [vinfo("a", [batch, 8]), vinfo("b", [batch, 8])], [vinfo("y", [batch, 4])], inits)
 
@@ -118,9 +139,14 @@ def qdq_conv(batch=1) -> onnx.ModelProto:
         helper.make_node("Conv", ["xdq", "w_dq", "b"], ["y"], name="qconv"),
     ]
     w_q = np.random.default_rng(16).integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
-    inits = [init("x_scale", np.float32(0.02)), init("x_zp", np.uint8(128)), init("w_q", w_q),
-             init("w_scale", np.full(4, 0.01, np.float32)), init("w_zp", np.zeros(4, np.int8)),
-             init("b", rand((4,), 17))]
+    inits = [
+        init("x_scale", np.float32(0.02)),
+        init("x_zp", np.uint8(128)),
+        init("w_q", w_q),
+        init("w_scale", np.full(4, 0.01, np.float32)),
+        init("w_zp", np.zeros(4, np.int8)),
+        init("b", rand((4,), 17)),
+    ]
     return make_model(nodes, [vinfo("x", [batch, 3, 8, 8])], [vinfo("y", [batch, 4, 6, 6])], inits)
 
 
@@ -130,21 +156,36 @@ def qoperator(batch=1) -> onnx.ModelProto:
     aq -> MatMulInteger (unnamed, B 'mi.weight' int8 [16,3]) -> zi int32 [2,3]."""
     rng = np.random.default_rng(18)
     nodes = [
-        helper.make_node("QLinearConv", ["xq", "xs", "xzp", "qlc.w", "ws", "wzp", "ys", "yzp", "qlc.b"], ["yq"], name="qlc"),
+        helper.make_node(
+            "QLinearConv", ["xq", "xs", "xzp", "qlc.w", "ws", "wzp", "ys", "yzp", "qlc.b"], ["yq"], name="qlc"
+        ),
         helper.make_node("QLinearMatMul", ["aq", "as", "azp", "qlm.w", "bs", "bzp", "zs", "zzp"], ["zq"], name="qlm"),
         helper.make_node("MatMulInteger", ["aq", "mi.weight", "azp"], ["zi"]),
     ]
     inits = [
-        init("xs", np.float32(0.02)), init("xzp", np.uint8(128)), init("qlc.w", rng.integers(-50, 50, (4, 3, 3, 3)).astype(np.int8)),
-        init("ws", np.full(4, 0.01, np.float32)), init("wzp", np.zeros(4, np.int8)), init("ys", np.float32(0.05)),
-        init("yzp", np.uint8(128)), init("qlc.b", rng.integers(-100, 100, 4).astype(np.int32)),
-        init("as", np.float32(0.02)), init("azp", np.uint8(128)), init("qlm.w", rng.integers(-50, 50, (16, 4)).astype(np.int8)),
-        init("bs", np.float32(0.01)), init("bzp", np.int8(0)), init("zs", np.float32(0.05)), init("zzp", np.uint8(128)),
+        init("xs", np.float32(0.02)),
+        init("xzp", np.uint8(128)),
+        init("qlc.w", rng.integers(-50, 50, (4, 3, 3, 3)).astype(np.int8)),
+        init("ws", np.full(4, 0.01, np.float32)),
+        init("wzp", np.zeros(4, np.int8)),
+        init("ys", np.float32(0.05)),
+        init("yzp", np.uint8(128)),
+        init("qlc.b", rng.integers(-100, 100, 4).astype(np.int32)),
+        init("as", np.float32(0.02)),
+        init("azp", np.uint8(128)),
+        init("qlm.w", rng.integers(-50, 50, (16, 4)).astype(np.int8)),
+        init("bs", np.float32(0.01)),
+        init("bzp", np.int8(0)),
+        init("zs", np.float32(0.05)),
+        init("zzp", np.uint8(128)),
         init("mi.weight", rng.integers(-50, 50, (16, 3)).astype(np.int8)),
     ]
     inputs = [vinfo("xq", [batch, 3, 8, 8], TensorProto.UINT8), vinfo("aq", [2, 16], TensorProto.UINT8)]
-    outputs = [vinfo("yq", [batch, 4, 6, 6], TensorProto.UINT8), vinfo("zq", [2, 4], TensorProto.UINT8),
-               vinfo("zi", [2, 3], TensorProto.INT32)]
+    outputs = [
+        vinfo("yq", [batch, 4, 6, 6], TensorProto.UINT8),
+        vinfo("zq", [2, 4], TensorProto.UINT8),
+        vinfo("zi", [2, 3], TensorProto.INT32),
+    ]
     return make_model(nodes, inputs, outputs, inits)
 
 
@@ -175,12 +216,27 @@ def com_microsoft_ops() -> onnx.ModelProto:
     2 heads) -> z[1,3,8]. Layers: 'nbits' (quantized), 'attn'."""
     rng = np.random.default_rng(24)
     nodes = [
-        helper.make_node("MatMulNBits", ["a", "nb.w", "nb.scales"], ["y"], name="nbits", domain="com.microsoft",
-                         K=32, N=4, bits=4, block_size=32),
-        helper.make_node("Attention", ["s", "attn.w", "attn.b"], ["z"], name="attn", domain="com.microsoft", num_heads=2),
+        helper.make_node(
+            "MatMulNBits",
+            ["a", "nb.w", "nb.scales"],
+            ["y"],
+            name="nbits",
+            domain="com.microsoft",
+            K=32,
+            N=4,
+            bits=4,
+            block_size=32,
+        ),
+        helper.make_node(
+            "Attention", ["s", "attn.w", "attn.b"], ["z"], name="attn", domain="com.microsoft", num_heads=2
+        ),
     ]
-    inits = [init("nb.w", rng.integers(0, 256, (4, 1, 16)).astype(np.uint8)), init("nb.scales", np.full(4, 0.1, np.float32)),
-             init("attn.w", rand((8, 24), 25)), init("attn.b", rand((24,), 26))]
+    inits = [
+        init("nb.w", rng.integers(0, 256, (4, 1, 16)).astype(np.uint8)),
+        init("nb.scales", np.full(4, 0.1, np.float32)),
+        init("attn.w", rand((8, 24), 25)),
+        init("attn.b", rand((24,), 26)),
+    ]
     inputs, outputs = [vinfo("a", [1, 32]), vinfo("s", [1, 3, 8])], [vinfo("y", [1, 4]), vinfo("z", [1, 3, 8])]
     return make_model(nodes, inputs, outputs, inits, extra_opsets=[("com.microsoft", 1)])
 
@@ -233,8 +289,15 @@ def set_external(t: TensorProto, location: str) -> TensorProto:
 
 
 ALL_GOOD = {
-    "conv_net": conv_net, "conv_transpose_net": conv_transpose_net, "mlp": mlp, "multi_input": multi_input,
-    "fp16_weights": fp16_weights, "qdq_conv": qdq_conv, "qoperator": qoperator,
-    "constant_weights": constant_weights, "lstm_net": lstm_net, "com_microsoft_ops": com_microsoft_ops,
+    "conv_net": conv_net,
+    "conv_transpose_net": conv_transpose_net,
+    "mlp": mlp,
+    "multi_input": multi_input,
+    "fp16_weights": fp16_weights,
+    "qdq_conv": qdq_conv,
+    "qoperator": qoperator,
+    "constant_weights": constant_weights,
+    "lstm_net": lstm_net,
+    "com_microsoft_ops": com_microsoft_ops,
     "no_layers": no_layers,
 }

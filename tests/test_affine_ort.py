@@ -35,14 +35,25 @@ def ort_qdq(x, scale, zero_point, qtype, axis=None, block_size=None):
     """(codes as int32, dequantized float32) from onnxruntime."""
     attrs = {k: v for k, v in (("axis", axis), ("block_size", block_size)) if v is not None}
     zp = np.asarray(zero_point)
-    inits = [numpy_helper.from_array(np.asarray(scale, np.float32), "s"),
-             helper.make_tensor("z", QTYPES[qtype][0], zp.shape, zp.reshape(-1).tolist())]
-    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **attrs),
-             helper.make_node("Cast", ["q"], ["q32"], to=TensorProto.INT32),
-             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], **attrs)]
-    graph = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
-                              [helper.make_tensor_value_info("q32", TensorProto.INT32, None),
-                               helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    inits = [
+        numpy_helper.from_array(np.asarray(scale, np.float32), "s"),
+        helper.make_tensor("z", QTYPES[qtype][0], zp.shape, zp.reshape(-1).tolist()),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **attrs),
+        helper.make_node("Cast", ["q"], ["q32"], to=TensorProto.INT32),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], **attrs),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        [
+            helper.make_tensor_value_info("q32", TensorProto.INT32, None),
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+        ],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return sess.run(None, {"x": np.asarray(x, np.float32)})
@@ -54,7 +65,7 @@ def param_shape(shape, axis, block_size):
     axis %= len(shape)
     if block_size is None:
         return (shape[axis],)
-    return shape[:axis] + (shape[axis] // block_size,) + shape[axis + 1:]
+    return shape[:axis] + (shape[axis] // block_size,) + shape[axis + 1 :]
 
 
 def expand(param, shape, axis, block_size):
@@ -201,23 +212,38 @@ def test_float64_input_stays_float64():
     np.testing.assert_allclose(y, np.clip(np.rint(x / np.float32(0.1)), -128, 127) * np.float32(0.1))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"scale": 0.0}, "scale must be finite and > 0"),
-    ({"scale": np.nan}, "scale must be finite and > 0"),
-    ({"scale": -1.0}, "scale must be finite and > 0"),
-    ({"zero_point": 300}, "zero_point must be in"),
-    ({"zero_point": 0.5}, "zero_point must be integers"),
-    ({"scale": np.ones(3, np.float32)}, "per-tensor quantization needs a single scale"),
-    ({"scale": np.ones(3, np.float32), "zero_point": np.zeros(3, np.int32), "axis": 1}, "scale must have shape"),
-    ({"scale": np.ones((4, 3), np.float32), "zero_point": 0, "axis": 1, "block_size": 5}, "block_size must be"),
-    ({"axis": 2}, "axis must be in"),
-    ({"block_size": 4}, "block_size needs an axis"),
-], ids=["scale-zero", "scale-nan", "scale-negative", "zp-out-of-range", "zp-float", "many-scales-no-axis",
-        "scale-shape", "block-not-dividing", "axis-out-of-range", "block-without-axis"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"scale": 0.0}, "scale must be finite and > 0"),
+        ({"scale": np.nan}, "scale must be finite and > 0"),
+        ({"scale": -1.0}, "scale must be finite and > 0"),
+        ({"zero_point": 300}, "zero_point must be in"),
+        ({"zero_point": 0.5}, "zero_point must be integers"),
+        ({"scale": np.ones(3, np.float32)}, "per-tensor quantization needs a single scale"),
+        ({"scale": np.ones(3, np.float32), "zero_point": np.zeros(3, np.int32), "axis": 1}, "scale must have shape"),
+        ({"scale": np.ones((4, 3), np.float32), "zero_point": 0, "axis": 1, "block_size": 5}, "block_size must be"),
+        ({"axis": 2}, "axis must be in"),
+        ({"block_size": 4}, "block_size needs an axis"),
+    ],
+    ids=[
+        "scale-zero",
+        "scale-nan",
+        "scale-negative",
+        "zp-out-of-range",
+        "zp-float",
+        "many-scales-no-axis",
+        "scale-shape",
+        "block-not-dividing",
+        "axis-out-of-range",
+        "block-without-axis",
+    ],
+)
 def test_bad_parameters_are_spec_errors(kwargs, match):
     args = {"scale": 0.1, "zero_point": 0, "axis": None, "block_size": None, **kwargs}
     if kwargs.get("axis") == 2:
         args["scale"], args["zero_point"] = np.ones(1, np.float32), np.zeros(1, np.int32)
     with pytest.raises(SpecError, match=match):
-        quantize_linear(np.zeros((4, 6), np.float32), args["scale"], args["zero_point"], 0, 255,
-                        args["axis"], args["block_size"])
+        quantize_linear(
+            np.zeros((4, 6), np.float32), args["scale"], args["zero_point"], 0, 255, args["axis"], args["block_size"]
+        )

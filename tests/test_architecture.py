@@ -40,7 +40,11 @@ def test_i18n_is_plain_data():
     assert loaded_after_import("qviz.ui.i18n").isdisjoint(HEAVY)
 
 
-PAGE_SCRIPTS = ["app.py", "qviz/app.py", *sorted(f"qviz/views/{p.name}" for p in (ROOT / "qviz" / "views").glob("*.py"))]
+PAGE_SCRIPTS = [
+    "app.py",
+    "qviz/app.py",
+    *sorted(f"qviz/views/{p.name}" for p in (ROOT / "qviz" / "views").glob("*.py")),
+]
 
 
 @pytest.mark.parametrize("path", PAGE_SCRIPTS, ids=lambda p: p)

@@ -19,7 +19,9 @@ def test_evaluate_sample_json(capsys):
     code, out, err = run_cli(capsys, "evaluate", "digits_mlp", "--preset", "w8a8", "--json")
     doc = json.loads(out)
     assert code == 0 and err == ""
-    assert doc["n"] == 360 and doc["float_accuracy"] == pytest.approx(load_sample("digits_mlp").card["fp32_test_accuracy"], abs=1e-3)
+    assert doc["n"] == 360 and doc["float_accuracy"] == pytest.approx(
+        load_sample("digits_mlp").card["fp32_test_accuracy"], abs=1e-3
+    )
     assert ModelConfig.from_dict(doc["config"]) == PRESETS["w8a8"]
 
 
@@ -53,19 +55,33 @@ def test_search_writes_config(capsys, tmp_path):
     assert json.loads(out)["best"]["weight_bytes"] <= 30000
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["search", "digits_mlp"], "one of the arguments --budget-bytes"),
-    (["search", "digits_mlp", "--budget-bytes", "10", "--budget-bpw", "4"], "not allowed with"),
-    (["search", "digits_mlp", "--budget-bytes", "10"], "no evaluated configuration meets the budget"),
-    (["search", "digits_mlp", "--budget-bpw", "-1"], "must be a positive number"),
-    (["sweep", "digits_mlp", "--bits", "8,x"], "--bits must be comma-separated"),
-    (["sweep", "digits_mlp", "--bits", "1"], "2..16"),
-    (["sweep", "digits_mlp", "--json", "--csv", "x.csv"], "not allowed with"),
-    (["evaluate", "digits_mlp", "--preset", "w9"], "preset must be one of"),
-    (["evaluate", "nope.onnx"], "no such file or bundled sample"),
-    (["evaluate", "digits_mlp", "--data", "missing.npz"], "missing.npz"),
-], ids=["no-budget", "two-budgets", "unreachable", "negative", "bits-text", "bits-range", "json-csv", "preset",
-        "model", "data-file"])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["search", "digits_mlp"], "one of the arguments --budget-bytes"),
+        (["search", "digits_mlp", "--budget-bytes", "10", "--budget-bpw", "4"], "not allowed with"),
+        (["search", "digits_mlp", "--budget-bytes", "10"], "no evaluated configuration meets the budget"),
+        (["search", "digits_mlp", "--budget-bpw", "-1"], "must be a positive number"),
+        (["sweep", "digits_mlp", "--bits", "8,x"], "--bits must be comma-separated"),
+        (["sweep", "digits_mlp", "--bits", "1"], "2..16"),
+        (["sweep", "digits_mlp", "--json", "--csv", "x.csv"], "not allowed with"),
+        (["evaluate", "digits_mlp", "--preset", "w9"], "preset must be one of"),
+        (["evaluate", "nope.onnx"], "no such file or bundled sample"),
+        (["evaluate", "digits_mlp", "--data", "missing.npz"], "missing.npz"),
+    ],
+    ids=[
+        "no-budget",
+        "two-budgets",
+        "unreachable",
+        "negative",
+        "bits-text",
+        "bits-range",
+        "json-csv",
+        "preset",
+        "model",
+        "data-file",
+    ],
+)
 def test_errors_are_one_line(capsys, argv, fragment):
     assert_one_error_line(run_cli(capsys, *argv), fragment)
 

@@ -89,13 +89,17 @@ def test_bad_model_is_one_error_line(case, capsys, tmp_path):
         assert_one_error_line(run_cli(capsys, "inspect", path, *extra), fragment)
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    ([], "missing COMMAND"),
-    (["inspect"], "required: MODEL"),
-    (["frobnicate"], "invalid choice"),
-    (["inspect", "m.onnx", "--bogus"], "unrecognized arguments"),
-    (["inspect", "/no/such/model.onnx"], "no such file or bundled sample"),
-], ids=["no_command", "no_model", "unknown_command", "unknown_flag", "missing_file"])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        ([], "missing COMMAND"),
+        (["inspect"], "required: MODEL"),
+        (["frobnicate"], "invalid choice"),
+        (["inspect", "m.onnx", "--bogus"], "unrecognized arguments"),
+        (["inspect", "/no/such/model.onnx"], "no such file or bundled sample"),
+    ],
+    ids=["no_command", "no_model", "unknown_command", "unknown_flag", "missing_file"],
+)
 def test_usage_errors(argv, fragment, capsys):
     assert_one_error_line(run_cli(capsys, *argv), fragment)
 
@@ -113,8 +117,12 @@ def test_unexpected_exception_is_one_line_unless_debug(capsys, conv_path, monkey
 
 
 def test_bundled_sample_id(capsys, monkeypatch):
-    monkeypatch.setattr(samples, "list_samples", lambda: [types.SimpleNamespace(id="tiny_mlp", title="Tiny MLP", card={})])
-    monkeypatch.setattr(samples, "load_sample", lambda sample_id: types.SimpleNamespace(model_bytes=mf.to_bytes(mf.mlp())))
+    monkeypatch.setattr(
+        samples, "list_samples", lambda: [types.SimpleNamespace(id="tiny_mlp", title="Tiny MLP", card={})]
+    )
+    monkeypatch.setattr(
+        samples, "load_sample", lambda sample_id: types.SimpleNamespace(model_bytes=mf.to_bytes(mf.mlp()))
+    )
     code, out, _ = run_cli(capsys, "inspect", "tiny_mlp", "--json")
     assert code == 0 and [x["id"] for x in json.loads(out)["layers"]] == ["fc1", "fc2", "proj"]
 
@@ -128,7 +136,9 @@ def test_real_bundled_sample(capsys):
 def test_subprocess_end_to_end(conv_path, tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "qviz.cli.main", *map(str, a)], capture_output=True, text=True, cwd=ROOT)  # noqa: E731
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "qviz.cli.main", *map(str, a)], capture_output=True, text=True, cwd=ROOT
+    )  # noqa: E731
     ok = run("inspect", conv_path, "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["model"]["param_count"] == 490
     err = run("inspect", bad)

@@ -66,9 +66,17 @@ def test_export_config_writes_ort_overrides(capsys, conv_path, tmp_path):
 
 
 def test_errors_are_one_line(capsys, conv_path, tmp_path):
-    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--preset", "w3"), "preset")
+    assert_one_error_line(
+        run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--preset", "w3"), "preset"
+    )
     assert_one_error_line(run_cli(capsys, "quantize", conv_path), "--out")
     bad = tmp_path / "bad.json"
     bad.write_text(PRESETS["w8a8"].with_layer("conv1", LayerConfig(QuantSpec(scheme="kmeans", bits=3), None)).to_json())
-    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--config", bad, "--deploy"), "layer 'conv1'")
-    assert_one_error_line(run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--calib", tmp_path / "none.npz"), "none.npz")
+    assert_one_error_line(
+        run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--config", bad, "--deploy"),
+        "layer 'conv1'",
+    )
+    assert_one_error_line(
+        run_cli(capsys, "quantize", conv_path, "--out", tmp_path / "o.onnx", "--calib", tmp_path / "none.npz"),
+        "none.npz",
+    )

@@ -12,10 +12,14 @@ UINT8 = QuantSpec(bits=8, signed=False, symmetric=False)
 
 
 def custom_config():
-    return (ModelConfig(default=LayerConfig(INT8, UINT8))
-            .with_layer("conv1", LayerConfig.float())
-            .with_layer("fc", LayerConfig(QuantSpec(scheme="kmeans", bits=3), None, weights_axis="spec"))
-            .with_layer("head", LayerConfig(None, QuantSpec(bits=8, signed=False, symmetric=False), activations_dynamic=True)))
+    return (
+        ModelConfig(default=LayerConfig(INT8, UINT8))
+        .with_layer("conv1", LayerConfig.float())
+        .with_layer("fc", LayerConfig(QuantSpec(scheme="kmeans", bits=3), None, weights_axis="spec"))
+        .with_layer(
+            "head", LayerConfig(None, QuantSpec(bits=8, signed=False, symmetric=False), activations_dynamic=True)
+        )
+    )
 
 
 CONFIGS = {**PRESETS, "custom": custom_config()}
@@ -37,7 +41,7 @@ def test_json_is_canonical():
     assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
     reordered = ModelConfig(default=cfg.default, layers=dict(reversed(list(cfg.layers.items()))))
     assert reordered.to_json() == text
-    pretty = json.dumps(cfg.to_dict(), indent=4)          # any valid JSON reads back the same
+    pretty = json.dumps(cfg.to_dict(), indent=4)  # any valid JSON reads back the same
     assert ModelConfig.from_json(pretty).to_json() == text
 
 
@@ -114,11 +118,20 @@ REJECTIONS = [
     ('{"version": 1, "layers": {"conv1": 3}}', r"layers\['conv1'\] must be a JSON object"),
     (layer_json(activations_dynamic="yes"), r"layers\['conv1'\]: activations_dynamic must be true or false"),
     (layer_json(weights_axis="output"), r"layers\['conv1'\]: weights_axis must be one of auto, spec"),
-    (layer_json(activations={"scheme": "kmeans", "bits": 4}), r"activations.scheme must be one of int, fixed_point, float"),
+    (
+        layer_json(activations={"scheme": "kmeans", "bits": 4}),
+        r"activations.scheme must be one of int, fixed_point, float",
+    ),
     (layer_json(activations={"scheme": "log", "bits": 4}), "activations.scheme must be one of"),
-    (layer_json(activations={"granularity": "group", "axis": 1}), "activations.granularity must be one of tensor, channel"),
+    (
+        layer_json(activations={"granularity": "group", "axis": 1}),
+        "activations.granularity must be one of tensor, channel",
+    ),
     (layer_json(activations_dynamic=True), "activations_dynamic needs an activations spec"),
-    (layer_json(activations={"scheme": "float"}, activations_dynamic=True), "activations_dynamic needs activations with scheme=int"),
+    (
+        layer_json(activations={"scheme": "float"}, activations_dynamic=True),
+        "activations_dynamic needs activations with scheme=int",
+    ),
     (layer_json(activations={"estimator": "percentile"}, activations_dynamic=True), "estimator=minmax"),
 ]
 
@@ -129,23 +142,31 @@ def test_rejections_name_the_key(text, match):
         ModelConfig.from_json(text)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"weights": {"bits": 8}}, "weights must be a QuantSpec or None"),
-    ({"activations": QuantSpec(scheme="kmeans", bits=2)}, "activations.scheme"),
-    ({"activations_dynamic": 1}, "activations_dynamic must be true or false"),
-], ids=["dict-weights", "kmeans-activations", "int-flag"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"weights": {"bits": 8}}, "weights must be a QuantSpec or None"),
+        ({"activations": QuantSpec(scheme="kmeans", bits=2)}, "activations.scheme"),
+        ({"activations_dynamic": 1}, "activations_dynamic must be true or false"),
+    ],
+    ids=["dict-weights", "kmeans-activations", "int-flag"],
+)
 def test_layer_config_constructor_validates(kwargs, match):
     with pytest.raises(SpecError, match=match):
         LayerConfig(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"version": 3}, "version must be 1"),
-    ({"default": None}, "default must be a LayerConfig"),
-    ({"layers": {"a": None}}, r"layers\['a'\] must be a LayerConfig"),
-    ({"layers": {"": LayerConfig()}}, "non-empty strings"),
-    ({"layers": [("a", LayerConfig())]}, "layers must be a mapping"),
-], ids=["version", "default", "layer-value", "empty-id", "list"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"version": 3}, "version must be 1"),
+        ({"default": None}, "default must be a LayerConfig"),
+        ({"layers": {"a": None}}, r"layers\['a'\] must be a LayerConfig"),
+        ({"layers": {"": LayerConfig()}}, "non-empty strings"),
+        ({"layers": [("a", LayerConfig())]}, "layers must be a mapping"),
+    ],
+    ids=["version", "default", "layer-value", "empty-id", "list"],
+)
 def test_model_config_constructor_validates(kwargs, match):
     with pytest.raises(SpecError, match=match):
         ModelConfig(**kwargs)

@@ -72,7 +72,9 @@ def test_fp16_layers_run_close_to_fp32():
 NO_NATIVE = {
     "int3": LayerConfig(QuantSpec(bits=3, granularity="channel"), None),
     "kmeans": LayerConfig(QuantSpec(scheme="kmeans", bits=4), None),
-    "dynamic": LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=8, signed=False, symmetric=False), True),
+    "dynamic": LayerConfig(
+        QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=8, signed=False, symmetric=False), True
+    ),
     "act5": LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=5)),
 }
 
@@ -109,8 +111,9 @@ def test_simulated_and_deployed_w8a8_agree_within_one_output_step():
     data = deploy(None, config, simulator=sim, reduce_range=False)
     assert integer_ops_report(data) == {"conv": "integer"}
     out_dq = next(n for n in onnx.load_model_from_string(data).graph.node if n.output[0] == "y")
-    step = numpy_helper.to_array(next(t for t in onnx.load_model_from_string(data).graph.initializer
-                                      if t.name == out_dq.input[1]))
+    step = numpy_helper.to_array(
+        next(t for t in onnx.load_model_from_string(data).graph.initializer if t.name == out_dq.input[1])
+    )
     a = make_session(sim.simulate(config)).run(None, x)[0]
     b = make_session(data).run(None, x)[0]
     assert np.abs(a - b).max() <= float(step) * 1.0001

@@ -10,8 +10,22 @@ import pytest
 
 import model_factory as mf
 from qviz.config import PRESETS, LayerConfig, ModelConfig
-from qviz.evaluate import (EvalData, Runner, config_latency, evaluate, fidelity, from_arrays, from_npz, from_sample,
-                           generated, kl_softmax, make_runner, spec_bytes, weight_candidate, weight_size)
+from qviz.evaluate import (
+    EvalData,
+    Runner,
+    config_latency,
+    evaluate,
+    fidelity,
+    from_arrays,
+    from_npz,
+    from_sample,
+    generated,
+    kl_softmax,
+    make_runner,
+    spec_bytes,
+    weight_candidate,
+    weight_size,
+)
 from qviz.model import load_model, make_session
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, SpecError
@@ -20,9 +34,17 @@ from qviz.samples import load_sample
 
 MODELS = ["conv_net", "mlp", "multi_input", "fp16_weights", "constant_weights", "lstm_net", "conv_transpose_net"]
 CONFIGS = {
-    "w8a8": PRESETS["w8a8"], "w4a8": PRESETS["w4a8"], "fp16": PRESETS["fp16"],
-    "a8-per-channel": ModelConfig(default=LayerConfig(None, QuantSpec(bits=8, signed=False, symmetric=False, granularity="channel"))),
-    "dynamic": ModelConfig(default=LayerConfig(QuantSpec(bits=8), QuantSpec(bits=8, signed=False, symmetric=False), activations_dynamic=True)),
+    "w8a8": PRESETS["w8a8"],
+    "w4a8": PRESETS["w4a8"],
+    "fp16": PRESETS["fp16"],
+    "a8-per-channel": ModelConfig(
+        default=LayerConfig(None, QuantSpec(bits=8, signed=False, symmetric=False, granularity="channel"))
+    ),
+    "dynamic": ModelConfig(
+        default=LayerConfig(
+            QuantSpec(bits=8), QuantSpec(bits=8, signed=False, symmetric=False), activations_dynamic=True
+        )
+    ),
 }
 
 
@@ -115,7 +137,9 @@ def test_generated_data_defaults_and_seed():
 
 
 def test_generated_dynamic_non_batch_dims():
-    model = mf.make_model([mf.helper.make_node("Relu", ["x"], ["y"])], [mf.vinfo("x", ["N", "seq", 4])], [mf.vinfo("y", ["N", "seq", 4])])
+    model = mf.make_model(
+        [mf.helper.make_node("Relu", ["x"], ["y"])], [mf.vinfo("x", ["N", "seq", 4])], [mf.vinfo("y", ["N", "seq", 4])]
+    )
     assert generated(mf.to_bytes(model), n=3).feeds[0]["x"].shape == (3, 8, 4)
     assert generated(mf.to_bytes(model), n=3, dims={"seq": 5}).feeds[0]["x"].shape == (3, 5, 4)
 
@@ -138,15 +162,19 @@ def test_from_npz(tmp_path):
         from_arrays(model, mf.rand((5, 3, 8, 8)), np.zeros(3, np.int64))
 
 
-@pytest.mark.parametrize("spec, expected", [
-    (None, 4 * 64),
-    (QuantSpec(bits=8, granularity="channel", axis=0), 64 + 4 * 4),
-    (QuantSpec(bits=4, granularity="channel", axis=0), 32 + 4 * 4),
-    (QuantSpec(bits=3, granularity="tensor"), 24 + 4),
-    (QuantSpec(bits=4, symmetric=False, signed=False, granularity="group", axis=1, group_size=8), 32 + 8 * 4 + 4),
-    (QuantSpec(scheme="float", float_format="float16"), 128),
-    (QuantSpec(scheme="kmeans", bits=2), 16 + 4 + 4 * 4),
-], ids=["float", "int8-channel", "int4-channel", "int3-tensor", "uint4-group8-asym", "fp16", "kmeans2"])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (None, 4 * 64),
+        (QuantSpec(bits=8, granularity="channel", axis=0), 64 + 4 * 4),
+        (QuantSpec(bits=4, granularity="channel", axis=0), 32 + 4 * 4),
+        (QuantSpec(bits=3, granularity="tensor"), 24 + 4),
+        (QuantSpec(bits=4, symmetric=False, signed=False, granularity="group", axis=1, group_size=8), 32 + 8 * 4 + 4),
+        (QuantSpec(scheme="float", float_format="float16"), 128),
+        (QuantSpec(scheme="kmeans", bits=2), 16 + 4 + 4 * 4),
+    ],
+    ids=["float", "int8-channel", "int4-channel", "int3-tensor", "uint4-group8-asym", "fp16", "kmeans2"],
+)
 def test_spec_bytes(spec, expected):
     assert spec_bytes((4, 16), spec) == expected
 

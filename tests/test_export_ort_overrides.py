@@ -46,12 +46,12 @@ def test_overrides_json_round_trip_and_ort_types(tmp_path):
     assert ov["nodes_to_exclude"] == ["fc"]
     q = _quantize_with_ort(tmp_path, m, ov)
     types = _types(q)
-    assert types["x"] == onnx.TensorProto.INT16               # conv1's input: int16 activations
-    assert types["r1"] == onnx.TensorProto.UINT8               # conv2's input: uint8
+    assert types["x"] == onnx.TensorProto.INT16  # conv1's input: int16 activations
+    assert types["r1"] == onnx.TensorProto.UINT8  # conv2's input: uint8
     layers = {x.id: x for x in layer_table(load_model(q.SerializeToString()))}
     conv2 = next(x for k, x in layers.items() if k.startswith("conv2.weight"))  # unnamed: id = stored weight
     assert layers["conv1"].quantized and conv2.quantized
-    assert layers["fc"].weight_dtype == "float32"              # excluded: weight stays float
+    assert layers["fc"].weight_dtype == "float32"  # excluded: weight stays float
     assert layers["conv1"].weight_dtype == "int8"
 
 
@@ -77,8 +77,11 @@ def test_layers_csv_has_one_row_per_layer():
     assert "per-channel" in text and "weight_only" in text
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
-                         ids=["equals", "plus", "minus", "at", "tab", "cr"])
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
+    ids=["equals", "plus", "minus", "at", "tab", "cr"],
+)
 def test_layers_csv_cells_never_start_a_formula(name):
     """A layer id (node name) from the model becomes a text cell ('=...) in the CSV."""
     model = mlp()

@@ -9,15 +9,18 @@ from qviz.quant.fixed_point import integer_bits, quantize_fixed_point
 
 
 def q34(**changes):
-    return QuantSpec(scheme="fixed_point", bits=8, frac_bits=4, **changes)   # Q3.4, signed
+    return QuantSpec(scheme="fixed_point", bits=8, frac_bits=4, **changes)  # Q3.4, signed
 
 
-@pytest.mark.parametrize("rounding, want", [
-    ("half_even", [1.3125, 1.0, -1.0, 1.125]),
-    ("half_away", [1.3125, 1.0625, -1.0625, 1.125]),
-    ("floor", [1.25, 1.0, -1.0625, 1.0625]),
-    ("trunc", [1.25, 1.0, -1.0, 1.0625]),
-])
+@pytest.mark.parametrize(
+    "rounding, want",
+    [
+        ("half_even", [1.3125, 1.0, -1.0, 1.125]),
+        ("half_away", [1.3125, 1.0625, -1.0625, 1.125]),
+        ("floor", [1.25, 1.0, -1.0625, 1.0625]),
+        ("trunc", [1.25, 1.0, -1.0, 1.0625]),
+    ],
+)
 def test_golden_q3_4(rounding, want):
     # 1.3 * 16 = 20.8; 1.03125 * 16 = 16.5 (a tie); 1.09375 * 16 = 17.5 (a tie, 18 is even)
     x = np.float32([1.3, 1.03125, -1.03125, 1.09375])
@@ -31,11 +34,11 @@ def test_saturation_and_range():
     assert r.q.tolist() == [127, -128, 127, -128]
     np.testing.assert_array_equal(r.x_dq, np.float32([7.9375, -8.0, 7.9375, -8.0]))
     assert (r.lo[0], r.hi[0]) == (-8.0, 7.9375)
-    assert r.clipped_fraction == 0.75          # 7.96 > 7.9375 saturates too; -8.0 is on the grid
+    assert r.clipped_fraction == 0.75  # 7.96 > 7.9375 saturates too; -8.0 is on the grid
 
 
 def test_unsigned_and_restricted():
-    r = quantize(np.float32([-1.0, 0.3, 20.0]), q34(signed=False))          # UQ4.4: 0 .. 15.9375
+    r = quantize(np.float32([-1.0, 0.3, 20.0]), q34(signed=False))  # UQ4.4: 0 .. 15.9375
     np.testing.assert_array_equal(r.x_dq, np.float32([0.0, 0.3125, 15.9375]))
     r = quantize(np.float32([-100.0]), q34(restricted_range=True))
     assert r.q.tolist() == [-127]
@@ -46,7 +49,7 @@ def test_scale_and_zero_point_and_integer_bits():
     assert r.scale == np.float32(1 / 16) and r.zero_point == 0
     assert r.extra["integer_bits"] == 3 == integer_bits(q34())
     assert integer_bits(q34(signed=False)) == 4
-    assert integer_bits(QuantSpec(scheme="fixed_point", bits=8, frac_bits=8)) == -1    # |x| < 0.5
+    assert integer_bits(QuantSpec(scheme="fixed_point", bits=8, frac_bits=8)) == -1  # |x| < 0.5
 
 
 def test_wide_formats_are_exact():
@@ -64,7 +67,7 @@ def test_non_finite_follow_the_int_scheme():
 
 
 def test_stochastic_rounding_is_unbiased_and_seeded():
-    x = np.full(20_000, 0.3, np.float32)              # 0.3 * 16 = 4.8 -> 5 with p 0.8
+    x = np.full(20_000, 0.3, np.float32)  # 0.3 * 16 = 4.8 -> 5 with p 0.8
     a = quantize_fixed_point(x, q34(rounding="stochastic", seed=1))
     b = quantize_fixed_point(x, q34(rounding="stochastic", seed=1))
     np.testing.assert_array_equal(a.q, b.q)

@@ -23,10 +23,16 @@ ONNX_TYPES = {
 
 def ort_cast(x, fmt, saturate=None):
     attrs = {} if saturate is None else {"saturate": int(saturate)}
-    nodes = [helper.make_node("Cast", ["x"], ["c"], to=ONNX_TYPES[fmt], **attrs),
-             helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT)]
-    graph = helper.make_graph(nodes, "cast", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    nodes = [
+        helper.make_node("Cast", ["x"], ["c"], to=ONNX_TYPES[fmt], **attrs),
+        helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cast",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return sess.run(None, {"x": np.asarray(x, np.float32)})[0]
@@ -48,8 +54,18 @@ def probe_values(fmt):
     up, down = np.nextafter(mids, np.float32(np.inf)), np.nextafter(mids, np.float32(0))
     fmax = np.float32(max_finite(fmt))
     big = np.float64(fmax) * np.array([1.03, 1.1, 2.0])
-    edge = [fmax, np.nextafter(fmax, np.float32(np.inf)), *np.minimum(big, 3.4e38),
-            3.4e38, np.inf, np.nan, 1e-45, 1e-40, 1.2e-38, 0.0]
+    edge = [
+        fmax,
+        np.nextafter(fmax, np.float32(np.inf)),
+        *np.minimum(big, 3.4e38),
+        3.4e38,
+        np.inf,
+        np.nan,
+        1e-45,
+        1e-40,
+        1.2e-38,
+        0.0,
+    ]
     pos = np.concatenate([v.astype(np.float32), mids, up, down, np.array(edge, np.float32)])
     rng = np.random.default_rng(0)
     rand = (rng.normal(size=3000) * np.exp2(rng.integers(-30, 30, size=3000))).astype(np.float32)
@@ -83,10 +99,18 @@ def test_cast_without_saturation_matches_onnxruntime(fmt):
     assert_same_bits(cast_to_float(x, fmt, saturate=False), ort_cast(x, fmt, saturate=False))
 
 
-@pytest.mark.parametrize("fmt, x, want", [
-    ("float8_e4m3fn", 500.0, np.nan), ("float8_e4m3fn", 470.0, np.nan), ("float8_e4m3fn", 463.0, 448.0),
-    ("float8_e5m2", 62000.0, np.inf), ("float8_e5m2", -61000.0, -57344.0), ("float8_e5m2", 1e6, np.inf),
-], ids=["e4m3-500", "e4m3-470", "e4m3-463", "e5m2-62000", "e5m2-minus61000", "e5m2-1e6"])
+@pytest.mark.parametrize(
+    "fmt, x, want",
+    [
+        ("float8_e4m3fn", 500.0, np.nan),
+        ("float8_e4m3fn", 470.0, np.nan),
+        ("float8_e4m3fn", 463.0, 448.0),
+        ("float8_e5m2", 62000.0, np.inf),
+        ("float8_e5m2", -61000.0, -57344.0),
+        ("float8_e5m2", 1e6, np.inf),
+    ],
+    ids=["e4m3-500", "e4m3-470", "e4m3-463", "e5m2-62000", "e5m2-minus61000", "e5m2-1e6"],
+)
 def test_cast_without_saturation_top_binade(fmt, x, want):
     np.testing.assert_array_equal(cast_to_float([x], fmt, saturate=False), [want])
 
@@ -101,10 +125,16 @@ def test_float16_agrees_with_numpy_float16():
 
 
 def ort_cast_from_double(x, fmt):
-    nodes = [helper.make_node("Cast", ["x"], ["c"], to=ONNX_TYPES[fmt]),
-             helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT)]
-    graph = helper.make_graph(nodes, "cast", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, None)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    nodes = [
+        helper.make_node("Cast", ["x"], ["c"], to=ONNX_TYPES[fmt]),
+        helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cast",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return sess.run(None, {"x": np.asarray(x, np.float64)})[0]
@@ -115,8 +145,12 @@ def test_float64_input_matches_onnxruntime_cast_from_double(fmt):
     # 1 + 2**-11 + 2**-40 sits just above a float16 tie; float32 drops the 2**-40 first, so
     # onnxruntime (and qviz) round the resulting exact tie to even: 1.0, not 1 + 2**-10.
     rng = np.random.default_rng(2)
-    x = np.concatenate([rng.normal(size=2000) * np.exp2(rng.integers(-30, 30, size=2000)),
-                        [1 + 2**-11 + 2**-40, 1 + 2**-8 + 2**-40, 1 + 2**-4 + 2**-40, 1e300, -1e300, np.nan]])
+    x = np.concatenate(
+        [
+            rng.normal(size=2000) * np.exp2(rng.integers(-30, 30, size=2000)),
+            [1 + 2**-11 + 2**-40, 1 + 2**-8 + 2**-40, 1 + 2**-4 + 2**-40, 1e300, -1e300, np.nan],
+        ]
+    )
     assert_same_bits(cast_to_float(x, fmt), ort_cast_from_double(x, fmt))
 
 

@@ -38,8 +38,15 @@ def used_keys() -> set[str]:
 
 def option_keys() -> set[str]:
     """Keys built from option values (format_func=ui.option_labels(prefix)) and worked examples."""
-    families = {"source_": SOURCES, "dist_": DISTRIBUTIONS, "scheme_": SCHEMES, "round_": ROUNDINGS,
-                "gran_": GRANULARITIES, "est_": ESTIMATORS, "variant_": ("settings", "compare")}
+    families = {
+        "source_": SOURCES,
+        "dist_": DISTRIBUTIONS,
+        "scheme_": SCHEMES,
+        "round_": ROUNDINGS,
+        "gran_": GRANULARITIES,
+        "est_": ESTIMATORS,
+        "variant_": ("settings", "compare"),
+    }
     keys = {prefix + value for prefix, values in families.items() for value in values}
     return keys | {e.title for e in WORKED_EXAMPLES} | {e.text for e in WORKED_EXAMPLES}
 

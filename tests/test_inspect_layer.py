@@ -5,8 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from qviz.lessons.inspect_layer import (MAX_MAP_SIDE, code_counts, downsample_extreme, error_image, group_view,
-                                inspect_activation, inspect_group, inspect_weights, kernel_grid)
+from qviz.lessons.inspect_layer import (
+    MAX_MAP_SIDE,
+    code_counts,
+    downsample_extreme,
+    error_image,
+    group_view,
+    inspect_activation,
+    inspect_group,
+    inspect_weights,
+    kernel_grid,
+)
 from qviz.plots import channel_range_figure, error_map_figure, histogram_figure
 from qviz.quant import QuantSpec, SpecError, quantize
 from qviz.quant.granularity import to_groups
@@ -20,7 +29,7 @@ def test_kernel_grid_places_each_kernel_with_gaps():
     w = np.arange(2 * 3 * 3 * 3, dtype=np.float64).reshape(2, 3, 3, 3)
     image = kernel_grid(w)
     assert np.isnan(image).any()
-    kernels = [image[r:r + 3, c:c + 3] for r in range(0, image.shape[0], 4) for c in range(0, image.shape[1], 4)]
+    kernels = [image[r : r + 3, c : c + 3] for r in range(0, image.shape[0], 4) for c in range(0, image.shape[1], 4)]
     found = [k for k in kernels if not np.isnan(k).any()]
     assert len(found) == 6 and np.array_equal(found[4], w.reshape(6, 3, 3)[4])
 
@@ -33,8 +42,11 @@ def test_downsample_keeps_the_extreme_with_its_sign():
     assert np.nanmin(small) == -5.0 and np.nanmax(np.abs(small)) == 5.0
 
 
-@pytest.mark.parametrize("shape, kind", [((8, 4, 3, 3), "kernels"), ((16, 8, 1, 1), "matrix"), ((10, 20), "matrix"),
-                                         ((5,), "matrix")], ids=["conv3x3", "conv1x1", "gemm", "vector"])
+@pytest.mark.parametrize(
+    "shape, kind",
+    [((8, 4, 3, 3), "kernels"), ((16, 8, 1, 1), "matrix"), ((10, 20), "matrix"), ((5,), "matrix")],
+    ids=["conv3x3", "conv1x1", "gemm", "vector"],
+)
 def test_error_image_kinds(shape, kind):
     x = RNG.normal(size=shape).astype(np.float32)
     image, got, factor = error_image(x, x + 0.5)
@@ -42,12 +54,16 @@ def test_error_image_kinds(shape, kind):
     assert np.allclose(image[np.isfinite(image)], -0.5)
 
 
-@pytest.mark.parametrize("spec", [
-    QuantSpec(bits=4, granularity="channel", axis=0),
-    QuantSpec(bits=3, estimator="percentile", percentile=99.0),
-    QuantSpec(bits=8, symmetric=False, signed=False, estimator="mse"),
-    QuantSpec(bits=4, granularity="group", axis=1, group_size=16),
-], ids=["int4-channel", "int3-percentile", "uint8-mse", "int4-group16"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        QuantSpec(bits=4, granularity="channel", axis=0),
+        QuantSpec(bits=3, estimator="percentile", percentile=99.0),
+        QuantSpec(bits=8, symmetric=False, signed=False, estimator="mse"),
+        QuantSpec(bits=4, granularity="group", axis=1, group_size=16),
+    ],
+    ids=["int4-channel", "int3-percentile", "uint8-mse", "int4-group16"],
+)
 def test_numbers_equal_quantize(spec):
     w = RNG.standard_t(df=3, size=(24, 32)).astype(np.float32)
     view = inspect_weights(w, spec, channel_axis=0)
@@ -66,7 +82,7 @@ def test_outlier_channel_is_flagged():
     w[5] *= 20
     view = inspect_weights(w, QuantSpec(bits=8), channel_axis=0)
     assert np.flatnonzero(view.channels["outlier"]).tolist() == [5]
-    assert view.channels["hi"][0] == view.channels["hi"][5]          # per-tensor: one range for all
+    assert view.channels["hi"][0] == view.channels["hi"][5]  # per-tensor: one range for all
 
 
 def test_code_counts_binned_for_16_bits():
@@ -97,16 +113,23 @@ def test_figures_of_a_big_tensor_stay_small():
     view = inspect_weights(w, QuantSpec(bits=4, granularity="channel", axis=0))
     assert view.map_factor == 7 and view.error_map.shape == (math.ceil(32 / 7), math.ceil(w.shape[1] / 7))
     assert max(view.error_map.shape) <= MAX_MAP_SIDE
-    figures = [error_map_figure(view.error_map, LABELS), channel_range_figure(view.channels, LABELS),
-               histogram_figure(view.counts, view.edges, view.levels, view.thresholds, LABELS)]
+    figures = [
+        error_map_figure(view.error_map, LABELS),
+        channel_range_figure(view.channels, LABELS),
+        histogram_figure(view.counts, view.edges, view.levels, view.thresholds, LABELS),
+    ]
     assert all(len(fig.to_json()) < 2 * 2**20 for fig in figures)
 
 
-@pytest.mark.parametrize("spec", [
-    QuantSpec(bits=8, granularity="channel", axis=0),
-    QuantSpec(bits=4, granularity="group", axis=1, group_size=8),
-    QuantSpec(scheme="log", bits=4, granularity="channel", axis=0),
-], ids=["int8-channel", "int4-group8", "log4-channel"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        QuantSpec(bits=8, granularity="channel", axis=0),
+        QuantSpec(bits=4, granularity="group", axis=1, group_size=8),
+        QuantSpec(scheme="log", bits=4, granularity="channel", axis=0),
+    ],
+    ids=["int8-channel", "int4-group8", "log4-channel"],
+)
 def test_group_view_draws_that_groups_own_range(spec):
     w = RNG.normal(size=(6, 16)).astype(np.float32) * np.arange(1, 7, dtype=np.float32)[:, None]
     result = quantize(w, spec)
@@ -118,7 +141,11 @@ def test_group_view_draws_that_groups_own_range(spec):
         assert group.thresholds == (result.lo[g], result.hi[g])
         assert group.counts.sum() == rows.shape[1]
         assert rows[g].min() == group.data_lo == group.edges[0] and group.edges[-1] == group.data_hi == rows[g].max()
-        assert len(group.levels) and group.levels.min() >= result.lo[g] - 1e-6 and group.levels.max() <= result.hi[g] + 1e-6
+        assert (
+            len(group.levels)
+            and group.levels.min() >= result.lo[g] - 1e-6
+            and group.levels.max() <= result.hi[g] + 1e-6
+        )
     assert group_view(w, result, 0).thresholds != group_view(w, result, view.widest).thresholds
 
 

@@ -59,8 +59,13 @@ def test_a_model_without_a_matmul_says_so():
 
     w = numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32), "w")
     node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])], [w])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])],
+        [w],
+    )
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "conv.onnx", data)
     at.switch_page("qviz/views/learn.py")
@@ -91,7 +96,7 @@ def test_bits_exercise_right_answer_is_about_24_db():
     at.radio(key="ex_bits_8_to_4_answer").set_value(1).run()
     at.button(key="ex_bits_8_to_4_button").click().run()
     assert any(s.value.startswith("Computed: 2") and "you were right" in s.value for s in at.success)
-    at.radio(key="ex_bits_8_to_4_answer").set_value(2).run()    # a new pick hides the answer again
+    at.radio(key="ex_bits_8_to_4_answer").set_value(2).run()  # a new pick hides the answer again
     assert not any(m.value.startswith("Computed:") for m in [*at.success, *at.info])
 
 
@@ -101,8 +106,11 @@ def test_every_exercise_has_both_languages():
             assert set(i18n.TEXT[f"ex_{exercise.key}_{suffix}"]) == set(i18n.LANGUAGES)
 
 
-@pytest.mark.parametrize("key, lo, hi", [("bits_8_to_4", 22.0, 26.0), ("floor_vs_round", 3.5, 4.5)],
-                         ids=["six_db_per_bit", "floor_is_4x"])
+@pytest.mark.parametrize(
+    "key, lo, hi", [("bits_8_to_4", 22.0, 26.0), ("floor_vs_round", 3.5, 4.5)], ids=["six_db_per_bit", "floor_is_4x"]
+)
 def test_exercise_answers_follow_the_theory(key, lo, hi):
     result = reveal(EXERCISES_BY_KEY[key], exercise_tensor("normal"))
-    assert lo < result.value < hi and EXERCISES_BY_KEY[key].options[result.correct] == pytest.approx((lo + hi) / 2, abs=2)
+    assert lo < result.value < hi and EXERCISES_BY_KEY[key].options[result.correct] == pytest.approx(
+        (lo + hi) / 2, abs=2
+    )

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from qviz.ui import i18n
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -59,19 +60,23 @@ def test_more_bits_more_sqnr():
     at = new_app()
     at8 = sqnr(at)
     at4 = sqnr(set_and_run(at, "slider", "bits", 4))
-    assert at8 > at4 + 18   # about 6 dB per bit
+    assert at8 > at4 + 18  # about 6 dB per bit
 
 
-@pytest.mark.parametrize("kind, name, value", [
-    ("selectbox", "distribution", "laplace"),
-    ("selectbox", "rounding", "trunc"),
-    ("selectbox", "estimator", "mse"),
-    ("selectbox", "granularity", "channel"),
-    ("selectbox", "scheme", "kmeans"),
-    ("selectbox", "scheme", "float"),
-    ("selectbox", "scheme", "log"),
-    ("selectbox", "scheme", "fixed_point"),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "kind, name, value",
+    [
+        ("selectbox", "distribution", "laplace"),
+        ("selectbox", "rounding", "trunc"),
+        ("selectbox", "estimator", "mse"),
+        ("selectbox", "granularity", "channel"),
+        ("selectbox", "scheme", "kmeans"),
+        ("selectbox", "scheme", "float"),
+        ("selectbox", "scheme", "log"),
+        ("selectbox", "scheme", "fixed_point"),
+    ],
+    ids=lambda v: str(v),
+)
 def test_each_control_changes_the_numbers(kind, name, value):
     at = new_app()
     at.slider(key="learn_bits").set_value(4).run()
@@ -90,7 +95,7 @@ def test_worked_example_replays_code_191():
     assert any(r"&= 191\end{aligned}" in latex.value for latex in at.latex)
     assert 191 in at.dataframe[0].value.iloc[:, 1].tolist()
     assert i18n.translate("ex_code191_text", "en") in at.info[0].value
-    at.button(key="example_code191_compare").click().run()   # symmetric int8: 0.5 -> 64
+    at.button(key="example_code191_compare").click().run()  # symmetric int8: 0.5 -> 64
     assert metric(at, "metric_zero_point") == "0"
     assert any(r"&= 64\end{aligned}" in latex.value for latex in at.latex)
 
@@ -103,7 +108,7 @@ def test_percentile_rescues_the_outlier_tensor():
     set_and_run(at, "slider", "percentile", 99.0)
     assert sqnr(at) > minmax + 3
     assert float(metric(at, "metric_clipped").rstrip("%")) > clipped + 0.5
-    assert at.session_state["learn_example"] is None   # a changed widget leaves the example
+    assert at.session_state["learn_example"] is None  # a changed widget leaves the example
 
 
 def test_typed_values_parse_and_bad_values_give_a_message():
@@ -146,9 +151,18 @@ def test_histogram_is_binned_not_raw_points():
     assert spec_bytes < 200_000
 
 
-@pytest.mark.parametrize("values, scheme", [("0", "int"), ("0, 0, 0", "kmeans"), ("5", "fixed_point"), ("-3", "log"),
-                                            ("1e30, -1e30", "float"), ("1e-30, 2e-30", "int")],
-                         ids=["zero-int", "zeros-kmeans", "one-value-fixed", "negative-log", "huge-float", "tiny-int"])
+@pytest.mark.parametrize(
+    "values, scheme",
+    [
+        ("0", "int"),
+        ("0, 0, 0", "kmeans"),
+        ("5", "fixed_point"),
+        ("-3", "log"),
+        ("1e30, -1e30", "float"),
+        ("1e-30, 2e-30", "int"),
+    ],
+    ids=["zero-int", "zeros-kmeans", "one-value-fixed", "negative-log", "huge-float", "tiny-int"],
+)
 def test_edge_values_render_without_exception(values, scheme):
     at = AppTest.from_file(APP, default_timeout=30)
     for name, value in {"source": "typed", "values": values, "scheme": scheme, "bits": 4}.items():

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from qviz.lessons import (DEFAULTS, DISTRIBUTIONS, EXAMPLES_BY_KEY, WORKED_EXAMPLES, make_distribution, make_tensor,
-                          parse_values, spec_from_settings)
+from qviz.lessons import (
+    DEFAULTS,
+    DISTRIBUTIONS,
+    EXAMPLES_BY_KEY,
+    WORKED_EXAMPLES,
+    make_distribution,
+    make_tensor,
+    parse_values,
+    spec_from_settings,
+)
 from qviz.lessons.curves import DB_PER_BIT, clip_round_curve, grid_levels, histogram, six_db_rule, sqnr_vs_bits
 from qviz.lessons.explain import explain_value, formula_latex
 from qviz.lessons.lesson import run_lesson
@@ -13,6 +21,7 @@ from qviz.quant.api import quantize
 
 
 # --- distributions and typed values ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", DISTRIBUTIONS)
 def test_distribution_is_seeded_float32(name):
@@ -28,8 +37,9 @@ def test_distribution_shapes():
     assert abs(np.abs(make_distribution("uniform", 1000, 0)).max() - 1.0) < 0.01
 
 
-@pytest.mark.parametrize("args, word", [(("cauchy", 10, 0), "distribution"), (("normal", 0, 0), "n")],
-                         ids=["unknown-name", "zero-size"])
+@pytest.mark.parametrize(
+    "args, word", [(("cauchy", 10, 0), "distribution"), (("normal", 0, 0), "n")], ids=["unknown-name", "zero-size"]
+)
 def test_distribution_errors_name_the_parameter(args, word):
     with pytest.raises(SpecError, match=word):
         make_distribution(*args)
@@ -42,15 +52,20 @@ def test_tensor_rows_widen_by_the_spread():
     assert 15 < widths[-1] / widths[0] < 25
 
 
-@pytest.mark.parametrize("text, expected", [("-1, 0.5, 1", [-1, 0.5, 1]), ("1;2\n3  4", [1, 2, 3, 4]), ("2e-3", [0.002])],
-                         ids=["commas", "mixed-separators", "exponent"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [("-1, 0.5, 1", [-1, 0.5, 1]), ("1;2\n3  4", [1, 2, 3, 4]), ("2e-3", [0.002])],
+    ids=["commas", "mixed-separators", "exponent"],
+)
 def test_parse_values(text, expected):
     assert np.allclose(parse_values(text), [expected])
 
 
-@pytest.mark.parametrize("text, fragment", [("1, abc, 2", "'abc'"), ("", "at least one"), (" , ", "at least one"),
-                                            ("1, nan", "NaN"), ("1e400", "NaN")],
-                         ids=["word", "empty", "only-commas", "nan", "overflow"])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [("1, abc, 2", "'abc'"), ("", "at least one"), (" , ", "at least one"), ("1, nan", "NaN"), ("1e400", "NaN")],
+    ids=["word", "empty", "only-commas", "nan", "overflow"],
+)
 def test_parse_errors_are_short_messages(text, fragment):
     with pytest.raises(SpecError, match="values") as info:
         parse_values(text)
@@ -65,6 +80,7 @@ def test_settings_to_spec():
 
 
 # --- curves -------------------------------------------------------------------------------------
+
 
 def test_sqnr_follows_six_db_per_bit_on_uniform_data():
     x = make_distribution("uniform", 8192, 0)
@@ -124,7 +140,7 @@ INT_SPECS = {
 def test_explained_code_equals_the_engine_code(spec):
     x = make_tensor("outliers", 512, 1, channels=4, channel_spread=3.0)
     result = quantize(x, spec)
-    n_first = 16 if spec.granularity == "group" else x.shape[1]   # values of the first group
+    n_first = 16 if spec.granularity == "group" else x.shape[1]  # values of the first group
     for i in range(0, n_first, 3):
         d = explain_value(float(x[0, i]), x, spec)
         assert d["q"] == result.q[0, i] and d["x_hat"] == pytest.approx(float(result.x_dq[0, i]), abs=1e-7)
@@ -140,8 +156,11 @@ def test_explained_fixed_point_equals_the_engine():
         assert d["q"] == result.q[0, i] and d["x_hat"] == pytest.approx(float(result.x_dq[0, i]))
 
 
-@pytest.mark.parametrize("spec", [QuantSpec(scheme="log", bits=4), QuantSpec(scheme="float", float_format="float8_e4m3fn")],
-                         ids=["log", "float8"])
+@pytest.mark.parametrize(
+    "spec",
+    [QuantSpec(scheme="log", bits=4), QuantSpec(scheme="float", float_format="float8_e4m3fn")],
+    ids=["log", "float8"],
+)
 def test_explained_level_schemes_land_on_a_level(spec):
     x = make_tensor("normal", 256, 0, channels=1)
     d = explain_value(0.3, x, spec)
@@ -160,10 +179,13 @@ def test_classic_example_code_191():
 
 # --- worked examples: the comparison shows what the text promises --------------------------------
 
+
 def compare(key):
     example = EXAMPLES_BY_KEY[key]
-    return (run_lesson({**DEFAULTS, **example.settings}),
-            run_lesson({**DEFAULTS, **example.settings, **example.compare}))
+    return (
+        run_lesson({**DEFAULTS, **example.settings}),
+        run_lesson({**DEFAULTS, **example.settings, **example.compare}),
+    )
 
 
 def test_example_truncation_quadruples_rounding_error():

@@ -8,7 +8,14 @@ import pytest
 from qviz.quant import QuantSpec
 from qviz.quant.api import quantize
 from qviz.quant.metrics import (
-    METRICS, cosine_similarity, max_abs_error, mse, per_channel_metrics, rmse, sqnr_db, summary,
+    METRICS,
+    cosine_similarity,
+    max_abs_error,
+    mse,
+    per_channel_metrics,
+    rmse,
+    sqnr_db,
+    summary,
 )
 
 X = [1.0, -1.0, 2.0, 0.0]
@@ -31,18 +38,35 @@ def test_summary_has_every_metric_as_plain_numbers():
     assert all(type(v) is float for k, v in s.items() if k != "count")
 
 
-@pytest.mark.parametrize("x, x_dq, want", [
-    ([1.0, 2.0], [1.0, 2.0], {"mse": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
-    ([0.0, 0.0], [0.0, 0.0], {"mse": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
-    ([], [], {"mse": 0.0, "max_abs_error": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
-    ([0.0, 0.0], [0.0, 1.0], {"mse": 0.5, "sqnr_db": -math.inf, "cosine_similarity": 0.0}),
-    ([1.0, 1.0], [0.0, 0.0], {"mse": 1.0, "sqnr_db": 0.0, "cosine_similarity": 0.0}),
-    ([1.0, np.nan, np.inf], [1.0, 5.0, 0.0], {"mse": 0.0, "sqnr_db": math.inf, "count": 1}),
-    ([1.0, 2.0], [1.0, np.inf], {"mse": math.inf, "max_abs_error": math.inf, "sqnr_db": -math.inf, "cosine_similarity": 0.0}),
-    ([1.0, 2.0], [1.0, np.nan], {"mse": math.inf, "sqnr_db": -math.inf, "cosine_similarity": 0.0}),
-    ([1e200, 1e200], [1e200, 0.0], {"sqnr_db": 10 * math.log10(2), "cosine_similarity": math.sqrt(0.5)}),
-], ids=["exact", "all-zero", "empty", "zero-signal", "all-error", "x-non-finite-ignored",
-        "dq-overflow", "dq-nan", "huge-float64"])
+@pytest.mark.parametrize(
+    "x, x_dq, want",
+    [
+        ([1.0, 2.0], [1.0, 2.0], {"mse": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
+        ([0.0, 0.0], [0.0, 0.0], {"mse": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
+        ([], [], {"mse": 0.0, "max_abs_error": 0.0, "sqnr_db": math.inf, "cosine_similarity": 1.0}),
+        ([0.0, 0.0], [0.0, 1.0], {"mse": 0.5, "sqnr_db": -math.inf, "cosine_similarity": 0.0}),
+        ([1.0, 1.0], [0.0, 0.0], {"mse": 1.0, "sqnr_db": 0.0, "cosine_similarity": 0.0}),
+        ([1.0, np.nan, np.inf], [1.0, 5.0, 0.0], {"mse": 0.0, "sqnr_db": math.inf, "count": 1}),
+        (
+            [1.0, 2.0],
+            [1.0, np.inf],
+            {"mse": math.inf, "max_abs_error": math.inf, "sqnr_db": -math.inf, "cosine_similarity": 0.0},
+        ),
+        ([1.0, 2.0], [1.0, np.nan], {"mse": math.inf, "sqnr_db": -math.inf, "cosine_similarity": 0.0}),
+        ([1e200, 1e200], [1e200, 0.0], {"sqnr_db": 10 * math.log10(2), "cosine_similarity": math.sqrt(0.5)}),
+    ],
+    ids=[
+        "exact",
+        "all-zero",
+        "empty",
+        "zero-signal",
+        "all-error",
+        "x-non-finite-ignored",
+        "dq-overflow",
+        "dq-nan",
+        "huge-float64",
+    ],
+)
 def test_edge_cases(x, x_dq, want):
     s = summary(np.asarray(x, np.float64), np.asarray(x_dq, np.float64))
     for key, value in want.items():

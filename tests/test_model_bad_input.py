@@ -24,6 +24,7 @@ LOCATIONS = [".streamlit/secrets.toml", "/etc/passwd", "../x"]
 
 # ---- external data in every placement --------------------------------------------------------
 
+
 def _sparse(name: str) -> onnx.SparseTensorProto:
     values = numpy_helper.from_array(np.array([1.0, 2.0], np.float32), name)
     indices = numpy_helper.from_array(np.array([0, 5], np.int64), name + "_idx")
@@ -49,8 +50,13 @@ def place_initializer(loc):
 
 
 def _sparse_model():
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "sw"], ["y"])], "g", [mf.vinfo("x", [1, 4])],
-                              [mf.vinfo("y", [1, 3])], sparse_initializer=[_sparse("sw")])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "sw"], ["y"])],
+        "g",
+        [mf.vinfo("x", [1, 4])],
+        [mf.vinfo("y", [1, 3])],
+        sparse_initializer=[_sparse("sw")],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
 
 
@@ -75,7 +81,9 @@ def place_constant_value(loc):
 def place_constant_sparse_value(loc, part="values"):
     node = helper.make_node("Constant", [], ["w"], sparse_value=_sparse("sv"))
     mf.set_external(getattr(node.attribute[0].sparse_tensor, part), loc)
-    return mf.make_model([node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])])
+    return mf.make_model(
+        [node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])]
+    )
 
 
 def place_constant_of_shape_attr(loc):
@@ -108,8 +116,12 @@ def place_nested_if(loc):
 
 def place_loop_body(loc):
     body = helper.make_graph(
-        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["acc_in", "w"], ["acc_out"])],
-        "body", [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("cond_in", [], TensorProto.BOOL), mf.vinfo("acc_in", [3])],
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["acc_in", "w"], ["acc_out"]),
+        ],
+        "body",
+        [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("cond_in", [], TensorProto.BOOL), mf.vinfo("acc_in", [3])],
         [mf.vinfo("cond_out", [], TensorProto.BOOL), mf.vinfo("acc_out", [3])],
         [mf.set_external(mf.init("w", np.ones(3, np.float32)), loc)],
     )
@@ -122,34 +134,56 @@ def place_scan_body(loc):
     w = helper.make_node("Constant", [], ["w"], value=mf.set_external(mf.init("cw", np.ones(3, np.float32)), loc))
     body = helper.make_graph(
         [w, helper.make_node("Add", ["s_in", "w"], ["s_out"]), helper.make_node("Identity", ["s_out"], ["e"])],
-        "body", [mf.vinfo("s_in", [3]), mf.vinfo("x_t", [3])], [mf.vinfo("s_out", [3]), mf.vinfo("e", [3])],
+        "body",
+        [mf.vinfo("s_in", [3]), mf.vinfo("x_t", [3])],
+        [mf.vinfo("s_out", [3]), mf.vinfo("e", [3])],
     )
     node = helper.make_node("Scan", ["s0", "xs"], ["s", "es"], body=body, num_scan_inputs=1)
-    return mf.make_model([node], [mf.vinfo("s0", [3]), mf.vinfo("xs", [2, 3])], [mf.vinfo("s", [3]), mf.vinfo("es", [2, 3])])
+    return mf.make_model(
+        [node], [mf.vinfo("s0", [3]), mf.vinfo("xs", [2, 3])], [mf.vinfo("s", [3]), mf.vinfo("es", [2, 3])]
+    )
 
 
 def place_function(loc):
     const = helper.make_node("Constant", [], ["w"], value=mf.set_external(mf.init("fw", np.ones(4, np.float32)), loc))
-    fn = helper.make_function("local.fn", "AddW", ["a"], ["b"], [const, helper.make_node("Add", ["a", "w"], ["b"])],
-                              [helper.make_opsetid("", 21)])
+    fn = helper.make_function(
+        "local.fn",
+        "AddW",
+        ["a"],
+        ["b"],
+        [const, helper.make_node("Add", ["a", "w"], ["b"])],
+        [helper.make_opsetid("", 21)],
+    )
     node = helper.make_node("AddW", ["x"], ["y"], domain="local.fn")
-    return mf.make_model([node], [mf.vinfo("x", [4])], [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn])
+    return mf.make_model(
+        [node], [mf.vinfo("x", [4])], [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn]
+    )
 
 
 def place_training_info(loc):
     m = mf.no_layers()
     info = m.training_info.add()
-    info.initialization.CopyFrom(helper.make_graph([], "init", [], [], [mf.set_external(mf.init("t", np.ones(4, np.float32)), loc)]))
+    info.initialization.CopyFrom(
+        helper.make_graph([], "init", [], [], [mf.set_external(mf.init("t", np.ones(4, np.float32)), loc)])
+    )
     return m
 
 
 PLACEMENTS = {
-    "initializer": place_initializer, "sparse_values": place_sparse_values, "sparse_indices": place_sparse_indices,
-    "constant_value": place_constant_value, "constant_sparse_values": place_constant_sparse_value,
+    "initializer": place_initializer,
+    "sparse_values": place_sparse_values,
+    "sparse_indices": place_sparse_indices,
+    "constant_value": place_constant_value,
+    "constant_sparse_values": place_constant_sparse_value,
     "constant_sparse_indices": lambda loc: place_constant_sparse_value(loc, "indices"),
-    "constant_of_shape_attr": place_constant_of_shape_attr, "tensors_attr": place_tensors_attr,
-    "if_initializer": place_if_initializer, "if_constant": place_if_constant, "nested_if": place_nested_if,
-    "loop_body": place_loop_body, "scan_body": place_scan_body, "function": place_function,
+    "constant_of_shape_attr": place_constant_of_shape_attr,
+    "tensors_attr": place_tensors_attr,
+    "if_initializer": place_if_initializer,
+    "if_constant": place_if_constant,
+    "nested_if": place_nested_if,
+    "loop_body": place_loop_body,
+    "scan_body": place_scan_body,
+    "function": place_function,
     "training_info": place_training_info,
 }
 
@@ -212,11 +246,15 @@ def test_message_names_the_node_in_a_subgraph():
 
 # ---- not an ONNX model ------------------------------------------------------------------------
 
+
 def _png_bytes() -> bytes:
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    )
 
 
 NOT_ONNX = {
@@ -241,13 +279,19 @@ def test_not_an_onnx_model(name, tmp_path):
 
 def test_too_deep_nesting_is_a_model_error():
     """If nested 40 deep: encoded by hand, since onnx.helper itself cannot copy it."""
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "leaf", [], [mf.vinfo("y", [1])]).SerializeToString()
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "leaf", [], [mf.vinfo("y", [1])]
+    ).SerializeToString()
     for _ in range(40):
         attr = helper.make_attribute("then_branch", onnx.GraphProto())  # g filled in below
         attr.ClearField("g")
         node = helper.make_node("If", ["cond"], ["y"]).SerializeToString()
-        node += proto_field(onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph))
-        graph = helper.make_graph([], "d", [], [mf.vinfo("y", [1])]).SerializeToString() + proto_field(onnx.GraphProto, "node", node)
+        node += proto_field(
+            onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph)
+        )
+        graph = helper.make_graph([], "d", [], [mf.vinfo("y", [1])]).SerializeToString() + proto_field(
+            onnx.GraphProto, "node", node
+        )
     shell = mf.make_model([], [mf.vinfo("cond", [], TensorProto.BOOL)], [mf.vinfo("y", [1])])
     shell.ClearField("graph")
     with pytest.raises(ModelError, match="not an ONNX model"):
@@ -269,6 +313,7 @@ def test_size_cap_and_missing_file(tmp_path):
 
 
 # ---- versions, domains, structure ----------------------------------------------------------
+
 
 def _with(model: onnx.ModelProto, edit) -> bytes:
     edit(model)
@@ -301,7 +346,10 @@ BAD_STRUCTURE = {
     "custom_domain": (_custom_op, r"node 'evil_node' uses op Evil from custom domain 'com.evil'"),
     "unknown_op": (_unknown_default_op, "unknown op FooBar"),
     "opset_99": (lambda m: setattr(m.opset_import[0], "version", 99), "opset 99 of domain 'ai.onnx'"),
-    "ml_opset_99": (lambda m: m.opset_import.append(helper.make_opsetid("ai.onnx.ml", 99)), "opset 99 of domain 'ai.onnx.ml'"),
+    "ml_opset_99": (
+        lambda m: m.opset_import.append(helper.make_opsetid("ai.onnx.ml", 99)),
+        "opset 99 of domain 'ai.onnx.ml'",
+    ),
     "ir_99": (lambda m: setattr(m, "ir_version", 99), "IR version 99"),
     "unproduced_output": (_unproduced_output, "graph output 'ghost' is not produced"),
     "raw_data_length": (_bad_raw_length, r"raw_data has 10 bytes, dims \[4, 3, 3, 3\] need 432"),
@@ -323,10 +371,16 @@ def test_explicit_ai_onnx_domain_is_the_default_domain():
 
 
 def test_model_local_function_domain_is_allowed():
-    fn = helper.make_function("local.fn", "Double", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
-                              [helper.make_opsetid("", 21)])
-    model = mf.make_model([helper.make_node("Double", ["x"], ["y"], domain="local.fn")], [mf.vinfo("x", [4])],
-                          [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn])
+    fn = helper.make_function(
+        "local.fn", "Double", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])], [helper.make_opsetid("", 21)]
+    )
+    model = mf.make_model(
+        [helper.make_node("Double", ["x"], ["y"], domain="local.fn")],
+        [mf.vinfo("x", [4])],
+        [mf.vinfo("y", [4])],
+        extra_opsets=[("local.fn", 1)],
+        functions=[fn],
+    )
     loaded = load_model(mf.to_bytes(model))
     out = make_session(loaded.model_bytes).run(None, {"x": np.ones(4, np.float32)})[0]
     np.testing.assert_array_equal(out, np.full(4, 2, np.float32))
@@ -334,14 +388,20 @@ def test_model_local_function_domain_is_allowed():
 
 def test_com_microsoft_domain_is_allowed():
     node = helper.make_node("FusedMatMul", ["x", "w"], ["y"], domain="com.microsoft", name="fmm")
-    model = mf.make_model([node], [mf.vinfo("x", [2, 4])], [mf.vinfo("y", [2, 3])], [mf.init("w", mf.rand((4, 3)))],
-                          extra_opsets=[("com.microsoft", 1)])
+    model = mf.make_model(
+        [node],
+        [mf.vinfo("x", [2, 4])],
+        [mf.vinfo("y", [2, 3])],
+        [mf.init("w", mf.rand((4, 3)))],
+        extra_opsets=[("com.microsoft", 1)],
+    )
     loaded = load_model(mf.to_bytes(model))
     assert loaded.op_counts == {"com.microsoft::FusedMatMul": 1}
     make_session(loaded.model_bytes).run(None, {"x": np.ones((2, 4), np.float32)})
 
 
 # ---- memory bombs ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("op", ["ConstantOfShape", "Expand", "Tile", "Range"])
 def test_memory_bomb_fails_fast_with_bounded_memory(op):
@@ -357,21 +417,31 @@ def test_memory_bomb_fails_fast_with_bounded_memory(op):
 
 def test_bomb_from_a_constant_node_shape():
     shape = helper.make_node("Constant", [], ["shape"], value=mf.init("s", np.array([50_000, 50_000], np.int64)))
-    model = mf.make_model([shape, helper.make_node("ConstantOfShape", ["shape"], ["y"], name="cos")], [], [mf.vinfo("y", None)])
+    model = mf.make_model(
+        [shape, helper.make_node("ConstantOfShape", ["shape"], ["y"], name="cos")], [], [mf.vinfo("y", None)]
+    )
     with pytest.raises(ModelError, match="node 'cos'"):
         load_model(mf.to_bytes(model))
 
 
 def test_bomb_with_a_shape_built_from_constants():
-    nodes = [helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]), helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
-             helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden")]
-    inits = [mf.init("a", np.int64(50_000)), mf.init("zero", np.array([0], np.int64)), mf.init("b", np.array([50_000], np.int64))]
+    nodes = [
+        helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]),
+        helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden"),
+    ]
+    inits = [
+        mf.init("a", np.int64(50_000)),
+        mf.init("zero", np.array([0], np.int64)),
+        mf.init("b", np.array([50_000], np.int64)),
+    ]
     model = mf.make_model(nodes, [], [mf.vinfo("y", None)], inits)
     with pytest.raises(ModelError, match=r"node 'hidden' \(ConstantOfShape\) would create a 9.3 GiB tensor"):
         load_model(mf.to_bytes(model))
 
 
 # ---- loads, but flagged ------------------------------------------------------------------------
+
 
 def test_nan_inf_weights_load_and_are_flagged():
     m = mf.conv_net()
@@ -389,8 +459,12 @@ def test_nan_inf_weights_load_and_are_flagged():
 
 
 def test_zero_size_weight_loads_and_is_flagged():
-    model = mf.make_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")], [mf.vinfo("x", ["N", 4])],
-                          [mf.vinfo("y", ["N", 0])], [mf.init("w", np.zeros((4, 0), np.float32))])
+    model = mf.make_model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")],
+        [mf.vinfo("x", ["N", 4])],
+        [mf.vinfo("y", ["N", 0])],
+        [mf.init("w", np.zeros((4, 0), np.float32))],
+    )
     loaded = load_model(mf.to_bytes(model))
     assert loaded.empty_weights == ("w",)
     assert "weight 'w' is empty" in loaded.warnings[0]

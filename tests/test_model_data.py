@@ -38,7 +38,7 @@ def unsupported_method() -> bytes:
     for sig in (b"PK\x03\x04", b"PK\x01\x02"):
         at = data.find(sig)
         offset = 8 if sig == b"PK\x03\x04" else 10
-        data[at + offset: at + offset + 2] = struct.pack("<H", 99)
+        data[at + offset : at + offset + 2] = struct.pack("<H", 99)
     return bytes(data)
 
 
@@ -47,8 +47,8 @@ def encrypted_flag() -> bytes:
     data = bytearray(zip_bytes("x.npy", npy_header((2, 4)) + bytes(32)))
     for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
         at = data.find(sig)
-        flags = struct.unpack("<H", data[at + offset: at + offset + 2])[0] | 0x1
-        data[at + offset: at + offset + 2] = struct.pack("<H", flags)
+        flags = struct.unpack("<H", data[at + offset : at + offset + 2])[0] | 0x1
+        data[at + offset : at + offset + 2] = struct.pack("<H", flags)
     return bytes(data)
 
 
@@ -56,12 +56,16 @@ def not_npy() -> bytes:
     return zip_bytes("x.npy", b"just some text, no magic")
 
 
-@pytest.mark.parametrize("make, message", [
-    (huge_shape, "declares shape"),
-    (unsupported_method, "compression method"),
-    (encrypted_flag, "encrypted"),
-    (not_npy, "not a readable"),
-], ids=["header-shape-1e12", "compression-99", "encrypted-flag", "no-npy-magic"])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (huge_shape, "declares shape"),
+        (unsupported_method, "compression method"),
+        (encrypted_flag, "encrypted"),
+        (not_npy, "not a readable"),
+    ],
+    ids=["header-shape-1e12", "compression-99", "encrypted-flag", "no-npy-magic"],
+)
 def test_hostile_npz_is_a_spec_error(make, message):
     with pytest.raises(SpecError, match=message):
         read_inputs_npz(make(), INPUTS)

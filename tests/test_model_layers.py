@@ -57,8 +57,18 @@ EXPECTED = {
 
 
 def _row(layer):
-    return (layer.id, layer.op_type, layer.weight_name, layer.weight_shape, layer.channel_axis, layer.reduction_axis,
-            layer.bias_name, layer.params, layer.macs, layer.quantized)
+    return (
+        layer.id,
+        layer.op_type,
+        layer.weight_name,
+        layer.weight_shape,
+        layer.channel_axis,
+        layer.reduction_axis,
+        layer.bias_name,
+        layer.params,
+        layer.macs,
+        layer.quantized,
+    )
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -108,8 +118,12 @@ def test_float_weight_fed_by_dequantize_is_not_marked_quantized():
 
 
 def test_duplicate_ids_are_suffixed():
-    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="dup"), helper.make_node("MatMul", ["h", "w"], ["y"], name="dup"),
-             helper.make_node("MatMul", ["y", "w"], ["z"]), helper.make_node("MatMul", ["z", "w"], ["u"])]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"], name="dup"),
+        helper.make_node("MatMul", ["h", "w"], ["y"], name="dup"),
+        helper.make_node("MatMul", ["y", "w"], ["z"]),
+        helper.make_node("MatMul", ["z", "w"], ["u"]),
+    ]
     model = mf.make_model(nodes, [mf.vinfo("x", [1, 4])], [mf.vinfo("u", [1, 4])], [mf.init("w", mf.rand((4, 4)))])
     assert [x.id for x in layer_table(model)] == ["dup", "dup~2", "w", "w~2"]
 
@@ -125,9 +139,15 @@ def test_dataframe_has_one_row_per_layer():
 # ---- the channel axis really is the output channel: onnxruntime as the oracle ----------------
 
 ORACLE_CASES = [  # (model, layer id, axis of the layer's output that holds its channels)
-    ("conv_net", "conv1", 1), ("conv_net", "conv2.weight", 1), ("conv_net", "fc", -1),
-    ("conv_transpose_net", "up", 1), ("mlp", "fc1", -1), ("mlp", "fc2", -1), ("mlp", "proj", -2),
-    ("multi_input", "wa", -1), ("lstm_net", "lstm:W", None),
+    ("conv_net", "conv1", 1),
+    ("conv_net", "conv2.weight", 1),
+    ("conv_net", "fc", -1),
+    ("conv_transpose_net", "up", 1),
+    ("mlp", "fc1", -1),
+    ("mlp", "fc2", -1),
+    ("mlp", "proj", -2),
+    ("multi_input", "wa", -1),
+    ("lstm_net", "lstm:W", None),
 ]
 
 

@@ -32,7 +32,9 @@ def test_weights_match_onnx_decoder(name):
     expected = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant":
-            graph = onnx.helper.make_graph([node], "c", [], [onnx.helper.make_value_info(node.output[0], onnx.TypeProto())])
+            graph = onnx.helper.make_graph(
+                [node], "c", [], [onnx.helper.make_value_info(node.output[0], onnx.TypeProto())]
+            )
             expected[node.output[0]] = ReferenceEvaluator(onnx.helper.make_model(graph)).run(None, {})[0]
     assert set(loaded.weights) == set(expected)
     for key, x in expected.items():
@@ -71,7 +73,11 @@ def test_fp16_weights_keep_their_dtype():
 
 def test_constant_node_weights_are_found():
     loaded = load_model(mf.to_bytes(mf.constant_weights()))
-    assert {n: loaded.weights.kind(n) for n in loaded.weights} == {"cw": "constant", "cgw": "constant", "cgb": "constant"}
+    assert {n: loaded.weights.kind(n) for n in loaded.weights} == {
+        "cw": "constant",
+        "cgw": "constant",
+        "cgb": "constant",
+    }
     assert loaded.weights.shape("cgb") == (4,)
     np.testing.assert_array_equal(loaded.weights["cgb"], np.float32([0.1, 0.2, 0.3, 0.4]))
 
@@ -107,9 +113,16 @@ def test_make_session_settings():
 
 def test_int4_blocked_weight_is_described():
     w_q = onnx.helper.make_tensor("w_q", onnx.TensorProto.INT4, [8, 4], [-8, 7] * 16)
-    nodes = [onnx.helper.make_node("DequantizeLinear", ["w_q", "s"], ["w"], axis=0, block_size=4),
-             onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="mm4")]
-    model = mf.make_model(nodes, [mf.vinfo("x", ["N", 8])], [mf.vinfo("y", ["N", 4])], [w_q, mf.init("s", np.full((2, 4), 0.1, np.float32))])
+    nodes = [
+        onnx.helper.make_node("DequantizeLinear", ["w_q", "s"], ["w"], axis=0, block_size=4),
+        onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="mm4"),
+    ]
+    model = mf.make_model(
+        nodes,
+        [mf.vinfo("x", ["N", 8])],
+        [mf.vinfo("y", ["N", 4])],
+        [w_q, mf.init("s", np.full((2, 4), 0.1, np.float32))],
+    )
     loaded = load_model(mf.to_bytes(model))
     row = weight_stats(loaded).iloc[0]
     assert (row["weight_dtype"], row["min"], row["max"], row["size"]) == ("int4", -8.0, 7.0, 32)
@@ -119,7 +132,10 @@ def test_int4_blocked_weight_is_described():
 
 def test_bfloat16_nan_is_flagged_not_silent():
     w = onnx.helper.make_tensor("wb", onnx.TensorProto.BFLOAT16, [4, 4], [float("nan")] + [1.0] * 15)
-    nodes = [onnx.helper.make_node("Cast", ["wb"], ["w"], to=onnx.TensorProto.FLOAT), onnx.helper.make_node("MatMul", ["x", "w"], ["y"])]
+    nodes = [
+        onnx.helper.make_node("Cast", ["wb"], ["w"], to=onnx.TensorProto.FLOAT),
+        onnx.helper.make_node("MatMul", ["x", "w"], ["y"]),
+    ]
     loaded = load_model(mf.to_bytes(mf.make_model(nodes, [mf.vinfo("x", ["N", 4])], [mf.vinfo("y", ["N", 4])], [w])))
     assert loaded.nonfinite_weights == {"wb": 1}
     row = weight_stats(loaded).iloc[0]

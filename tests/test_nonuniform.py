@@ -31,6 +31,7 @@ def nearest_level(x2d, codebook):
 
 # ---------------------------------------------------------------- k-means
 
+
 @pytest.mark.parametrize("gran", GRANULARITIES, ids=[g[0] for g in GRANULARITIES])
 @pytest.mark.parametrize("variant", VARIANTS, ids=["int-sym", "uint-asym", "int-asym"])
 @pytest.mark.parametrize("bits", [2, 3, 4, 8])
@@ -85,7 +86,7 @@ def test_kmeans_is_deterministic_and_ignores_non_finite_values():
     a, b = quantize_kmeans(dirty, spec), quantize_kmeans(dirty, spec)
     np.testing.assert_array_equal(a.codebook, b.codebook)
     np.testing.assert_allclose(a.codebook, quantize_kmeans(x, spec).codebook)
-    assert a.q[-3:].tolist() == [0, 7, 0]          # NaN -> bottom, +Inf -> top, -Inf -> bottom
+    assert a.q[-3:].tolist() == [0, 7, 0]  # NaN -> bottom, +Inf -> top, -Inf -> bottom
     assert np.all(np.isfinite(a.x_dq))
 
 
@@ -98,6 +99,7 @@ def test_kmeans_one_bit_and_constant_rows():
 
 # ---------------------------------------------------------------- log
 
+
 @pytest.mark.parametrize("bits", [2, 3, 4, 8])
 @pytest.mark.parametrize("gran", GRANULARITIES, ids=[g[0] for g in GRANULARITIES])
 def test_log_levels_are_signed_powers_of_two_and_zero(bits, gran):
@@ -106,7 +108,7 @@ def test_log_levels_are_signed_powers_of_two_and_zero(bits, gran):
     assert r.codebook.shape[1] == 2**bits - 1
     levels = r.codebook[r.codebook != 0]
     np.testing.assert_array_equal(np.log2(np.abs(levels)), np.round(np.log2(np.abs(levels))))
-    np.testing.assert_array_equal(r.codebook, -r.codebook[:, ::-1])      # symmetric, one zero
+    np.testing.assert_array_equal(r.codebook, -r.codebook[:, ::-1])  # symmetric, one zero
     assert np.all(r.codebook[:, 2 ** (bits - 1) - 1] == 0)
     nonzero = r.x_dq[r.x_dq != 0].astype(np.float64)
     np.testing.assert_array_equal(np.log2(np.abs(nonzero)), np.round(np.log2(np.abs(nonzero))))
@@ -128,10 +130,10 @@ def test_log_golden():
 
 
 def test_log_top_exponent_rounds_log2_of_the_range():
-    x = np.float32([3.1, -0.1])          # log2(3.1) = 1.63 -> 2**2 = 4; 3.1 > 1.5 * 2 goes to 4
+    x = np.float32([3.1, -0.1])  # log2(3.1) = 1.63 -> 2**2 = 4; 3.1 > 1.5 * 2 goes to 4
     r = quantize(x, QuantSpec(scheme="log", bits=4))
     assert r.codebook[0, -1] == 4.0 and r.x_dq[0] == 4.0
-    x = np.float32([2.7, -0.1])          # log2(2.7) = 1.43 -> 2**1 = 2; 2.7 saturates to 2
+    x = np.float32([2.7, -0.1])  # log2(2.7) = 1.43 -> 2**1 = 2; 2.7 saturates to 2
     assert quantize(x, QuantSpec(scheme="log", bits=4)).x_dq[0] == 2.0
 
 

@@ -40,8 +40,10 @@ def download(at, stores, key: str) -> bytes:
 
 
 def export_page(config: ModelConfig):
-    return open_page("qviz/views/export.py", state={"model_source": {"kind": "sample", "id": SAMPLE},
-                                               "model_config": config.to_json()})
+    return open_page(
+        "qviz/views/export.py",
+        state={"model_source": {"kind": "sample", "id": SAMPLE}, "model_config": config.to_json()},
+    )
 
 
 def run_model(data: bytes) -> np.ndarray:
@@ -63,7 +65,9 @@ def test_deployable_and_simulated_models_run_in_onnxruntime(media):
 
 
 def test_config_overrides_and_csv_downloads(media):
-    config = PRESETS["w8a8"].with_layer(layer_table(load_model(load_sample(SAMPLE).model_bytes))[0].id, LayerConfig.float())
+    config = PRESETS["w8a8"].with_layer(
+        layer_table(load_model(load_sample(SAMPLE).model_bytes))[0].id, LayerConfig.float()
+    )
     at = export_page(config)
     assert ModelConfig.from_dict(json.loads(download(at, media, "export_dl_config"))) == config
     overrides = json.loads(download(at, media, "export_dl_overrides"))
@@ -110,8 +114,12 @@ def test_a_model_without_layers_is_described_not_crashed(page):
     from onnx import TensorProto, helper
 
     node = helper.make_node("Relu", ["x"], ["y"], name="relu")
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+    )
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
     at = open_page("qviz/views/model.py")
     at.file_uploader(key="model_upload_onnx").upload("relu.onnx", data, "application/octet-stream")
@@ -125,7 +133,10 @@ def test_a_model_without_layers_is_described_not_crashed(page):
 def test_export_page_in_every_language(lang):
     at = open_page("qviz/views/export.py", lang)
     assert not at.exception
-    shown = "\n".join([b.label for b in at.button] + [b.label for b in at.get("download_button")]
-                      + [str(e.value) for kind in ("title", "subheader", "caption", "text") for e in at.get(kind)])
+    shown = "\n".join(
+        [b.label for b in at.button]
+        + [b.label for b in at.get("download_button")]
+        + [str(e.value) for kind in ("title", "subheader", "caption", "text") for e in at.get(kind)]
+    )
     assert "[[" not in shown
     assert at.title[0].value in labels("export_title")

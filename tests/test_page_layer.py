@@ -59,7 +59,7 @@ def test_spec_editor_writes_the_override_and_clipping_matches_quantize():
     config = ModelConfig.from_json(at.session_state["model_config"])
     spec = config.layers[POINTWISE].weights
     assert (spec.bits, spec.granularity, spec.estimator) == (4, "tensor", "percentile")
-    assert set(config.layers) == {POINTWISE}                          # only this layer got an override
+    assert set(config.layers) == {POINTWISE}  # only this layer got an override
     result, _ = expected(POINTWISE, config)
     assert result.clipped_fraction > 0
     assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"
@@ -78,12 +78,18 @@ def test_float_weights_and_reset():
 
 def test_impossible_spec_is_a_message():
     at = edit(layer_page(POINTWISE), "slider", "bits", 16)
-    at = edit(at, "selectbox", "scheme", "log")                      # log needs 2..8 bits
+    at = edit(at, "selectbox", "scheme", "log")  # log needs 2..8 bits
     assert not at.exception
     assert "bits must be in 2..8" in at.error[0].value.replace("\\", "")
-    assert at.session_state["model_config"] == PRESETS["w8a8"].with_layer(
-        POINTWISE, LayerConfig(PRESETS["w8a8"].default.weights.replace(bits=16), PRESETS["w8a8"].default.activations)
-    ).to_json()
+    assert (
+        at.session_state["model_config"]
+        == PRESETS["w8a8"]
+        .with_layer(
+            POINTWISE,
+            LayerConfig(PRESETS["w8a8"].default.weights.replace(bits=16), PRESETS["w8a8"].default.activations),
+        )
+        .to_json()
+    )
 
 
 def test_estimator_table_matches_quantize():
@@ -124,7 +130,7 @@ def array(spec) -> np.ndarray:
 
 
 def test_per_channel_histogram_is_one_channel_with_its_own_thresholds():
-    at = layer_page(CONV3X3)                                          # w8a8: int8 per-channel weights
+    at = layer_page(CONV3X3)  # w8a8: int8 per-channel weights
     result, w = expected(CONV3X3, PRESETS["w8a8"])
     rows = w.reshape(w.shape[0], -1)
     widest = int(np.argmax(np.ptp(rows, axis=1)))
@@ -135,10 +141,12 @@ def test_per_channel_histogram_is_one_channel_with_its_own_thresholds():
         picker = at.number_input[0]
         thresholds, centres, widths = histogram(at)
         assert thresholds == pytest.approx([result.lo[c], result.hi[c]])
-        assert (centres - widths / 2).min() >= rows[c].min() - 1e-6 and (centres + widths / 2).max() <= rows[c].max() + 1e-6
+        assert (centres - widths / 2).min() >= rows[c].min() - 1e-6 and (centres + widths / 2).max() <= rows[
+            c
+        ].max() + 1e-6
         assert picker.label.startswith(f"Channel {c} of")
     assert result.lo[widest] != result.lo[c]
-    assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"     # numbers stay whole-tensor
+    assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"  # numbers stay whole-tensor
     assert any(x in labels("lp_one_channel_note") for x in texts(at))
 
 
@@ -147,11 +155,20 @@ def test_per_tensor_histogram_is_the_whole_tensor():
     result, w = expected(POINTWISE, ModelConfig.from_json(at.session_state["model_config"]))
     thresholds, centres, widths = histogram(at)
     assert not at.number_input and thresholds == pytest.approx([result.lo[0], result.hi[0]])
-    assert (centres - widths / 2).min() == pytest.approx(w.min()) and (centres + widths / 2).max() == pytest.approx(w.max())
+    assert (centres - widths / 2).min() == pytest.approx(w.min()) and (centres + widths / 2).max() == pytest.approx(
+        w.max()
+    )
 
 
-@pytest.mark.parametrize("spec", [QuantSpec(granularity="group", group_size=70000), QuantSpec(scheme="fixed_point", bits=24),
-                                  QuantSpec(estimator="percentile", percentile=60.0)], ids=["group70000", "fixed24", "p60"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        QuantSpec(granularity="group", group_size=70000),
+        QuantSpec(scheme="fixed_point", bits=24),
+        QuantSpec(estimator="percentile", percentile=60.0),
+    ],
+    ids=["group70000", "fixed24", "p60"],
+)
 def test_editor_takes_any_valid_spec_from_a_shared_config(spec):
     """A URL config may hold any spec QuantSpec accepts: the editor's widgets must too."""
     at = layer_page(CONV3X3, config=ModelConfig(default=LayerConfig(spec)))

@@ -7,7 +7,18 @@ import re
 import numpy as np
 import pytest
 
-from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts, tiny_model, upload
+from app_pages import (
+    by_label,
+    figure,
+    figure_sizes,
+    labels,
+    metric,
+    MAX_FIGURE_BYTES,
+    open_page,
+    texts,
+    tiny_model,
+    upload,
+)
 from qviz.ui import i18n
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import layer_table, load_model
@@ -55,25 +66,25 @@ def test_broken_upload_is_an_error_message_not_an_exception(data):
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "bad.onnx", data)
     assert not at.exception
     assert at.error and at.error[0].value.startswith(i18n.translate("mp_model_error", "en", message="")[:10])
-    assert metric(at, "sum_layers") == str(sample_numbers(DEFAULT_SAMPLE)[0])   # the sample stays loaded
+    assert metric(at, "sum_layers") == str(sample_numbers(DEFAULT_SAMPLE)[0])  # the sample stays loaded
 
 
 def test_hostile_node_name_is_shown_as_plain_text():
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL))
     assert not at.exception and not at.error
     assert metric(at, "sum_layers") == "1" and metric(at, "sum_params") == "12"
-    assert EVIL in at.dataframe[-1].value["id"].tolist()                  # a dataframe cell: plain text
+    assert EVIL in at.dataframe[-1].value["id"].tolist()  # a dataframe cell: plain text
     assert any(EVIL in option for option in by_label(at.selectbox, "mp_layer").options)
     markdown = [e.value for kind in ("markdown", "caption", "error", "warning", "info") for e in at.get(kind)]
     assert not any(re.search(r"(?<!\\)<img", text) for text in markdown)
-    assert "&lt;img" in json.dumps(figure(at, 0))                         # escaped in the figure's hover text
+    assert "&lt;img" in json.dumps(figure(at, 0))  # escaped in the figure's hover text
 
 
 def test_hostile_name_in_an_error_message_is_escaped():
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model(EVIL, domain="evil.x"))
     assert not at.exception
     message = at.error[0].value
-    assert "custom domain" in message and "\\<img" in message           # Markdown-escaped: shown, never rendered
+    assert "custom domain" in message and "\\<img" in message  # Markdown-escaped: shown, never rendered
     assert not re.search(r"(?<!\\)<img", message)
 
 
@@ -87,12 +98,16 @@ def test_npz_inputs_upload_is_validated():
     assert i18n.translate("mp_data_npz", "en", rows=5) in texts(good, ("caption",))
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"z": np.zeros((2, 4))}, "keys must be x"),
-    ({"x": np.zeros((2, 4)), "y": np.zeros(3, np.int64)}, "y must be 2 integer labels"),
-    ({"x": np.array([["a"] * 4])}, "must be numeric"),
-    ({"x": np.zeros((0, 4))}, "at least one row"),
-], ids=["wrong-key", "label-count", "strings", "no-rows"])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"z": np.zeros((2, 4))}, "keys must be x"),
+        ({"x": np.zeros((2, 4)), "y": np.zeros(3, np.int64)}, "y must be 2 integer labels"),
+        ({"x": np.array([["a"] * 4])}, "must be numeric"),
+        ({"x": np.zeros((0, 4))}, "at least one row"),
+    ],
+    ids=["wrong-key", "label-count", "strings", "no-rows"],
+)
 def test_read_inputs_npz_rejects(arrays, message):
     loaded = load_model(tiny_model())
     with pytest.raises(SpecError, match=message):

@@ -23,7 +23,9 @@ STATE = {"model_source": {"kind": "sample", "id": "digits_mlp"}}
 def heat(at) -> np.ndarray:
     z = figure(at, 0)["data"][0]["z"]
     if isinstance(z, dict):
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape([int(n) for n in str(z["shape"]).split(",")])
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
+            [int(n) for n in str(z["shape"]).split(",")]
+        )
     return np.asarray(z, dtype=float)
 
 
@@ -38,7 +40,11 @@ def test_sweep_heatmap_equals_the_engine(lang):
     at = run_sweep(open_page("qviz/views/sensitivity.py", lang, STATE))
     assert not at.exception and not at.error
     ref = sweep(LOADED, DATA, (8, 4), calib=SAMPLE.calibration.x).records
-    ref = ref[ref["mode"] == "weights"].pivot(index="layer", columns="candidate", values="damage").reindex(index=IDS, columns=["w8", "w4"])
+    ref = (
+        ref[ref["mode"] == "weights"]
+        .pivot(index="layer", columns="candidate", values="damage")
+        .reindex(index=IDS, columns=["w8", "w4"])
+    )
     np.testing.assert_allclose(heat(at), ref.to_numpy(), atol=1e-12)
     assert at.session_state["sens_sweep"]["status"] == "done" and "[[" not in "\n".join(texts(at))
 
@@ -46,7 +52,12 @@ def test_sweep_heatmap_equals_the_engine(lang):
 def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes():
     at = run_sweep(open_page("qviz/views/sensitivity.py", "en", STATE), "net.4")
     assert heat(at).shape == (1, 2)
-    at.session_state["sens_sweep"] = {**at.session_state["sens_sweep"], "layers": IDS, "records": [], "status": "stopped"}
+    at.session_state["sens_sweep"] = {
+        **at.session_state["sens_sweep"],
+        "layers": IDS,
+        "records": [],
+        "status": "stopped",
+    }
     at = at.run()
     assert any("Stopped after 0 of 3" in w.value for w in at.warning)
     at.button(key="sens_resume").click()

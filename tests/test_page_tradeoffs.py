@@ -14,9 +14,13 @@ from qviz.samples import load_sample
 SAMPLE = load_sample("digits_mlp")
 LOADED = load_model(SAMPLE.model_bytes)
 IDS = [x.id for x in layer_table(LOADED)]
-SCOPE = f"{LOADED.sha256}/sample:digits_mlp"     # the model and the data the points were measured on
-CONFIGS = {"fp32": PRESETS["fp32"], "w8a8": PRESETS["w8a8"], "w4g32": PRESETS["w4g32"],
-           "mixed": PRESETS["w8a8"].with_layer(IDS[0], LayerConfig.float()).with_layer(IDS[2], PRESETS["w4g32"].default)}
+SCOPE = f"{LOADED.sha256}/sample:digits_mlp"  # the model and the data the points were measured on
+CONFIGS = {
+    "fp32": PRESETS["fp32"],
+    "w8a8": PRESETS["w8a8"],
+    "w4g32": PRESETS["w4g32"],
+    "mixed": PRESETS["w8a8"].with_layer(IDS[0], LayerConfig.float()).with_layer(IDS[2], PRESETS["w4g32"].default),
+}
 
 
 def history() -> list:
@@ -32,8 +36,11 @@ HISTORY = history()
 
 
 def trade_page(lang="en", config: ModelConfig = PRESETS["w8a8"], history=HISTORY):
-    state = {"model_source": {"kind": "sample", "id": "digits_mlp"}, "model_config": config.to_json(),
-             "tune_history": list(history)}
+    state = {
+        "model_source": {"kind": "sample", "id": "digits_mlp"},
+        "model_config": config.to_json(),
+        "tune_history": list(history),
+    }
     return open_page("qviz/views/tradeoffs.py", lang, state)
 
 
@@ -43,7 +50,7 @@ def test_every_config_is_a_point_and_the_front_is_marked(lang):
     assert not at.exception and not at.error and "[[" not in "\n".join(texts(at))
     points, front_line = figure(at, 0)["data"]
     df = tuning.history_frame(HISTORY, SCOPE)
-    assert len(points["text"]) == len(CONFIGS)                  # the current config (w8a8) is not duplicated
+    assert len(points["text"]) == len(CONFIGS)  # the current config (w8a8) is not duplicated
     front = tuning.pareto_mask(df, "accuracy")
     assert [c == "#e45756" for c in points["marker"]["color"]] == front.tolist()
     smallest = df["weight_bytes"] == df["weight_bytes"].min()

@@ -70,8 +70,9 @@ def test_setting_one_layer_to_4_bits_changes_the_numbers_to_evaluates():
 
 def test_bad_edit_is_a_short_message_and_keeps_the_config():
     key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
-    at = tune_page(extra={key: {"edited_rows": {0: {"a_bits": 16, "a_estimator": "manual"}}, "added_rows": [],
-                                "deleted_rows": []}})
+    at = tune_page(
+        extra={key: {"edited_rows": {0: {"a_bits": 16, "a_estimator": "manual"}}, "added_rows": [], "deleted_rows": []}}
+    )
     assert not at.exception and len(at.error) == 1 and "Traceback" not in at.error[0].value
     assert at.session_state["model_config"] == PRESETS["w8a8"].to_json()
 
@@ -98,7 +99,9 @@ def test_bulk_edit_by_name_pattern_and_preset():
 
 def test_selected_rows_are_a_bulk_target():
     key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
-    at = tune_page(extra={key: {"edited_rows": {0: {"sel": True}, 2: {"sel": True}}, "added_rows": [], "deleted_rows": []}})
+    at = tune_page(
+        extra={key: {"edited_rows": {0: {"sel": True}, 2: {"sel": True}}, "added_rows": [], "deleted_rows": []}}
+    )
     assert at.session_state["tune_selected"] == [IDS[0], IDS[2]]
     by_label(at.selectbox, "tn_w_bits").set_value(0)
     at.button(key="tune_bulk_apply").click()
@@ -110,6 +113,7 @@ def test_selected_rows_are_a_bulk_target():
 
 def test_an_uploaded_model_without_labels_shows_fidelity():
     from app_pages import tiny_model, upload
+
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
     at.switch_page("qviz/views/tune.py")
     at = at.run()

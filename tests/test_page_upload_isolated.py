@@ -74,8 +74,15 @@ def test_every_page_runs_an_upload_in_its_worker(monkeypatch):
     assert no_local_sessions == []
 
 
-PAGES = ["qviz/views/learn.py", "qviz/views/model.py", "qviz/views/layer.py", "qviz/views/tune.py", "qviz/views/sensitivity.py",
-         "qviz/views/tradeoffs.py", "qviz/views/export.py"]
+PAGES = [
+    "qviz/views/learn.py",
+    "qviz/views/model.py",
+    "qviz/views/layer.py",
+    "qviz/views/tune.py",
+    "qviz/views/sensitivity.py",
+    "qviz/views/tradeoffs.py",
+    "qviz/views/export.py",
+]
 BUTTONS = {"qviz/views/sensitivity.py": ["sens_run", "sens_search_run"], "qviz/views/tradeoffs.py": ["trade_measure"]}
 
 

@@ -18,8 +18,9 @@ def variant_id(v):
 def per_element(row_values, x, spec):
     """Per-group values [G] spread to x's shape (test helper)."""
     n = to_groups(x, spec.granularity, spec.axis, spec.group_size).shape[1]
-    return from_groups(np.repeat(np.asarray(row_values)[:, None], n, axis=1), x.shape,
-                       spec.granularity, spec.axis, spec.group_size)
+    return from_groups(
+        np.repeat(np.asarray(row_values)[:, None], n, axis=1), x.shape, spec.granularity, spec.axis, spec.group_size
+    )
 
 
 @pytest.mark.parametrize("bits", [2, 4, 8, 16])
@@ -64,8 +65,9 @@ def sqnr_db(x, x_dq):
 @pytest.mark.parametrize("variant", [(True, True), (False, False)], ids=variant_id)
 def test_sqnr_rises_six_db_per_bit_on_uniform_data(variant):
     x = np.random.default_rng(5).uniform(-1, 1, size=200_000).astype(np.float32)
-    sqnr = [sqnr_db(x, quantize(x, QuantSpec(bits=b, signed=variant[0], symmetric=variant[1])).x_dq)
-            for b in range(4, 13)]
+    sqnr = [
+        sqnr_db(x, quantize(x, QuantSpec(bits=b, signed=variant[0], symmetric=variant[1])).x_dq) for b in range(4, 13)
+    ]
     steps = np.diff(sqnr)
     assert np.all((steps > 5.6) & (steps < 6.5)), steps
     assert abs(sqnr[4] - 6.02 * 8) < 1.0  # uniform data: SQNR = 6.02 * bits dB
@@ -79,12 +81,15 @@ def test_worked_example_half_in_minus_one_one_uint8_is_191():
     assert r.q[1] == 191
 
 
-@pytest.mark.parametrize("mode, want", [
-    ("half_even", [-2, -2, -1, 0, 0, 1, 2, 2]),
-    ("half_away", [-3, -2, -1, -1, 1, 1, 2, 3]),
-    ("floor", [-3, -2, -2, -1, 0, 1, 1, 2]),
-    ("trunc", [-2, -1, -1, 0, 0, 1, 1, 2]),
-])
+@pytest.mark.parametrize(
+    "mode, want",
+    [
+        ("half_even", [-2, -2, -1, 0, 0, 1, 2, 2]),
+        ("half_away", [-3, -2, -1, -1, 1, 1, 2, 3]),
+        ("floor", [-3, -2, -2, -1, 0, 1, 1, 2]),
+        ("trunc", [-2, -1, -1, 0, 0, 1, 1, 2]),
+    ],
+)
 def test_rounding_modes(mode, want):
     x = np.array([-2.5, -1.5, -1.2, -0.5, 0.5, 1.2, 1.5, 2.5], np.float32)
     np.testing.assert_array_equal(quantize_linear(x, 1.0, 0, -128, 127, rounding=mode), want)

@@ -11,16 +11,21 @@ UINT8_ASYM = QuantSpec(bits=8, signed=False, symmetric=False)
 
 # ---- input types and output dtype -------------------------------------------------------
 
-@pytest.mark.parametrize("x, dtype", [
-    ([0.5, -1.0, 1.0], np.float32),
-    ((1, 2, 3), np.float32),
-    (np.array([1, 2, 3], np.int64), np.float32),
-    (np.array([True, False]), np.float32),
-    (np.array([0.5, -1.0], np.float16), np.float32),
-    (np.array([0.5, -1.0], np.float32), np.float32),
-    (np.array([0.5, -1.0], np.float64), np.float64),
-    (0.25, np.float32),
-], ids=["list", "tuple", "int64", "bool", "float16", "float32", "float64", "python-float"])
+
+@pytest.mark.parametrize(
+    "x, dtype",
+    [
+        ([0.5, -1.0, 1.0], np.float32),
+        ((1, 2, 3), np.float32),
+        (np.array([1, 2, 3], np.int64), np.float32),
+        (np.array([True, False]), np.float32),
+        (np.array([0.5, -1.0], np.float16), np.float32),
+        (np.array([0.5, -1.0], np.float32), np.float32),
+        (np.array([0.5, -1.0], np.float64), np.float64),
+        (0.25, np.float32),
+    ],
+    ids=["list", "tuple", "int64", "bool", "float16", "float32", "float64", "python-float"],
+)
 def test_output_dtype(x, dtype):
     r = quantize(x, INT8)
     assert r.x_dq.dtype == dtype and r.q.dtype == np.int32
@@ -34,12 +39,16 @@ def test_float64_gives_the_float32_codes_on_float32_data():
     np.testing.assert_allclose(r32.x_dq, r64.x_dq, rtol=1e-6)
 
 
-@pytest.mark.parametrize("x, match", [
-    (np.array([1 + 2j]), "real numbers"),
-    (["a", "b"], "real numbers"),
-    ([[1.0, 2.0], [3.0]], "array of real numbers"),
-    (np.array([None, 1.0]), "real numbers"),
-], ids=["complex", "strings", "ragged", "object"])
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.array([1 + 2j]), "real numbers"),
+        (["a", "b"], "real numbers"),
+        ([[1.0, 2.0], [3.0]], "array of real numbers"),
+        (np.array([None, 1.0]), "real numbers"),
+    ],
+    ids=["complex", "strings", "ragged", "object"],
+)
 def test_bad_inputs_are_spec_errors(x, match):
     with pytest.raises(SpecError, match=match):
         quantize(x, INT8)
@@ -52,6 +61,7 @@ def test_spec_must_be_a_quantspec():
 
 # ---- shapes ---------------------------------------------------------------------------------
 
+
 def test_zero_d_per_tensor():
     r = quantize(np.float32(0.5), UINT8_ASYM)
     assert r.q.shape == () and r.x_dq.shape == () and r.x_dq == np.float32(0.5)
@@ -63,23 +73,31 @@ def test_zero_d_per_channel_or_group_is_a_spec_error(granularity):
         quantize(np.float32(0.5), QuantSpec(granularity=granularity))
 
 
-@pytest.mark.parametrize("shape, spec", [
-    ((0,), INT8),
-    ((0, 4), QuantSpec(granularity="channel", axis=1)),
-    ((3, 0), QuantSpec(granularity="channel", axis=0)),
-    ((4, 0), QuantSpec(granularity="group", axis=1, group_size=8)),
-], ids=["flat", "channel-empty-rows", "channel-empty-columns", "group"])
+@pytest.mark.parametrize(
+    "shape, spec",
+    [
+        ((0,), INT8),
+        ((0, 4), QuantSpec(granularity="channel", axis=1)),
+        ((3, 0), QuantSpec(granularity="channel", axis=0)),
+        ((4, 0), QuantSpec(granularity="group", axis=1, group_size=8)),
+    ],
+    ids=["flat", "channel-empty-rows", "channel-empty-columns", "group"],
+)
 def test_empty(shape, spec):
     r = quantize(np.zeros(shape, np.float32), spec)
     assert r.x_dq.shape == shape and r.q.shape == shape
     assert np.all(r.scale == 1.0) and r.mse == 0.0 and r.clipped_fraction == 0.0
 
 
-@pytest.mark.parametrize("spec, match", [
-    (QuantSpec(granularity="channel", axis=2), "axis must be in -2..1"),
-    (QuantSpec(granularity="group", axis=1, group_size=7), "group_size must divide the length of axis 1"),
-    (QuantSpec(scheme="float", granularity="group", axis=1, group_size=7), "group_size must divide"),
-], ids=["axis", "group_size", "group_size-float-scheme"])
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        (QuantSpec(granularity="channel", axis=2), "axis must be in -2..1"),
+        (QuantSpec(granularity="group", axis=1, group_size=7), "group_size must divide the length of axis 1"),
+        (QuantSpec(scheme="float", granularity="group", axis=1, group_size=7), "group_size must divide"),
+    ],
+    ids=["axis", "group_size", "group_size-float-scheme"],
+)
 def test_granularity_is_validated(spec, match):
     with pytest.raises(SpecError, match=match):
         quantize(np.ones((4, 6), np.float32), spec)
@@ -95,7 +113,10 @@ def test_per_channel_and_group_layouts():
 
 # ---- degenerate values ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", [INT8, UINT8_ASYM, QuantSpec(bits=4, signed=False)], ids=["int8", "uint8-asym", "uint4-sym"])
+
+@pytest.mark.parametrize(
+    "spec", [INT8, UINT8_ASYM, QuantSpec(bits=4, signed=False)], ids=["int8", "uint8-asym", "uint4-sym"]
+)
 def test_all_zero(spec):
     r = quantize(np.zeros((3, 5), np.float32), spec)
     assert r.scale == 1.0 and np.all(r.q == r.zero_point) and np.all(r.x_dq == 0.0)
@@ -139,8 +160,10 @@ def test_tiny_but_normal_keeps_its_resolution():
 
 # ---- the non-finite rule --------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", [INT8, UINT8_ASYM, QuantSpec(granularity="channel", axis=0)],
-                         ids=["int8", "uint8-asym", "per-channel"])
+
+@pytest.mark.parametrize(
+    "spec", [INT8, UINT8_ASYM, QuantSpec(granularity="channel", axis=0)], ids=["int8", "uint8-asym", "per-channel"]
+)
 def test_nonfinite_int_rule(spec):
     x = np.array([[np.nan, 1.0, -2.0], [np.inf, -np.inf, -0.5]], np.float32)
     r = quantize(x, spec)
@@ -174,8 +197,16 @@ def test_every_scheme_keeps_finite_values_finite(scheme):
 
 # ---- dequantize ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", [INT8, QuantSpec(bits=4, granularity="group", axis=1, group_size=4),
-                                  QuantSpec(scheme="float", float_format="bfloat16")], ids=["int8", "int4-group", "bf16"])
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        INT8,
+        QuantSpec(bits=4, granularity="group", axis=1, group_size=4),
+        QuantSpec(scheme="float", float_format="bfloat16"),
+    ],
+    ids=["int8", "int4-group", "bf16"],
+)
 def test_dequantize_reproduces_x_dq(spec):
     x = np.random.default_rng(2).normal(size=(3, 8))
     r = quantize(x, spec)

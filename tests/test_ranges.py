@@ -38,6 +38,7 @@ def sample(name, n, seed=0):
 
 # ---------------------------------------------------------------- shared rules
 
+
 @pytest.mark.parametrize("symmetric", [True, False], ids=["sym", "asym"])
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 @pytest.mark.parametrize("dist", DISTS)
@@ -96,6 +97,7 @@ def test_minmax():
 
 # ---------------------------------------------------------------- percentile
 
+
 @pytest.mark.parametrize("p", [90.0, 99.0, 99.99, 100.0])
 @pytest.mark.parametrize("symmetric", [True, False], ids=["sym", "asym"])
 def test_percentile_matches_numpy(p, symmetric):
@@ -117,6 +119,7 @@ def test_percentile_clips_outliers():
 
 
 # ---------------------------------------------------------------- sigma
+
 
 def aciq_gaussian_error(a, bits):
     """Banner et al.'s expected MSE for N(0, 1) clipped at +-a with 2**bits levels."""
@@ -158,6 +161,7 @@ def test_sigma_is_near_mse_optimal_on_gaussian_data(bits):
 
 # ---------------------------------------------------------------- mse
 
+
 def full_mse(x, lo, hi, spec):
     x = x.astype(np.float64)
     return np.mean((x - _fake_quant(x[None, None], np.array([[lo]]), np.array([[hi]]), spec)[0, 0]) ** 2)
@@ -167,8 +171,9 @@ MSE_CASES = [(b, s, r) for b in (2, 4, 8) for s in (True, False) for r in ("half
 
 
 @pytest.mark.parametrize("n", [1000, EXACT_MAX_N * 3], ids=["exact", "histogram"])
-@pytest.mark.parametrize("bits, symmetric, rounding", MSE_CASES,
-                         ids=[f"b{b}-{'sym' if s else 'asym'}-{r}" for b, s, r in MSE_CASES])
+@pytest.mark.parametrize(
+    "bits, symmetric, rounding", MSE_CASES, ids=[f"b{b}-{'sym' if s else 'asym'}-{r}" for b, s, r in MSE_CASES]
+)
 @pytest.mark.parametrize("dist", DISTS)
 def test_mse_estimator_never_worse_than_minmax(dist, bits, symmetric, rounding, n):
     x = sample(dist, n, seed=bits)
@@ -178,8 +183,11 @@ def test_mse_estimator_never_worse_than_minmax(dist, bits, symmetric, rounding, 
     assert searched <= minmax
 
 
-@pytest.mark.parametrize("granularity", [{"granularity": "channel", "axis": 0}, {"granularity": "group", "axis": 1, "group_size": 16}],
-                         ids=["channel", "group"])
+@pytest.mark.parametrize(
+    "granularity",
+    [{"granularity": "channel", "axis": 0}, {"granularity": "group", "axis": 1, "group_size": 16}],
+    ids=["channel", "group"],
+)
 def test_mse_estimator_never_worse_per_row(granularity):
     x = sample("outliers", 8 * 64).reshape(8, 64)
     rows = quantize(x, QuantSpec(bits=3, estimator="mse", **granularity))
@@ -201,6 +209,7 @@ def test_mse_estimator_finds_the_dense_search_optimum(dist, bits, n):
 
 
 # ---------------------------------------------------------------- entropy
+
 
 def direct_kl(hist, start, length, nq, eps=1e-4):
     """KL(p || q) for one window, written out bin by bin (the module docstring's definition)."""
@@ -233,7 +242,7 @@ def test_entropy_closed_form_kl_matches_the_direct_definition(dist):
 def test_entropy_clips_heavy_tails_and_keeps_gaussian_bulk():
     x = sample("outliers", 50_000)
     lo, hi = estimate_range(x[None], QuantSpec(estimator="entropy", bits=8, symmetric=False))
-    assert -20 < lo[0] < -3 and 3 < hi[0] < 20      # outliers at -40 / 60 are clipped
+    assert -20 < lo[0] < -3 and 3 < hi[0] < 20  # outliers at -40 / 60 are clipped
 
 
 def test_entropy_fewer_bits_clip_more():
@@ -261,14 +270,17 @@ def test_entropy_picks_the_min_kl_window(dist):
 
 
 def test_entropy_keeps_minmax_for_sparse_rows():
-    x2d = sample("student_t2", 8 * 32).reshape(8, 32)       # 32 values for 15 levels
+    x2d = sample("student_t2", 8 * 32).reshape(8, 32)  # 32 values for 15 levels
     lo, hi = estimate_range(x2d, QuantSpec(estimator="entropy", bits=4))
     np.testing.assert_array_equal(lo, x2d.min(axis=1))
     np.testing.assert_array_equal(hi, x2d.max(axis=1))
 
 
-@pytest.mark.parametrize("extra", [{"pow2_scale": True}, {"restricted_range": True}, {"rounding": "half_away"},
-                                   {"rounding": "trunc"}], ids=["pow2", "restricted", "half_away", "trunc"])
+@pytest.mark.parametrize(
+    "extra",
+    [{"pow2_scale": True}, {"restricted_range": True}, {"rounding": "half_away"}, {"rounding": "trunc"}],
+    ids=["pow2", "restricted", "half_away", "trunc"],
+)
 @pytest.mark.parametrize("n", [1000, EXACT_MAX_N * 3], ids=["exact", "histogram"])
 def test_mse_estimator_never_worse_with_other_int_options(extra, n):
     x = sample("outliers", n, seed=11)

@@ -15,8 +15,12 @@ from qviz.model.runtime.session import run_session
 def gather_matmul() -> bytes:
     """Gather(E[4, 8], idx[N, 2]) -> MatMul(W[8, 3]): any index >= 4 fails inside onnxruntime."""
     nodes = [helper.make_node("Gather", ["E", "idx"], ["e"]), helper.make_node("MatMul", ["e", "W"], ["y"])]
-    model = mf.make_model(nodes, [mf.vinfo("idx", ["N", 2], TensorProto.INT64)], [mf.vinfo("y", ["N", 2, 3])],
-                          [mf.init("E", mf.rand((4, 8), 1)), mf.init("W", mf.rand((8, 3), 2))])
+    model = mf.make_model(
+        nodes,
+        [mf.vinfo("idx", ["N", 2], TensorProto.INT64)],
+        [mf.vinfo("y", ["N", 2, 3])],
+        [mf.init("E", mf.rand((4, 8), 1)), mf.init("W", mf.rand((8, 3), 2))],
+    )
     return mf.to_bytes(model)
 
 

@@ -15,16 +15,37 @@ import pytest
 from onnx import numpy_helper
 
 from qviz.quant import SpecError
-from qviz.samples import (DEFAULT_SAMPLE, SAMPLE_DATA_DIR, Sample, list_samples, load_sample,
-                          sample_ids)
+from qviz.samples import DEFAULT_SAMPLE, SAMPLE_DATA_DIR, Sample, list_samples, load_sample, sample_ids
 
 IDS = sample_ids()
 # Minimum fp32 test accuracy per sample, from issue 3.
-MIN_ACCURACY = {"digits_mlp": 0.95, "digits_cnn": 0.97, "digits_mobilenet": 0.97,
-                "digits_transformer": 0.95, "tabular_mlp": 0.90, "digits_transformer_outliers": 0.95}
-CARD_FIELDS = ("id", "title", "task", "input", "output", "preprocessing", "class_names",
-               "fp32_test_accuracy", "test_correct", "test_count", "parameter_count",
-               "calibration_split", "calibration_count", "test_split", "lesson", "data", "onnx")
+MIN_ACCURACY = {
+    "digits_mlp": 0.95,
+    "digits_cnn": 0.97,
+    "digits_mobilenet": 0.97,
+    "digits_transformer": 0.95,
+    "tabular_mlp": 0.90,
+    "digits_transformer_outliers": 0.95,
+}
+CARD_FIELDS = (
+    "id",
+    "title",
+    "task",
+    "input",
+    "output",
+    "preprocessing",
+    "class_names",
+    "fp32_test_accuracy",
+    "test_correct",
+    "test_count",
+    "parameter_count",
+    "calibration_split",
+    "calibration_count",
+    "test_split",
+    "lesson",
+    "data",
+    "onnx",
+)
 
 
 @pytest.fixture(scope="module", params=IDS)
@@ -33,8 +54,7 @@ def sample(request) -> Sample:
 
 
 def run(sample: Sample, x: np.ndarray, model_bytes: bytes | None = None) -> np.ndarray:
-    sess = ort.InferenceSession(model_bytes or sample.model_bytes,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model_bytes or sample.model_bytes, providers=["CPUExecutionProvider"])
     return sess.run(None, {sample.card["input"]["name"]: x})[0]
 
 
@@ -48,7 +68,8 @@ def test_onnx_passes_full_check(sample):
     onnx.checker.check_model(model, full_check=True)
     assert model.ir_version <= 10
     assert {(o.domain or "ai.onnx", o.version) for o in model.opset_import} == {
-        ("ai.onnx", sample.card["onnx"]["opset"])}
+        ("ai.onnx", sample.card["onnx"]["opset"])
+    }
     assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
 
 
@@ -123,8 +144,7 @@ def test_mobilenet_per_tensor_depthwise_fails_per_channel_saves():
 def channel_ranges(model_bytes: bytes, names: list[str], x: np.ndarray) -> list[np.ndarray]:
     """Per named tensor, the abs-max of each channel (last axis), from onnxruntime extra outputs."""
     model = onnx.load_model_from_string(model_bytes)
-    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
-                              for n in names)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return [np.abs(v).reshape(-1, v.shape[-1]).max(axis=0) for v in sess.run(names, {"input": x})]
 
@@ -164,8 +184,12 @@ def test_outlier_variant_per_tensor_activations_fail_the_fixes_recover():
     pc = PRESETS["w8a8"]
     for layer_id in ln_fed:
         pc = pc.with_layer(layer_id, LayerConfig(w8, per_channel))
-    configs = {"w8a8": PRESETS["w8a8"], "w8": PRESETS["w8"], "w8a8_channel": pc,
-               "w8a16": ModelConfig(default=LayerConfig(w8, QuantSpec(bits=16, signed=False, symmetric=False)))}
+    configs = {
+        "w8a8": PRESETS["w8a8"],
+        "w8": PRESETS["w8"],
+        "w8a8_channel": pc,
+        "w8a16": ModelConfig(default=LayerConfig(w8, QuantSpec(bits=16, signed=False, symmetric=False))),
+    }
     accuracy, tensors = {}, load_sample("digits_transformer_outliers").card["derivation"]["tensors"]
     for sample_id in ("digits_transformer", "digits_transformer_outliers"):
         s = load_sample(sample_id)
@@ -191,8 +215,9 @@ def test_list_samples_follows_index_and_carries_cards():
     assert all(i.title == i.card["title"] and i.card["id"] == i.id for i in infos)
 
 
-@pytest.mark.parametrize("bad_id", ["nope", "../sample_data", "", "Digits_CNN"],
-                         ids=["unknown", "path", "empty", "case"])
+@pytest.mark.parametrize(
+    "bad_id", ["nope", "../sample_data", "", "Digits_CNN"], ids=["unknown", "path", "empty", "case"]
+)
 def test_unknown_id_names_the_valid_ids(bad_id):
     with pytest.raises(SpecError, match="sample_id must be one of digits_mlp, digits_cnn"):
         load_sample(bad_id)
@@ -205,8 +230,10 @@ def test_loaded_arrays_are_read_only():
 
 
 def test_loader_imports_neither_torch_nor_sklearn():
-    code = ("import sys; from qviz.samples import load_sample, DEFAULT_SAMPLE; "
-            "load_sample(DEFAULT_SAMPLE); "
-            "print(sorted(m for m in ('torch', 'sklearn', 'onnx', 'streamlit') if m in sys.modules))")
+    code = (
+        "import sys; from qviz.samples import load_sample, DEFAULT_SAMPLE; "
+        "load_sample(DEFAULT_SAMPLE); "
+        "print(sorted(m for m in ('torch', 'sklearn', 'onnx', 'streamlit') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -53,8 +53,11 @@ def test_front_is_non_dominated(digits):
     res = search(sim, data, {"bpw": 3.0})
     front, ev = res.front, res.evaluated
     for f in front.to_dict("records"):
-        better = ev[(ev["accuracy"] >= f["accuracy"]) & (ev["weight_bytes"] <= f["weight_bytes"])
-                    & ((ev["accuracy"] > f["accuracy"]) | (ev["weight_bytes"] < f["weight_bytes"]))]
+        better = ev[
+            (ev["accuracy"] >= f["accuracy"])
+            & (ev["weight_bytes"] <= f["weight_bytes"])
+            & ((ev["accuracy"] > f["accuracy"]) | (ev["weight_bytes"] < f["weight_bytes"]))
+        ]
         assert better.empty
     assert len(pareto_front(ev, "accuracy")) == len(front)
 

@@ -47,7 +47,9 @@ def test_weights_are_engine_dequantized(spec):
 
 def _single_matmul(x_shape=(6, 16)):
     nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
-    return make_model(nodes, [vinfo("x", ["N", x_shape[1]])], [vinfo("y", ["N", 4])], [init("w", rand((x_shape[1], 4), 3))])
+    return make_model(
+        nodes, [vinfo("x", ["N", x_shape[1]])], [vinfo("y", ["N", 4])], [init("w", rand((x_shape[1], 4), 3))]
+    )
 
 
 def _quantized_input(sim: Simulator, config, x):
@@ -141,15 +143,19 @@ def test_weight_cache_is_bounded_by_bytes():
     assert sim.simulate(PRESETS["w8a8"]) == data  # same numbers after eviction
 
 
-@pytest.mark.parametrize("sizes, kept", [
-    ((10, 10, 10), ["b", "c"]),     # 30 > 25 bytes: the oldest goes
-    ((40,), ["a"]),                  # the newest stays even alone above the budget
-], ids=["over-budget", "single-oversized"])
+@pytest.mark.parametrize(
+    "sizes, kept",
+    [
+        ((10, 10, 10), ["b", "c"]),  # 30 > 25 bytes: the oldest goes
+        ((40,), ["a"]),  # the newest stays even alone above the budget
+    ],
+    ids=["over-budget", "single-oversized"],
+)
 def test_byte_lru_evicts_least_recently_used(sizes, kept):
     cache = ByteLRU(max_bytes=25, max_entries=8)
     for key, n in zip("abc", sizes):
         cache.put(key, np.zeros(n, np.uint8))
-    assert [k for k in "abc" if k in cache] == kept and cache.nbytes == sum(sizes[-len(kept):])
+    assert [k for k in "abc" if k in cache] == kept and cache.nbytes == sum(sizes[-len(kept) :])
 
 
 def test_byte_lru_get_refreshes_recency():

@@ -21,8 +21,12 @@ async def drive(url: str) -> list[str]:
         run = await app.set_value("Bundled sample", other)
         seen += [run.errors, other, app.text_shown("Current model:"), app.value("Bundled sample"), app.query]
         run = await app.open_page("Tune")
-        seen += [run.errors, app.text_shown("Accuracy (change vs float)"), app.text_shown("Current model:"),
-                 app.value("lang")]
+        seen += [
+            run.errors,
+            app.text_shown("Accuracy (change vs float)"),
+            app.text_shown("Current model:"),
+            app.value("lang"),
+        ]
     return seen
 
 

@@ -47,6 +47,7 @@ def test_sweep_progress_and_cancel(digits):
     def progress(done, total, label):
         if done == 2:
             stop.set()
+
     res = sweep(sim, data, (8, 4), progress=progress, cancel=stop)
     assert res.cancelled and len(res.records) == 2 and res.table.isna().sum().sum() == 10
     assert sweep(sim, data, (8,), cancel=lambda: True).records.empty

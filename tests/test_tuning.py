@@ -1,6 +1,5 @@
 """qviz.evaluate.tuning: table <-> config, bulk edits, name patterns, history, Pareto mask, diffs (no streamlit)."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,12 +23,19 @@ def test_table_has_one_row_per_layer_and_reads_the_config():
     assert table["a_bits"][2] == 0 and table["sel"].tolist()[:3] == [False, True, False]
 
 
-@pytest.mark.parametrize("edit, expect", [
-    ({"w_bits": 4}, lambda lc: lc.weights.bits == 4 and lc.activations.bits == 8),
-    ({"w_bits": 0}, lambda lc: lc.weights is None),
-    ({"a_bits": 0, "w_estimator": "mse"}, lambda lc: lc.activations is None and lc.weights.estimator == "mse"),
-    ({"w_granularity": "tensor", "w_rounding": "floor"}, lambda lc: (lc.weights.granularity, lc.weights.rounding) == ("tensor", "floor")),
-], ids=["w4", "weights-float", "act-float-mse", "tensor-floor"])
+@pytest.mark.parametrize(
+    "edit, expect",
+    [
+        ({"w_bits": 4}, lambda lc: lc.weights.bits == 4 and lc.activations.bits == 8),
+        ({"w_bits": 0}, lambda lc: lc.weights is None),
+        ({"a_bits": 0, "w_estimator": "mse"}, lambda lc: lc.activations is None and lc.weights.estimator == "mse"),
+        (
+            {"w_granularity": "tensor", "w_rounding": "floor"},
+            lambda lc: (lc.weights.granularity, lc.weights.rounding) == ("tensor", "floor"),
+        ),
+    ],
+    ids=["w4", "weights-float", "act-float-mse", "tensor-floor"],
+)
 def test_row_edits_change_only_that_layer(edit, expect):
     table = tuning.config_table(LAYERS, W8A8)
     config = tuning.apply_row_edits(W8A8, table, {"3": edit})
@@ -52,13 +58,17 @@ def test_impossible_edit_is_a_spec_error_naming_the_layer():
         tuning.apply_row_edits(W8A8, table, {1: {"w_bits": 1}})
 
 
-@pytest.mark.parametrize("pattern, expected", [
-    ("block.3", [i for i in IDS if "block.3" in i]),
-    ("BLOCK.3", [i for i in IDS if "block.3" in i]),
-    ("*features.0*", [i for i in IDS if "features.0/" in i or i.endswith("features.0")]),
-    ("(", []),                       # regex syntax is plain text, never an error
-    ("*Gemm", [i for i in IDS if i.endswith("Gemm")]),
-], ids=["substring", "case", "glob", "regex-char", "glob-suffix"])
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ("block.3", [i for i in IDS if "block.3" in i]),
+        ("BLOCK.3", [i for i in IDS if "block.3" in i]),
+        ("*features.0*", [i for i in IDS if "features.0/" in i or i.endswith("features.0")]),
+        ("(", []),  # regex syntax is plain text, never an error
+        ("*Gemm", [i for i in IDS if i.endswith("Gemm")]),
+    ],
+    ids=["substring", "case", "glob", "regex-char", "glob-suffix"],
+)
 def test_name_patterns(pattern, expected):
     assert tuning.select_layers(LAYERS, pattern=pattern) == expected
 
@@ -74,9 +84,20 @@ def test_bulk_edit_by_op_type_and_pattern():
 
 
 def entry(config_text: str, acc: float, size: int, lat=None, label="x") -> dict:
-    return {"model": "m", "label": label, "config": config_text, "accuracy": acc, "float_accuracy": 1.0, "agreement": acc,
-            "sqnr_db": 30.0, "kl": 1 - acc, "weight_bytes": size, "bits_per_weight": 8.0, "latency_ms": lat,
-            "latency_model": None}
+    return {
+        "model": "m",
+        "label": label,
+        "config": config_text,
+        "accuracy": acc,
+        "float_accuracy": 1.0,
+        "agreement": acc,
+        "sqnr_db": 30.0,
+        "kl": 1 - acc,
+        "weight_bytes": size,
+        "bits_per_weight": 8.0,
+        "latency_ms": lat,
+        "latency_model": None,
+    }
 
 
 def test_history_replaces_the_same_config_and_keeps_its_label_and_latency():
@@ -90,18 +111,27 @@ def test_history_replaces_the_same_config_and_keeps_its_label_and_latency():
 
 def brute_front(score, costs):
     n = len(score)
-    return [not any(all(c[j] <= c[i] for c in costs) and score[j] >= score[i]
-                    and (score[j] > score[i] or any(c[j] < c[i] for c in costs)) for j in range(n)) for i in range(n)]
+    return [
+        not any(
+            all(c[j] <= c[i] for c in costs)
+            and score[j] >= score[i]
+            and (score[j] > score[i] or any(c[j] < c[i] for c in costs))
+            for j in range(n)
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("with_latency", [False, True], ids=["size", "size+latency"])
 def test_pareto_mask_equals_brute_force(with_latency):
     rng = np.random.default_rng(0)
     acc, size, lat = rng.integers(0, 5, 30) / 5, rng.integers(1, 8, 30) * 100, rng.integers(1, 5, 30) * 1.0
-    df = pd.DataFrame([entry(str(i), a, s, l if with_latency else None) for i, (a, s, l) in enumerate(zip(acc, size, lat))])
+    df = pd.DataFrame(
+        [entry(str(i), a, s, l if with_latency else None) for i, (a, s, l) in enumerate(zip(acc, size, lat))]
+    )
     costs = [size, lat] if with_latency else [size]
     assert tuning.pareto_mask(df, "accuracy").tolist() == brute_front(acc, costs)
-    kl = tuning.pareto_mask(df, "kl")                      # lower kl = higher accuracy here: same front
+    kl = tuning.pareto_mask(df, "kl")  # lower kl = higher accuracy here: same front
     assert kl.tolist() == brute_front(acc, costs)
 
 

@@ -54,10 +54,14 @@ def test_smoke_feeds_are_the_first_generated_batch(data):
         np.testing.assert_array_equal(got[name], expected[name])
 
 
-@pytest.mark.parametrize("case, message", [
-    ("shape_op_bomb", "needed more than"),
-    ("endless_loop", "took longer than"),
-], ids=["runtime-memory-bomb", "endless-loop"])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("shape_op_bomb", "needed more than"),
+        ("endless_loop", "took longer than"),
+    ],
+    ids=["runtime-memory-bomb", "endless-loop"],
+)
 def test_runtime_bomb_upload_is_a_short_error(short_limits, case, message):
     at = open_page("qviz/views/model.py")
     before = rss_bytes()

@@ -30,7 +30,9 @@ def _same(a, b) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("name", ["conv_net", "mlp", "fp16_weights", "qdq_conv", "lstm_net", "com_microsoft_ops", "no_layers"])
+@pytest.mark.parametrize(
+    "name", ["conv_net", "mlp", "fp16_weights", "qdq_conv", "lstm_net", "com_microsoft_ops", "no_layers"]
+)
 def test_describe_in_a_worker_matches_in_process(pool, name):
     data = mf.to_bytes(mf.ALL_GOOD[name]())
     info = describe_upload(data, pool=pool)
@@ -101,27 +103,45 @@ def test_errors_from_the_checks_pass_through(pool):
 
 # ---- protocol ---------------------------------------------------------------------------------
 
+
 def _frame(value) -> bytes:
     return b"".join(bytes(p) for p in encode(value))[8:]
 
 
 def test_protocol_round_trip_plain_data():
     value = {"a": [1, 2.5, None, True, "s", float("inf")], "b": {"c": (1, 2)}, "raw": b"\x00 bytes", "z": np.float32(2)}
-    assert decode(_frame(value)) == {"a": [1, 2.5, None, True, "s", float("inf")], "b": {"c": [1, 2]}, "raw": b"\x00 bytes", "z": 2.0}
+    assert decode(_frame(value)) == {
+        "a": [1, 2.5, None, True, "s", float("inf")],
+        "b": {"c": [1, 2]},
+        "raw": b"\x00 bytes",
+        "z": 2.0,
+    }
     assert math.isnan(decode(_frame([float("nan")]))[0])
 
 
-@pytest.mark.parametrize("x", [np.arange(6, dtype=np.int8).reshape(2, 3), np.zeros((0, 4), np.float16), np.array(True),
-                               np.array([1 + 2j], np.complex64), np.arange(12.0).reshape(3, 4).T, np.array(np.nan)],
-                         ids=["int8", "empty_f16", "bool_0d", "complex", "transposed", "nan_0d"])
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.arange(6, dtype=np.int8).reshape(2, 3),
+        np.zeros((0, 4), np.float16),
+        np.array(True),
+        np.array([1 + 2j], np.complex64),
+        np.arange(12.0).reshape(3, 4).T,
+        np.array(np.nan),
+    ],
+    ids=["int8", "empty_f16", "bool_0d", "complex", "transposed", "nan_0d"],
+)
 def test_protocol_round_trip_arrays(x):
     got = decode(_frame({"x": x}))["x"]
     assert got.dtype == x.dtype and got.shape == x.shape
     np.testing.assert_array_equal(got, x)
 
 
-@pytest.mark.parametrize("value", [np.array([object()]), np.array(["text"]), {1: 2}, {"\x00": 1}, {1.5}],
-                         ids=["object_array", "str_array", "int_key", "nul_key", "set"])
+@pytest.mark.parametrize(
+    "value",
+    [np.array([object()]), np.array(["text"]), {1: 2}, {"\x00": 1}, {1.5}],
+    ids=["object_array", "str_array", "int_key", "nul_key", "set"],
+)
 def test_protocol_refuses_what_is_not_plain_data(value):
     with pytest.raises(ProtocolError):
         encode(value)
@@ -137,12 +157,16 @@ def test_protocol_rejects_deeply_nested_json():
 def test_protocol_rejects_malformed_frames(edit):
     frame = bytearray(_frame({"x": np.zeros(4, np.float32)}))
     n = int.from_bytes(frame[:4], "big")
-    header = bytes(frame[4:4 + n])
-    replace = {"object_dtype": (b'"<f4"', b'"|O8"'), "bad_size": (b"16]", b"17]"), "bad_ref": (b'"\\u0000": 0', b'"\\u0000": 9')}
+    header = bytes(frame[4 : 4 + n])
+    replace = {
+        "object_dtype": (b'"<f4"', b'"|O8"'),
+        "bad_size": (b"16]", b"17]"),
+        "bad_ref": (b'"\\u0000": 0', b'"\\u0000": 9'),
+    }
     if edit in replace:
         old, new = replace[edit]
         header = header.replace(old, new)
-        frame = bytearray(len(header).to_bytes(4, "big") + header + frame[4 + n:])
+        frame = bytearray(len(header).to_bytes(4, "big") + header + frame[4 + n :])
     elif edit == "truncated":
         frame = frame[:-3]
     else:
@@ -154,5 +178,7 @@ def test_protocol_rejects_malformed_frames(edit):
 def test_limits_are_validated():
     with pytest.raises(ValueError, match="memory_bytes"):
         Limits(memory_bytes=0)
-    assert Limits.from_env({"QVIZ_WORKER_MEMORY_MB": "512", "QVIZ_WORKER_WALL_S": "5"}) == Limits(memory_bytes=512 * 2**20, wall_seconds=5.0)
+    assert Limits.from_env({"QVIZ_WORKER_MEMORY_MB": "512", "QVIZ_WORKER_WALL_S": "5"}) == Limits(
+        memory_bytes=512 * 2**20, wall_seconds=5.0
+    )
     assert Limits().memory_text() == "3 GB" and Limits(memory_bytes=512 * 2**20).memory_text() == "512 MB"

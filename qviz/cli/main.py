@@ -75,14 +75,20 @@ def inspect_text(loaded) -> str:
     from qviz.model import layer_table, layers_dataframe
 
     s = loaded.summary()
-    lines = [f"model     sha256 {s['sha256'][:16]}...  {s['file_size']:,} bytes  IR {s['ir_version']}  opsets {s['opsets']}",
-             f"params    {s['param_count']:,}"]
-    lines += [f"{kind[:-1]:9s} {t['name']}: {t['dtype']} {t['shape']}" for kind in ("inputs", "outputs") for t in s[kind]]
+    lines = [
+        f"model     sha256 {s['sha256'][:16]}...  {s['file_size']:,} bytes  IR {s['ir_version']}  opsets {s['opsets']}",
+        f"params    {s['param_count']:,}",
+    ]
+    lines += [
+        f"{kind[:-1]:9s} {t['name']}: {t['dtype']} {t['shape']}" for kind in ("inputs", "outputs") for t in s[kind]
+    ]
     lines.append("ops       " + ", ".join(f"{k} x{v}" for k, v in sorted(s["op_counts"].items())))
     lines += [f"warning   {w}" for w in s["warnings"]]
     layers = layer_table(loaded)
     if not layers:
-        lines.append("\nNo quantizable layers (Conv, ConvTranspose, Gemm, MatMul with a constant operand, LSTM/GRU, Attention).")
+        lines.append(
+            "\nNo quantizable layers (Conv, ConvTranspose, Gemm, MatMul with a constant operand, LSTM/GRU, Attention)."
+        )
         return "\n".join(lines)
     cols = ["id", "op_type", "weight_name", "weight_shape", "channel_axis", "params", "macs", "quantized"]
     with pd.option_context("display.width", 200, "display.max_rows", 10_000, "display.max_colwidth", 40):
@@ -134,8 +140,11 @@ def load_calibration(args, loaded):
         return read_inputs_npz(read_npz_file(args.calib), loaded.inputs, what=f"--calib {args.calib}").x
     if not Path(args.model).exists() and args.model in samples.sample_ids():
         return np.asarray(samples.load_sample(args.model).calibration.x)
-    print("qviz: warning: no --calib data: activation ranges come from generated inputs "
-          "(seeded normal values, dynamic dims = 1); pass --calib DATA.npz for real ranges", file=sys.stderr)
+    print(
+        "qviz: warning: no --calib data: activation ranges come from generated inputs "
+        "(seeded normal values, dynamic dims = 1); pass --calib DATA.npz for real ranges",
+        file=sys.stderr,
+    )
     return None
 
 
@@ -193,7 +202,11 @@ def _add_quantize(sub) -> None:
     _config_args(p)
     p.add_argument("--out", metavar="OUT.onnx", required=True, help="where to write the model")
     p.add_argument("--deploy", action="store_true", help="write what onnxruntime runs natively (QDQ int8...)")
-    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys")
+    p.add_argument(
+        "--calib",
+        metavar="DATA.npz",
+        help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys",
+    )
     p.set_defaults(func=cmd_quantize)
 
 
@@ -206,6 +219,7 @@ def _add_export_config(sub) -> None:
 
 # ----- evaluate / sweep / search (qviz.evaluate) -----
 
+
 def _progress(label: str):
     """A progress callback drawing a one-line bar on stderr, or None when stderr is not a terminal."""
     if not sys.stderr.isatty():
@@ -216,6 +230,7 @@ def _progress(label: str):
         end = "\n" if done >= total else ""
         sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {what[:40]:40s}{end}")
         sys.stderr.flush()
+
     return show
 
 
@@ -229,7 +244,9 @@ def load_eval_data(args, loaded, split: str = "test"):
 
     if not Path(args.model).exists() and args.model in samples.sample_ids():
         return from_sample(samples.load_sample(args.model), split)
-    print("qviz: warning: no --data: generated inputs (seeded normal values, no labels): fidelity only", file=sys.stderr)
+    print(
+        "qviz: warning: no --data: generated inputs (seeded normal values, no labels): fidelity only", file=sys.stderr
+    )
     return generated(loaded)
 
 
@@ -256,8 +273,12 @@ def cmd_evaluate(args) -> int:
     f = ev.fidelity
     print(f"data      {ev.source}: {ev.n} samples")
     print(f"accuracy  float {_fmt(ev.float_accuracy)}  quantized {_fmt(ev.accuracy)}  drop {_fmt(ev.accuracy_drop)}")
-    print(f"fidelity  agreement {f['agreement']:.4f}  sqnr {f['sqnr_db']:.2f} dB  cosine {f['cosine']:.6f}  kl {f['kl']:.3g}")
-    print(f"size      {ev.size.weight_bytes:,} weight bytes  {ev.size.bits_per_weight:.2f} bits/weight  ({ev.size.params:,} weights)")
+    print(
+        f"fidelity  agreement {f['agreement']:.4f}  sqnr {f['sqnr_db']:.2f} dB  cosine {f['cosine']:.6f}  kl {f['kl']:.3g}"
+    )
+    print(
+        f"size      {ev.size.weight_bytes:,} weight bytes  {ev.size.bits_per_weight:.2f} bits/weight  ({ev.size.params:,} weights)"
+    )
     return 0
 
 
@@ -305,23 +326,35 @@ def cmd_search(args) -> int:
     res = search(_runner(args, "calibration"), None, budget, progress=_progress("search"))
     if res.best is None:
         smallest = int(res.evaluated["weight_bytes"].min()) if len(res.evaluated) else 0
-        raise ValueError(f"no evaluated configuration meets the budget ({budget.kind} {budget.value}); "
-                         f"the smallest reached {smallest:,} weight bytes")
+        raise ValueError(
+            f"no evaluated configuration meets the budget ({budget.kind} {budget.value}); "
+            f"the smallest reached {smallest:,} weight bytes"
+        )
     if args.out:
         Path(args.out).write_text(res.best["config"] + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
         return 0
     b = res.best
-    print(f"best      {b['weight_bytes']:,} weight bytes  {b['bits_per_weight']:.2f} bits/weight  "
-          f"{res.metric} {_fmt(b[res.metric])}  kl {b['kl']:.3g}  ({len(res.evaluated)} configs evaluated, {res.seconds:.1f} s)")
+    print(
+        f"best      {b['weight_bytes']:,} weight bytes  {b['bits_per_weight']:.2f} bits/weight  "
+        f"{res.metric} {_fmt(b[res.metric])}  kl {b['kl']:.3g}  ({len(res.evaluated)} configs evaluated, {res.seconds:.1f} s)"
+    )
     print(res.explanation[["layer", "candidate", "why"]].to_string(index=False))
     return 0
 
 
 def _data_args(p) -> None:
-    p.add_argument("--data", metavar="DATA.npz", help="inputs 'x' (one-input model) or one array per input name, optional labels 'y'; no other keys")
-    p.add_argument("--calib", metavar="DATA.npz", help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys")
+    p.add_argument(
+        "--data",
+        metavar="DATA.npz",
+        help="inputs 'x' (one-input model) or one array per input name, optional labels 'y'; no other keys",
+    )
+    p.add_argument(
+        "--calib",
+        metavar="DATA.npz",
+        help="calibration inputs: 'x' (one-input model) or one array per input name; optional 'y'; no other keys",
+    )
 
 
 def _add_evaluate(sub) -> None:
@@ -335,7 +368,9 @@ def _add_evaluate(sub) -> None:
 def _add_sweep(sub) -> None:
     p = sub.add_parser("sweep", help="per-layer sensitivity: each layer alone at each bit width")
     p.add_argument("model", metavar="MODEL", help="path to a .onnx file or a bundled sample id")
-    p.add_argument("--bits", default="8,4", metavar="B,B", help="bit widths (weights-only and activations-only), default 8,4")
+    p.add_argument(
+        "--bits", default="8,4", metavar="B,B", help="bit widths (weights-only and activations-only), default 8,4"
+    )
     p.add_argument("--metric", default="accuracy", choices=["accuracy", "agreement", "kl", "sqnr_db"])
     _data_args(p)
     out = p.add_mutually_exclusive_group()

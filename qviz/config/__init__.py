@@ -102,15 +102,20 @@ class LayerConfig:
 
 def _check_activations(spec: QuantSpec, dynamic: bool) -> None:
     if spec.scheme not in ACTIVATION_SCHEMES:
-        raise SpecError(f"activations.scheme must be one of {', '.join(ACTIVATION_SCHEMES)} "
-                        f"(activations are quantized by inserted ONNX ops); got {spec.scheme!r}")
+        raise SpecError(
+            f"activations.scheme must be one of {', '.join(ACTIVATION_SCHEMES)} "
+            f"(activations are quantized by inserted ONNX ops); got {spec.scheme!r}"
+        )
     if spec.granularity not in ACTIVATION_GRANULARITIES:
-        raise SpecError(f"activations.granularity must be one of {', '.join(ACTIVATION_GRANULARITIES)}; "
-                        f"got {spec.granularity!r}")
+        raise SpecError(
+            f"activations.granularity must be one of {', '.join(ACTIVATION_GRANULARITIES)}; got {spec.granularity!r}"
+        )
     if dynamic and (spec.scheme, spec.estimator, spec.granularity) != ("int", "minmax", "tensor"):
-        raise SpecError("activations_dynamic needs activations with scheme=int, estimator=minmax, "
-                        f"granularity=tensor; got scheme={spec.scheme}, estimator={spec.estimator}, "
-                        f"granularity={spec.granularity}")
+        raise SpecError(
+            "activations_dynamic needs activations with scheme=int, estimator=minmax, "
+            f"granularity=tensor; got scheme={spec.scheme}, estimator={spec.estimator}, "
+            f"granularity={spec.granularity}"
+        )
 
 
 class LayerMap(Mapping):
@@ -192,13 +197,19 @@ class ModelConfig:
             raise SpecError(f"config.version is missing; this qviz reads version {CONFIG_VERSION}")
         layers = data.get("layers", {})
         if not isinstance(layers, dict):
-            raise SpecError(f"config.layers must be a JSON object of layer id -> layer config; got {type(layers).__name__}")
+            raise SpecError(
+                f"config.layers must be a JSON object of layer id -> layer config; got {type(layers).__name__}"
+            )
         default = data.get("default")
-        return _build(cls, {
-            "version": data["version"],
-            "default": LayerConfig() if default is None else LayerConfig.from_dict(default, "default"),
-            "layers": LayerMap((k, LayerConfig.from_dict(v, f"layers[{k!r}]")) for k, v in layers.items()),
-        }, "config")
+        return _build(
+            cls,
+            {
+                "version": data["version"],
+                "default": LayerConfig() if default is None else LayerConfig.from_dict(default, "default"),
+                "layers": LayerMap((k, LayerConfig.from_dict(v, f"layers[{k!r}]")) for k, v in layers.items()),
+            },
+            "config",
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
@@ -219,7 +230,9 @@ def _check_keys(data, allowed: set, path: str) -> None:
         raise SpecError(f"{path} must be a JSON object; got {type(data).__name__}")
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise SpecError(f"unknown key(s) {', '.join(map(repr, unknown))} in {path}; allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in {path}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _spec_from_dict(data, path: str) -> QuantSpec:
@@ -228,7 +241,9 @@ def _spec_from_dict(data, path: str) -> QuantSpec:
         for name in _SPEC_NUMBERS:
             value = data.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise SpecError(f"{path}.{name} must be a number{' or null' if name != 'percentile' else ''}; got {value!r}")
+                raise SpecError(
+                    f"{path}.{name} must be a number{' or null' if name != 'percentile' else ''}; got {value!r}"
+                )
     try:
         return QuantSpec.from_dict(data)
     except SpecError as err:
@@ -258,23 +273,27 @@ def _fp16() -> QuantSpec:
     return QuantSpec(scheme="float", float_format="float16")
 
 
-PRESETS: Mapping[str, ModelConfig] = MappingProxyType({
-    "fp32": ModelConfig(),
-    "fp16": ModelConfig(default=LayerConfig(_fp16(), _fp16())),
-    "w8a8": ModelConfig(default=LayerConfig(_int8_per_channel(), _uint8_static())),
-    "w8": ModelConfig(default=LayerConfig(_int8_per_channel(), None)),
-    "w4g32": ModelConfig(default=LayerConfig(_int4_group32(), None)),
-    "w4a8": ModelConfig(default=LayerConfig(_int4_group32(), _uint8_static())),
-})
+PRESETS: Mapping[str, ModelConfig] = MappingProxyType(
+    {
+        "fp32": ModelConfig(),
+        "fp16": ModelConfig(default=LayerConfig(_fp16(), _fp16())),
+        "w8a8": ModelConfig(default=LayerConfig(_int8_per_channel(), _uint8_static())),
+        "w8": ModelConfig(default=LayerConfig(_int8_per_channel(), None)),
+        "w4g32": ModelConfig(default=LayerConfig(_int4_group32(), None)),
+        "w4a8": ModelConfig(default=LayerConfig(_int4_group32(), _uint8_static())),
+    }
+)
 
-PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
-    "fp32": "no quantization (the reference)",
-    "fp16": "weights and activations cast to float16",
-    "w8a8": "int8 symmetric per-channel weights, uint8 asymmetric static activations (min-max)",
-    "w8": "int8 symmetric per-channel weights, float activations",
-    "w4g32": "int4 symmetric weights in groups of 32 along the input axis, float activations",
-    "w4a8": "int4 group-32 weights, uint8 asymmetric static activations (min-max)",
-})
+PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "fp32": "no quantization (the reference)",
+        "fp16": "weights and activations cast to float16",
+        "w8a8": "int8 symmetric per-channel weights, uint8 asymmetric static activations (min-max)",
+        "w8": "int8 symmetric per-channel weights, float activations",
+        "w4g32": "int4 symmetric weights in groups of 32 along the input axis, float activations",
+        "w4a8": "int4 group-32 weights, uint8 asymmetric static activations (min-max)",
+    }
+)
 
 
 def preset(name: str) -> ModelConfig:

@@ -33,8 +33,17 @@ def make_runner(model, data=None, *, calib=None) -> Runner:
     return Runner(sim, as_data(sim.loaded, data))
 
 
-def evaluate(model, config: ModelConfig, data: EvalData | None = None, *, calib=None, simulator: Simulator | None = None,
-             runner: Runner | None = None, latency: bool = False, latency_runs: int = 50) -> Evaluation:
+def evaluate(
+    model,
+    config: ModelConfig,
+    data: EvalData | None = None,
+    *,
+    calib=None,
+    simulator: Simulator | None = None,
+    runner: Runner | None = None,
+    latency: bool = False,
+    latency_runs: int = 50,
+) -> Evaluation:
     """Evaluate `config` (module doc). `latency=True` also times it (latency.config_latency)."""
     t = time.perf_counter()
     runner = runner or make_runner(simulator or model, data, calib=calib)
@@ -44,11 +53,18 @@ def evaluate(model, config: ModelConfig, data: EvalData | None = None, *, calib=
     sim = runner.sim
     lat = config_latency(sim, config, runner.data.feeds[0], runs=latency_runs) if latency else None
     return Evaluation(
-        config=config.to_dict(), n=runner.data.n, source=runner.data.source,
-        accuracy=top1(pq, y) if labeled else None, float_accuracy=top1(pf, y) if labeled else None,
-        fidelity=fidelity_all(fouts, outs), size=weight_size(sim.layers, sim.loaded.weights, config),
-        per_class=per_class(pf, pq, y) if labeled else None, confusion=confusion(pf, pq, _n_classes(fouts[0])),
-        latency=lat, seconds=time.perf_counter() - t)
+        config=config.to_dict(),
+        n=runner.data.n,
+        source=runner.data.source,
+        accuracy=top1(pq, y) if labeled else None,
+        float_accuracy=top1(pf, y) if labeled else None,
+        fidelity=fidelity_all(fouts, outs),
+        size=weight_size(sim.layers, sim.loaded.weights, config),
+        per_class=per_class(pf, pq, y) if labeled else None,
+        confusion=confusion(pf, pq, _n_classes(fouts[0])),
+        latency=lat,
+        seconds=time.perf_counter() - t,
+    )
 
 
 def _n_classes(logits) -> int | None:

@@ -49,7 +49,9 @@ def fidelity_all(fs: list[np.ndarray], qs: list[np.ndarray]) -> dict[str, float]
     """Fidelity over several model outputs: agreement and KL of the first, SQNR/cosine of all joined."""
     out = fidelity(fs[0], qs[0])
     if len(fs) > 1:
-        joined = metrics.summary(np.concatenate([np.ravel(x).astype(np.float32) for x in fs]),
-                                 np.concatenate([np.ravel(x).astype(np.float32) for x in qs]))
+        joined = metrics.summary(
+            np.concatenate([np.ravel(x).astype(np.float32) for x in fs]),
+            np.concatenate([np.ravel(x).astype(np.float32) for x in qs]),
+        )
         out.update(sqnr_db=joined["sqnr_db"], cosine=joined["cosine_similarity"])
     return out

@@ -24,24 +24,31 @@ from qviz.evaluate.results import Latency
 RUNS, WARMUP = 50, 5
 
 
-def measure(model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1,
-            executor=LOCAL) -> tuple[float, float]:
+def measure(
+    model_bytes: bytes, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1, executor=LOCAL
+) -> tuple[float, float]:
     """(median ms, p90 ms) of `runs` timed runs after `warmup` untimed ones, where `executor`
     runs sessions (an upload's: its isolated worker)."""
     times = executor.measure(model_bytes, feed, runs=runs, warmup=warmup, threads=threads)
     return float(np.median(times)), float(np.percentile(times, 90))
 
 
-def config_latency(sim, config: ModelConfig, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1) -> Latency:
+def config_latency(
+    sim, config: ModelConfig, feed: dict, *, runs: int = RUNS, warmup: int = WARMUP, threads: int = 1
+) -> Latency:
     """Latency of `config` (module doc): deployed when possible, else simulated and flagged."""
     batch = len(next(iter(feed.values())))
     layers = [x for x in sim.layers if not x.quantized]
     if all(config.for_layer(x.id).is_float for x in layers):
-        med, p90 = measure(sim.loaded.model_bytes, feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor)
+        med, p90 = measure(
+            sim.loaded.model_bytes, feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor
+        )
         return Latency(med, p90, runs, threads, batch, "float", False, "the float model")
     problems = deployable(config, sim.layers, sim.loaded.weights)
     if problems:
-        med, p90 = measure(sim.simulate(config), feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor)
+        med, p90 = measure(
+            sim.simulate(config), feed, runs=runs, warmup=warmup, threads=threads, executor=sim.loaded.executor
+        )
         note = f"no native form for {len(problems)} layer(s), e.g. {problems[0]}: the simulated model was timed"
         return Latency(med, p90, runs, threads, batch, "simulated", False, note)
     data = deploy(sim.loaded, config, simulator=sim)

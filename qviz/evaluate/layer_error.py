@@ -24,8 +24,18 @@ from qviz.evaluate.evaluation import make_runner
 from qviz.evaluate.session_cache import Runner
 
 MAX_SAMPLES = 32
-COLUMNS = ["layer", "depth", "op_type", "quantized", "local_sqnr_db", "local_mse", "local_cosine",
-           "propagated_sqnr_db", "propagated_mse", "propagated_cosine"]
+COLUMNS = [
+    "layer",
+    "depth",
+    "op_type",
+    "quantized",
+    "local_sqnr_db",
+    "local_mse",
+    "local_cosine",
+    "propagated_sqnr_db",
+    "propagated_mse",
+    "propagated_cosine",
+]
 
 
 def only_layer(config: ModelConfig, layer_id: str) -> ModelConfig:
@@ -33,8 +43,16 @@ def only_layer(config: ModelConfig, layer_id: str) -> ModelConfig:
     return ModelConfig().with_layer(layer_id, config.for_layer(layer_id))
 
 
-def layer_errors(model, config: ModelConfig, data=None, *, calib=None, max_samples: int | None = MAX_SAMPLES,
-                 progress=None, cancel=None) -> pd.DataFrame:
+def layer_errors(
+    model,
+    config: ModelConfig,
+    data=None,
+    *,
+    calib=None,
+    max_samples: int | None = MAX_SAMPLES,
+    progress=None,
+    cancel=None,
+) -> pd.DataFrame:
     """One row per layer (graph order): local and propagated error metrics (module doc)."""
     base = make_runner(model, data, calib=calib)
     runner = Runner(base.sim, base.data.head(max_samples)) if max_samples else base
@@ -58,10 +76,18 @@ def layer_errors(model, config: ModelConfig, data=None, *, calib=None, max_sampl
 
 def _row(layer, depth: int, lc, local: dict | None, prop: dict) -> dict:
     inf = float("inf")
-    return {"layer": layer.id, "depth": depth, "op_type": layer.op_type, "quantized": not lc.is_float,
-            "local_sqnr_db": local["sqnr_db"] if local else inf, "local_mse": local["mse"] if local else 0.0,
-            "local_cosine": local["cosine_similarity"] if local else 1.0,
-            "propagated_sqnr_db": prop["sqnr_db"], "propagated_mse": prop["mse"], "propagated_cosine": prop["cosine_similarity"]}
+    return {
+        "layer": layer.id,
+        "depth": depth,
+        "op_type": layer.op_type,
+        "quantized": not lc.is_float,
+        "local_sqnr_db": local["sqnr_db"] if local else inf,
+        "local_mse": local["mse"] if local else 0.0,
+        "local_cosine": local["cosine_similarity"] if local else 1.0,
+        "propagated_sqnr_db": prop["sqnr_db"],
+        "propagated_mse": prop["mse"],
+        "propagated_cosine": prop["cosine_similarity"],
+    }
 
 
 def _cancelled(cancel) -> bool:

@@ -34,13 +34,20 @@ def model_map_table(layers, stats: pd.DataFrame, specs: dict, sqnr: dict) -> pd.
     rows = []
     for i, layer in enumerate(layers):
         s = specs[layer.id]
-        rows.append({
-            "position": i, "id": layer.id, "op_type": layer.op_type,
-            "shape": " x ".join(map(str, layer.weight_shape)), "params": layer.params,
-            "param_share": layer.params / total, "weights": describe_spec(s.weights),
-            "activations": describe_spec(s.activations),
-            "bits": FLOAT_BITS if s.weights is None else s.weights.bits,
-            "weight_sqnr_db": sqnr.get(layer.id, np.nan), "channel_spread": spread.get(layer.id, np.nan),
-            "note": s.note,
-        })
+        rows.append(
+            {
+                "position": i,
+                "id": layer.id,
+                "op_type": layer.op_type,
+                "shape": " x ".join(map(str, layer.weight_shape)),
+                "params": layer.params,
+                "param_share": layer.params / total,
+                "weights": describe_spec(s.weights),
+                "activations": describe_spec(s.activations),
+                "bits": FLOAT_BITS if s.weights is None else s.weights.bits,
+                "weight_sqnr_db": sqnr.get(layer.id, np.nan),
+                "channel_spread": spread.get(layer.id, np.nan),
+                "note": s.note,
+            }
+        )
     return pd.DataFrame(rows)

@@ -129,6 +129,7 @@ class SearchResult:
     @property
     def best_config(self):
         from qviz.config import ModelConfig
+
         return None if self.best is None else ModelConfig.from_json(self.best["config"])
 
     def to_dict(self) -> dict:

@@ -142,11 +142,22 @@ class _Search:
         m = measure(self.r, cfg, self.fouts, self.y)
         size = weight_size(self.r.sim.layers, self.r.sim.loaded.weights, cfg)
         lat = config_latency(self.r.sim, cfg, self.r.data.feeds[0], runs=self.latency_runs) if latency else None
-        row = {"step": step, "move": move, "config": cfg.to_json(), "weight_bytes": size.weight_bytes,
-               "bits_per_weight": size.bits_per_weight, "accuracy": m["accuracy"], "agreement": m["agreement"],
-               "sqnr_db": m["sqnr_db"], "kl": m["kl"], "damage": damage(self.proxy, m, self.baseline),
-               "latency_ms": lat.median_ms if lat else None, "native_speedup": lat.native_speedup if lat else None,
-               "on_path": False, "assignment": {k: self.cands[k][v][0] for k, v in idx.items()}}
+        row = {
+            "step": step,
+            "move": move,
+            "config": cfg.to_json(),
+            "weight_bytes": size.weight_bytes,
+            "bits_per_weight": size.bits_per_weight,
+            "accuracy": m["accuracy"],
+            "agreement": m["agreement"],
+            "sqnr_db": m["sqnr_db"],
+            "kl": m["kl"],
+            "damage": damage(self.proxy, m, self.baseline),
+            "latency_ms": lat.median_ms if lat else None,
+            "native_speedup": lat.native_speedup if lat else None,
+            "on_path": False,
+            "assignment": {k: self.cands[k][v][0] for k, v in idx.items()},
+        }
         self.rows.append(row)
         self._tick(f"step {step}: {move}")
         return row
@@ -190,7 +201,9 @@ class _Search:
             trial = {**idx, lid: idx[lid] + 1}
             c = self.cands[lid]
             saved = 8 * (c[idx[lid]][2] - c[idx[lid] + 1][2])
-            row = self.evaluate(trial, f"{lid}: {c[idx[lid]][0]} -> {c[idx[lid] + 1][0]}", step, latency and len(moves) == 1)
+            row = self.evaluate(
+                trial, f"{lid}: {c[idx[lid]][0]} -> {c[idx[lid] + 1][0]}", step, latency and len(moves) == 1
+            )
             real = max(row["damage"] - cur["damage"], 0.0) / saved
             if best is None or real < best[0]:
                 best = (real, pred, lid, trial, row)
@@ -205,9 +218,22 @@ class _Search:
         return row, trial
 
 
-def search(model, data, budget, *, candidates=None, calib=None, base: ModelConfig | None = None, metric: str = "accuracy",
-           proxy: str = "kl", verify: int = 3, max_evaluations: int = 400, progress=None, cancel=None,
-           latency_runs: int = 20) -> SearchResult:
+def search(
+    model,
+    data,
+    budget,
+    *,
+    candidates=None,
+    calib=None,
+    base: ModelConfig | None = None,
+    metric: str = "accuracy",
+    proxy: str = "kl",
+    verify: int = 3,
+    max_evaluations: int = 400,
+    progress=None,
+    cancel=None,
+    latency_runs: int = 20,
+) -> SearchResult:
     """Mixed-precision search (module doc). budget: Budget, or {"bytes": N} / {"bpw": x} / {"latency_ms": t}."""
     t0 = time.perf_counter()
     budget = _as_budget(budget)
@@ -217,23 +243,43 @@ def search(model, data, budget, *, candidates=None, calib=None, base: ModelConfi
     labeled = runner.data.labels is not None
     metric, proxy = resolve_metric(metric, labeled), resolve_metric(proxy, labeled)
     cands = candidates if isinstance(candidates, dict) else default_candidates(tuple(candidates or DEFAULT_BITS))
-    s = _Search(runner, budget, cands, base or ModelConfig(), proxy, max(1, verify),
-                max_evaluations, progress, cancel, latency_runs)
+    s = _Search(
+        runner,
+        budget,
+        cands,
+        base or ModelConfig(),
+        proxy,
+        max(1, verify),
+        max_evaluations,
+        progress,
+        cancel,
+        latency_runs,
+    )
     s.sensitivity()
     if not s.cancelled:
         s.run()
     evaluated = pd.DataFrame(s.rows)
-    return SearchResult(dataclasses.asdict(budget), metric, evaluated, pareto_front(evaluated, metric),
-                        _best(evaluated, s, metric), explain(s), s.cancelled, time.perf_counter() - t0)
+    return SearchResult(
+        dataclasses.asdict(budget),
+        metric,
+        evaluated,
+        pareto_front(evaluated, metric),
+        _best(evaluated, s, metric),
+        explain(s),
+        s.cancelled,
+        time.perf_counter() - t0,
+    )
 
 
 def _as_budget(budget) -> Budget:
     if isinstance(budget, Budget):
         return budget
     if isinstance(budget, dict) and len(budget) == 1:
-        (kind, value), = budget.items()
+        ((kind, value),) = budget.items()
         return Budget(kind, value)
-    raise SpecError(f"budget must be a Budget or one of {{'bytes': N}}, {{'bpw': x}}, {{'latency_ms': t}}; got {budget!r}")
+    raise SpecError(
+        f"budget must be a Budget or one of {{'bytes': N}}, {{'bpw': x}}, {{'latency_ms': t}}; got {budget!r}"
+    )
 
 
 def _score(df: pd.DataFrame, metric: str) -> pd.Series:
@@ -247,7 +293,9 @@ def _best(df: pd.DataFrame, s: _Search, metric: str) -> dict | None:
     ok = df[[s.meets(r) for r in df.to_dict("records")]]
     if ok.empty:
         return None
-    order = ok.assign(_s=_score(ok, metric)).sort_values(["_s", "weight_bytes", "step"], ascending=[False, True, True], kind="stable")
+    order = ok.assign(_s=_score(ok, metric)).sort_values(
+        ["_s", "weight_bytes", "step"], ascending=[False, True, True], kind="stable"
+    )
     return order.drop(columns="_s").iloc[0].to_dict()
 
 
@@ -293,5 +341,12 @@ def _explain_row(s: _Search, layer, c, i: int) -> dict:
         why = f"lowered to {c[i][0]} (last at step {taken[0]}): measured {taken[1]:.3g} {s.proxy} per saved bit"
     if nxt is not None:
         why += f"; next ({c[i + 1][0]}) would cost {nxt:.3g} {s.proxy} per saved bit (alone)"
-    return {"layer": layer.id, "candidate": c[i][0], "weight_bytes": c[i][2], "params": int(np.prod(layer.weight_shape)),
-            "sensitivity": sens[i] if len(sens) > i else None, "next_cost_per_bit": nxt, "why": why}
+    return {
+        "layer": layer.id,
+        "candidate": c[i][0],
+        "weight_bytes": c[i][2],
+        "params": int(np.prod(layer.weight_shape)),
+        "sensitivity": sens[i] if len(sens) > i else None,
+        "next_cost_per_bit": nxt,
+        "why": why,
+    }

@@ -62,7 +62,7 @@ class Runner:
         self.layers = [x for x in sim.layers if not x.quantized]
         self.sessions_built = 0
         self.passes = 0
-        self._sessions: dict = {}         # (layer id | None, taps) -> (session, slot tensor or None)
+        self._sessions: dict = {}  # (layer id | None, taps) -> (session, slot tensor or None)
         self._fallback: OrderedDict = OrderedDict()
         self._cut_cache: dict = {}
         self._cut_sess = None
@@ -150,7 +150,10 @@ class Runner:
         types = {n: helper.np_dtype_to_tensor_dtype(v.dtype) for n, v in cut.items()}
         ed = GraphEditor(suffix_model(self.sim.proto, layer.position, types))
         local = dataclasses.replace(layer, position=0)
-        elem = tensor_elem_type(self.sim.proto, self.sim.proto.graph.node[layer.position].input[layer.weight_input]) or TensorProto.FLOAT
+        elem = (
+            tensor_elem_type(self.sim.proto, self.sim.proto.graph.node[layer.position].input[layer.weight_input])
+            or TensorProto.FLOAT
+        )
         ed.model.graph.input.append(helper.make_tensor_value_info(f"qviz_w:{layer.id}", elem, list(layer.weight_shape)))
         ed.set_input(0, layer.weight_input, f"qviz_w:{layer.id}")
         x = layer.inputs[0] if layer.inputs else None
@@ -168,7 +171,7 @@ class Runner:
 
     def _fetch_cuts(self, layer) -> None:
         group, names, nbytes = [], [], 0
-        for other in self.layers[self.layers.index(layer):]:
+        for other in self.layers[self.layers.index(layer) :]:
             extra = [n for n in cut_names(self.sim.proto, other.position) if n not in names]
             size = sum(self._cut_bytes(n) for n in extra)
             if group and nbytes + size > CUT_CACHE_BYTES:
@@ -187,8 +190,9 @@ class Runner:
         self._cut_cache = {}
         for other in group:
             cut = cut_names(self.sim.proto, other.position)
-            self._cut_cache[other.id] = [{n: (feed[n] if n in inputs else vals[n]) for n in cut}
-                                         for feed, vals in zip(self.data.feeds, values)]
+            self._cut_cache[other.id] = [
+                {n: (feed[n] if n in inputs else vals[n]) for n in cut} for feed, vals in zip(self.data.feeds, values)
+            ]
 
     def _cut_bytes(self, name: str) -> int:
         if self._shapes is None:
@@ -199,7 +203,9 @@ class Runner:
         """The float model with every layer's cut tensors as extra outputs (built once)."""
         if self._cut_sess is None:
             names = {n for x in self.layers for n in cut_names(self.sim.proto, x.position)}
-            self._cut_sess = self._session(_with_outputs(self.sim.proto, sorted(names - {v.name for v in self.sim.proto.graph.input})))
+            self._cut_sess = self._session(
+                _with_outputs(self.sim.proto, sorted(names - {v.name for v in self.sim.proto.graph.input}))
+            )
         return self._cut_sess
 
     def _shares_input(self, layer) -> bool:
@@ -221,8 +227,12 @@ class Runner:
         scale, zp = self.sim.qparams(x, spec)
         shape = _param_shape(np.shape(scale), spec, self.sim.activations()[x].ndim)
         z = np.asarray(zp, np.float32).reshape(shape)
-        return {p.format("s"): np.asarray(scale, np.float32).reshape(shape), p.format("lo"): np.asarray(spec.qmin - z, np.float32),
-                p.format("hi"): np.asarray(spec.qmax - z, np.float32), p.format("en"): np.array(True)}
+        return {
+            p.format("s"): np.asarray(scale, np.float32).reshape(shape),
+            p.format("lo"): np.asarray(spec.qmin - z, np.float32),
+            p.format("hi"): np.asarray(spec.qmax - z, np.float32),
+            p.format("en"): np.array(True),
+        }
 
 
 def _switchable(s: LayerSpecs, slot) -> bool:
@@ -258,16 +268,24 @@ def _insert_switch(ed: GraphEditor, layer, x: str) -> None:
     g.input.append(helper.make_tensor_value_info(p.format("en"), TensorProto.BOOL, []))
     out = ed.unique(f"{x}_qviz_switch")
     names = [ed.unique(f"{out}_{op}") for op in ("div", "round", "max", "min", "mul", "id")]
-    body = [helper.make_node("Div", [x, p.format("s")], [names[0]]),
-            helper.make_node("Round", [names[0]], [names[1]]),
-            helper.make_node("Max", [names[1], p.format("lo")], [names[2]]),
-            helper.make_node("Min", [names[2], p.format("hi")], [names[3]]),
-            helper.make_node("Mul", [names[3], p.format("s")], [names[4]])]
+    body = [
+        helper.make_node("Div", [x, p.format("s")], [names[0]]),
+        helper.make_node("Round", [names[0]], [names[1]]),
+        helper.make_node("Max", [names[1], p.format("lo")], [names[2]]),
+        helper.make_node("Min", [names[2], p.format("hi")], [names[3]]),
+        helper.make_node("Mul", [names[3], p.format("s")], [names[4]]),
+    ]
     on = helper.make_graph(body, f"{out}_on", [], [helper.make_tensor_value_info(names[4], TensorProto.FLOAT, None)])
-    off = helper.make_graph([helper.make_node("Identity", [x], [names[5]])], f"{out}_off", [],
-                            [helper.make_tensor_value_info(names[5], TensorProto.FLOAT, None)])
-    ed.insert_before(layer.position, [helper.make_node("If", [p.format("en")], [out], name=ed.unique(out),
-                                                       then_branch=on, else_branch=off)])
+    off = helper.make_graph(
+        [helper.make_node("Identity", [x], [names[5]])],
+        f"{out}_off",
+        [],
+        [helper.make_tensor_value_info(names[5], TensorProto.FLOAT, None)],
+    )
+    ed.insert_before(
+        layer.position,
+        [helper.make_node("If", [p.format("en")], [out], name=ed.unique(out), then_branch=on, else_branch=off)],
+    )
     node = ed.nodes[layer.position]
     for i, name in enumerate(node.input):
         if name == x and i != layer.weight_input:

@@ -68,8 +68,16 @@ def layer_sizes(layers, weights, config: ModelConfig) -> pd.DataFrame:
             nbytes = spec_bytes(layer.weight_shape, s.weights, np.dtype(layer.weight_dtype).itemsize)
             bits = 8 * np.dtype(layer.weight_dtype).itemsize if s.weights is None else s.weights.bits
         form = native_form(layer, s)[0]
-        rows.append({"layer": layer.id, "params": n, "bits": bits, "weight_bytes": nbytes,
-                     "bits_per_weight": 8 * nbytes / n if n else 0.0, "native": form or "none"})
+        rows.append(
+            {
+                "layer": layer.id,
+                "params": n,
+                "bits": bits,
+                "weight_bytes": nbytes,
+                "bits_per_weight": 8 * nbytes / n if n else 0.0,
+                "native": form or "none",
+            }
+        )
     return pd.DataFrame(rows, columns=["layer", "params", "bits", "weight_bytes", "bits_per_weight", "native"])
 
 
@@ -77,5 +85,6 @@ def weight_size(layers, weights, config: ModelConfig) -> SizeReport:
     """Total weight bytes and bits per weight of `config` (plus the per-layer table)."""
     df = layer_sizes(layers, weights, config)
     total, n = int(df["weight_bytes"].sum()), int(df["params"].sum())
-    return SizeReport(weight_bytes=total, params=n, bits_per_weight=8 * total / n if n else 0.0,
-                      layers=df.to_dict("records"))
+    return SizeReport(
+        weight_bytes=total, params=n, bits_per_weight=8 * total / n if n else 0.0, layers=df.to_dict("records")
+    )

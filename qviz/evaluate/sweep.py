@@ -68,8 +68,17 @@ def as_candidates(candidates) -> dict[str, LayerConfig]:
     return candidates_from_bits(tuple(candidates))
 
 
-def sweep(model, data=None, candidates=(8, 4), *, calib=None, metric: str = "accuracy", layers=None,
-          progress=None, cancel=None) -> SweepResult:
+def sweep(
+    model,
+    data=None,
+    candidates=(8, 4),
+    *,
+    calib=None,
+    metric: str = "accuracy",
+    layers=None,
+    progress=None,
+    cancel=None,
+) -> SweepResult:
     """Per layer x candidate sensitivity (module doc). `layers`: ids to sweep (default all)."""
     t0 = time.perf_counter()
     runner = make_runner(model, data, calib=calib)
@@ -86,14 +95,26 @@ def sweep(model, data=None, candidates=(8, 4), *, calib=None, metric: str = "acc
                 cancelled = True
                 break
             m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y)
-            records.append({"layer": layer.id, "candidate": name, "mode": _mode(lc), **m, "damage": damage(metric, m, baseline)})
+            records.append(
+                {"layer": layer.id, "candidate": name, "mode": _mode(lc), **m, "damage": damage(metric, m, baseline)}
+            )
             if progress is not None:
                 progress(len(records), total, f"{layer.id} {name}")
         if cancelled:
             break
-    rec = pd.DataFrame(records, columns=["layer", "candidate", "mode", "accuracy", "agreement", "sqnr_db", "cosine", "kl", "damage"])
-    return SweepResult(metric, baseline, _table(rec, [x.id for x in todo], list(cands)), rec, cancelled,
-                       time.perf_counter() - t0, runner.passes - passes0, runner.sessions_built - built0)
+    rec = pd.DataFrame(
+        records, columns=["layer", "candidate", "mode", "accuracy", "agreement", "sqnr_db", "cosine", "kl", "damage"]
+    )
+    return SweepResult(
+        metric,
+        baseline,
+        _table(rec, [x.id for x in todo], list(cands)),
+        rec,
+        cancelled,
+        time.perf_counter() - t0,
+        runner.passes - passes0,
+        runner.sessions_built - built0,
+    )
 
 
 def _mode(lc: LayerConfig) -> str:

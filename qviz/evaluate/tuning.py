@@ -29,16 +29,40 @@ from qviz.config import LayerConfig, ModelConfig
 from qviz.model.deploy.ort_overrides import describe_spec
 from qviz.quant.spec import QuantSpec, SpecError
 
-TABLE_COLUMNS = ("sel", "layer", "op", "params", "w_bits", "w_scheme", "w_granularity", "w_rounding", "w_estimator",
-                 "a_bits", "a_estimator")
+TABLE_COLUMNS = (
+    "sel",
+    "layer",
+    "op",
+    "params",
+    "w_bits",
+    "w_scheme",
+    "w_granularity",
+    "w_rounding",
+    "w_estimator",
+    "a_bits",
+    "a_estimator",
+)
 EDITABLE = TABLE_COLUMNS[4:]
 DEFAULT_WEIGHTS = QuantSpec(bits=8, signed=True, symmetric=True, granularity="channel")
 DEFAULT_ACTIVATIONS = QuantSpec(bits=8, signed=False, symmetric=False, estimator="minmax")
-HISTORY_COLUMNS = ("model", "label", "config", "accuracy", "float_accuracy", "agreement", "sqnr_db", "kl",
-                   "weight_bytes", "bits_per_weight", "latency_ms", "latency_model")
+HISTORY_COLUMNS = (
+    "model",
+    "label",
+    "config",
+    "accuracy",
+    "float_accuracy",
+    "agreement",
+    "sqnr_db",
+    "kl",
+    "weight_bytes",
+    "bits_per_weight",
+    "latency_ms",
+    "latency_model",
+)
 
 
 # --- table <-> config -------------------------------------------------------------------------
+
 
 def tunable(layers) -> list:
     """Layers a config can change (already-quantized layers of an uploaded model are not)."""
@@ -47,11 +71,19 @@ def tunable(layers) -> list:
 
 def layer_row(layer, lc: LayerConfig, selected: bool = False) -> dict:
     w, a = lc.weights, lc.activations
-    return {"sel": selected, "layer": layer.id, "op": layer.op_type, "params": int(layer.params),
-            "w_bits": 0 if w is None else int(w.bits), "w_scheme": (w or DEFAULT_WEIGHTS).scheme,
-            "w_granularity": (w or DEFAULT_WEIGHTS).granularity, "w_rounding": (w or DEFAULT_WEIGHTS).rounding,
-            "w_estimator": (w or DEFAULT_WEIGHTS).estimator,
-            "a_bits": 0 if a is None else int(a.bits), "a_estimator": (a or DEFAULT_ACTIVATIONS).estimator}
+    return {
+        "sel": selected,
+        "layer": layer.id,
+        "op": layer.op_type,
+        "params": int(layer.params),
+        "w_bits": 0 if w is None else int(w.bits),
+        "w_scheme": (w or DEFAULT_WEIGHTS).scheme,
+        "w_granularity": (w or DEFAULT_WEIGHTS).granularity,
+        "w_rounding": (w or DEFAULT_WEIGHTS).rounding,
+        "w_estimator": (w or DEFAULT_WEIGHTS).estimator,
+        "a_bits": 0 if a is None else int(a.bits),
+        "a_estimator": (a or DEFAULT_ACTIVATIONS).estimator,
+    }
 
 
 def config_table(layers, config: ModelConfig, selected=()) -> pd.DataFrame:
@@ -74,8 +106,13 @@ def row_layer_config(row: dict, old: LayerConfig) -> LayerConfig:
 def _row_layer_config(row: dict, old: LayerConfig) -> LayerConfig:
     weights = activations = None
     if int(row["w_bits"]):
-        changes = {"bits": int(row["w_bits"]), "scheme": row["w_scheme"], "granularity": row["w_granularity"],
-                   "rounding": row["w_rounding"], "estimator": row["w_estimator"]}
+        changes = {
+            "bits": int(row["w_bits"]),
+            "scheme": row["w_scheme"],
+            "granularity": row["w_granularity"],
+            "rounding": row["w_rounding"],
+            "estimator": row["w_estimator"],
+        }
         weights = _replace(old.weights or DEFAULT_WEIGHTS, changes, "weights")
     if int(row["a_bits"]):
         changes = {"bits": int(row["a_bits"]), "estimator": row["a_estimator"]}
@@ -121,6 +158,7 @@ def selected_rows(table: pd.DataFrame, edited_rows: dict) -> list[str]:
 
 # --- bulk edits ---------------------------------------------------------------------------------
 
+
 def match_name(layer_id: str, pattern: str) -> bool:
     """Substring, or glob when the pattern has * ? [ (module doc); case-insensitive."""
     p, name = pattern.strip().lower(), layer_id.lower()
@@ -133,7 +171,11 @@ def select_layers(layers, *, ids=None, op_type: str | None = None, pattern: str 
     """Ids of the tunable layers matching every given filter (None / empty = no filter)."""
     out = []
     for x in tunable(layers):
-        if (ids is None or x.id in ids) and (not op_type or x.op_type == op_type) and (not pattern or match_name(x.id, pattern)):
+        if (
+            (ids is None or x.id in ids)
+            and (not op_type or x.op_type == op_type)
+            and (not pattern or match_name(x.id, pattern))
+        ):
             out.append(x.id)
     return out
 
@@ -153,15 +195,25 @@ def bulk_edit(config: ModelConfig, layers, ids, changes: dict) -> ModelConfig:
 
 # --- session history of evaluated configs ----------------------------------------------------------
 
+
 def history_entry(scope: str, label: str, ev) -> dict:
     """One evaluated config (an Evaluation) as a flat record (HISTORY_COLUMNS); `scope` names the
     model and the data it was measured on (points of other data never share a front)."""
     lat = ev.latency
-    return {"model": scope, "label": label, "config": ModelConfig.from_dict(ev.config).to_json(),
-            "accuracy": ev.accuracy, "float_accuracy": ev.float_accuracy, "agreement": ev.fidelity["agreement"],
-            "sqnr_db": ev.fidelity["sqnr_db"], "kl": ev.fidelity["kl"], "weight_bytes": int(ev.size.weight_bytes),
-            "bits_per_weight": float(ev.size.bits_per_weight),
-            "latency_ms": None if lat is None else float(lat.median_ms), "latency_model": None if lat is None else lat.model}
+    return {
+        "model": scope,
+        "label": label,
+        "config": ModelConfig.from_dict(ev.config).to_json(),
+        "accuracy": ev.accuracy,
+        "float_accuracy": ev.float_accuracy,
+        "agreement": ev.fidelity["agreement"],
+        "sqnr_db": ev.fidelity["sqnr_db"],
+        "kl": ev.fidelity["kl"],
+        "weight_bytes": int(ev.size.weight_bytes),
+        "bits_per_weight": float(ev.size.bits_per_weight),
+        "latency_ms": None if lat is None else float(lat.median_ms),
+        "latency_model": None if lat is None else lat.model,
+    }
 
 
 def add_to_history(history: list, entry: dict) -> list:
@@ -173,7 +225,7 @@ def add_to_history(history: list, entry: dict) -> list:
             keep = {"label": old["label"]}
             if entry["latency_ms"] is None:
                 keep |= {"latency_ms": old["latency_ms"], "latency_model": old["latency_model"]}
-            return [*history[:i], {**entry, **keep}, *history[i + 1:]]
+            return [*history[:i], {**entry, **keep}, *history[i + 1 :]]
     return [*history, entry]
 
 
@@ -208,18 +260,30 @@ def metric_name(labeled: bool) -> str:
 
 # --- per-layer diff of two configs -------------------------------------------------------------------
 
+
 def config_diff(layers, a: ModelConfig, b: ModelConfig) -> pd.DataFrame:
     """Per tunable layer: the weights and activations each config gives it, and whether they differ."""
     rows = []
     for x in tunable(layers):
         la, lb = a.for_layer(x.id), b.for_layer(x.id)
-        rows.append({"layer": x.id, "op": x.op_type, "weights_a": describe_spec(la.weights),
-                     "weights_b": describe_spec(lb.weights), "activations_a": describe_spec(la.activations),
-                     "activations_b": describe_spec(lb.activations), "changed": la != lb})
-    return pd.DataFrame(rows, columns=["layer", "op", "weights_a", "weights_b", "activations_a", "activations_b", "changed"])
+        rows.append(
+            {
+                "layer": x.id,
+                "op": x.op_type,
+                "weights_a": describe_spec(la.weights),
+                "weights_b": describe_spec(lb.weights),
+                "activations_a": describe_spec(la.activations),
+                "activations_b": describe_spec(lb.activations),
+                "changed": la != lb,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["layer", "op", "weights_a", "weights_b", "activations_a", "activations_b", "changed"]
+    )
 
 
 # --- sensitivity sweep records -> heatmap table -------------------------------------------------------
+
 
 def sweep_matrix(records: list[dict], layer_ids: list[str], candidates: list[str]) -> pd.DataFrame:
     """layers x candidates of damage from sweep records; cells not measured (stopped) are NaN."""

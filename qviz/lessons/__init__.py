@@ -19,8 +19,25 @@ from qviz.lessons.lesson import Lesson, run_lesson
 from qviz.lessons.settings import DEFAULTS, SIZES, SOURCES, spec_from_settings, tensor_from_settings
 
 __all__ = [
-    "DEFAULTS", "DISTRIBUTIONS", "EXAMPLES_BY_KEY", "SIZES", "SOURCES", "WORKED_EXAMPLES", "Lesson", "WorkedExample",
-    "clip_round_curve", "explain_value", "formula_latex", "grid_levels", "histogram", "make_distribution",
-    "make_tensor", "parse_values", "run_lesson", "six_db_rule", "spec_from_settings", "sqnr_vs_bits",
+    "DEFAULTS",
+    "DISTRIBUTIONS",
+    "EXAMPLES_BY_KEY",
+    "SIZES",
+    "SOURCES",
+    "WORKED_EXAMPLES",
+    "Lesson",
+    "WorkedExample",
+    "clip_round_curve",
+    "explain_value",
+    "formula_latex",
+    "grid_levels",
+    "histogram",
+    "make_distribution",
+    "make_tensor",
+    "parse_values",
+    "run_lesson",
+    "six_db_rule",
+    "spec_from_settings",
+    "sqnr_vs_bits",
     "tensor_from_settings",
 ]

@@ -19,7 +19,7 @@ from qviz.quant.granularity import params_to_rows
 from qviz.quant.metrics import sqnr_db
 from qviz.quant.spec import BITS_RANGE
 
-DB_PER_BIT = 20 * np.log10(2)   # 6.0206
+DB_PER_BIT = 20 * np.log10(2)  # 6.0206
 MAX_DRAWN_LEVELS = 256
 
 
@@ -107,11 +107,13 @@ def _affine_grid(result) -> tuple[float, int] | None:
     """(step, zero point) of the first group for int and fixed_point; None for the others."""
     spec = result.spec
     if spec.scheme == "fixed_point":
-        return 2.0 ** -spec.frac_bits, 0
+        return 2.0**-spec.frac_bits, 0
     if spec.scheme != "int" or result.scale is None:
         return None
     step = float(params_to_rows(result.scale, spec.granularity, spec.axis)[0])
-    zero_point = 0 if result.zero_point is None else int(params_to_rows(result.zero_point, spec.granularity, spec.axis)[0])
+    zero_point = (
+        0 if result.zero_point is None else int(params_to_rows(result.zero_point, spec.granularity, spec.axis)[0])
+    )
     return step, zero_point
 
 

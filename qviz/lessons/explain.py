@@ -50,7 +50,7 @@ def _first_group_range(x: np.ndarray, spec: QuantSpec) -> tuple[float, float]:
 
 def _explain_int(value: float, x: np.ndarray, spec: QuantSpec) -> dict:
     lo_est, hi_est = _first_group_range(x, spec)
-    lo, hi = min(lo_est, 0.0), max(hi_est, 0.0)          # 0 must be representable
+    lo, hi = min(lo_est, 0.0), max(hi_est, 0.0)  # 0 must be representable
     if spec.symmetric:
         lo, hi = -max(-lo, hi), max(-lo, hi)
     scale, zero_point = qparams_from_range(lo_est, hi_est, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
@@ -60,11 +60,24 @@ def _explain_int(value: float, x: np.ndarray, spec: QuantSpec) -> dict:
     q = int(np.clip(rounded + zero_point, spec.qmin, spec.qmax))
     x_hat = float(np.float32((q - zero_point) * scale))
     return {
-        "kind": "int", "x": value, "lo_est": lo_est, "hi_est": hi_est, "lo": lo, "hi": hi,
-        "qmin": spec.qmin, "qmax": spec.qmax, "scale": float(scale),
-        "scale_raw": (hi - lo) / (spec.qmax - spec.qmin), "zp_raw": spec.qmin - lo / float(scale),
-        "zero_point": zero_point, "x_over_s": float(x_over_s), "rounded": rounded,
-        "shifted": rounded + zero_point, "q": q, "x_hat": x_hat, "error": value - x_hat,
+        "kind": "int",
+        "x": value,
+        "lo_est": lo_est,
+        "hi_est": hi_est,
+        "lo": lo,
+        "hi": hi,
+        "qmin": spec.qmin,
+        "qmax": spec.qmax,
+        "scale": float(scale),
+        "scale_raw": (hi - lo) / (spec.qmax - spec.qmin),
+        "zp_raw": spec.qmin - lo / float(scale),
+        "zero_point": zero_point,
+        "x_over_s": float(x_over_s),
+        "rounded": rounded,
+        "shifted": rounded + zero_point,
+        "q": q,
+        "x_hat": x_hat,
+        "error": value - x_hat,
     }
 
 
@@ -74,8 +87,16 @@ def _explain_fixed(value: float, spec: QuantSpec) -> dict:
     q = int(np.clip(rounded, spec.qmin, spec.qmax))
     x_hat = q / 2.0**spec.frac_bits
     return {
-        "kind": "fixed_point", "x": value, "frac_bits": spec.frac_bits, "x_times": float(x_times),
-        "rounded": rounded, "qmin": spec.qmin, "qmax": spec.qmax, "q": q, "x_hat": x_hat, "error": value - x_hat,
+        "kind": "fixed_point",
+        "x": value,
+        "frac_bits": spec.frac_bits,
+        "x_times": float(x_times),
+        "rounded": rounded,
+        "qmin": spec.qmin,
+        "qmax": spec.qmax,
+        "q": q,
+        "x_hat": x_hat,
+        "error": value - x_hat,
     }
 
 
@@ -103,8 +124,13 @@ def _p(v, digits: int = 6) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-_ROUND_TEX = {"half_even": r"\mathrm{round}", "half_away": r"\mathrm{round}_{\pm}", "floor": r"\mathrm{floor}",
-              "trunc": r"\mathrm{trunc}", "stochastic": r"\mathrm{round}_{\mathrm{stoch}}"}
+_ROUND_TEX = {
+    "half_even": r"\mathrm{round}",
+    "half_away": r"\mathrm{round}_{\pm}",
+    "floor": r"\mathrm{floor}",
+    "trunc": r"\mathrm{trunc}",
+    "stochastic": r"\mathrm{round}_{\mathrm{stoch}}",
+}
 
 
 def _steps(lhs: str, *rows: str) -> str:
@@ -125,10 +151,15 @@ def formula_latex(d: dict, spec: QuantSpec) -> list[str]:
     if d["kind"] == "fixed_point":
         r, n = _ROUND_TEX[spec.rounding], d["frac_bits"]
         return [
-            _steps("q", rf"\mathrm{{clip}}({r}(x \cdot 2^{{n}}), q_{{min}}, q_{{max}})",
-                   rf"\mathrm{{clip}}({r}({_num(d['x'])} \cdot 2^{{{n}}}), {d['qmin']}, {d['qmax']})",
-                   rf"\mathrm{{clip}}({r}({_num(d['x_times'], 8)}))", rf"\mathrm{{clip}}({d['rounded']})", str(d["q"])),
-            _steps(r"\hat{x}", r"q / 2^{n}", rf"{d['q']} / {2 ** n}", x_hat),
+            _steps(
+                "q",
+                rf"\mathrm{{clip}}({r}(x \cdot 2^{{n}}), q_{{min}}, q_{{max}})",
+                rf"\mathrm{{clip}}({r}({_num(d['x'])} \cdot 2^{{{n}}}), {d['qmin']}, {d['qmax']})",
+                rf"\mathrm{{clip}}({r}({_num(d['x_times'], 8)}))",
+                rf"\mathrm{{clip}}({d['rounded']})",
+                str(d["q"]),
+            ),
+            _steps(r"\hat{x}", r"q / 2^{n}", rf"{d['q']} / {2**n}", x_hat),
             error,
         ]
     code = "" if d["q"] is None else rf",\quad \text{{code}} = {d['q']}"
@@ -142,19 +173,46 @@ def _int_latex(d: dict, spec: QuantSpec) -> list[str]:
     stored = [rf"\to {s}\ (\text{{float32}})"] if exact != s and not spec.pow2_scale else []
     pow2 = [rf"\to 2^{{\lceil \log_2 {exact} \rceil}} = {s}"] if spec.pow2_scale else []
     lines = [
-        _steps("[lo, hi]", rf"[\min({_num(d['lo_est'])}, 0), \max({_num(d['hi_est'])}, 0)]", *symmetric,
-               rf"[{_num(d['lo'])}, {_num(d['hi'])}]"),
-        _steps("s", r"\frac{hi - lo}{q_{max} - q_{min}}",
-               rf"\frac{{{_num(d['hi'])} - {_p(d['lo'])}}}{{{d['qmax']} - {_p(d['qmin'])}}}", exact, *stored, *pow2),
+        _steps(
+            "[lo, hi]",
+            rf"[\min({_num(d['lo_est'])}, 0), \max({_num(d['hi_est'])}, 0)]",
+            *symmetric,
+            rf"[{_num(d['lo'])}, {_num(d['hi'])}]",
+        ),
+        _steps(
+            "s",
+            r"\frac{hi - lo}{q_{max} - q_{min}}",
+            rf"\frac{{{_num(d['hi'])} - {_p(d['lo'])}}}{{{d['qmax']} - {_p(d['qmin'])}}}",
+            exact,
+            *stored,
+            *pow2,
+        ),
     ]
     if spec.symmetric:
-        lines.append(rf"z = {d['zero_point']}" + (r"\ (\text{symmetric, signed})" if spec.signed else r"\ (\text{symmetric: middle code})"))
+        lines.append(
+            rf"z = {d['zero_point']}"
+            + (r"\ (\text{symmetric, signed})" if spec.signed else r"\ (\text{symmetric: middle code})")
+        )
     else:
-        lines.append(_steps("z", r"\mathrm{round}(q_{min} - lo / s)", rf"\mathrm{{round}}({_num(d['qmin'])} - {_p(d['lo'])} / {s})",
-                            rf"\mathrm{{round}}({_num(d['zp_raw'], 9)})", str(d["zero_point"])))
-    lines.append(_steps("q", rf"\mathrm{{clip}}({r}(x / s) + z, q_{{min}}, q_{{max}})",
-                        rf"\mathrm{{clip}}({r}({_num(d['x'])} / {s}) + {z}, {d['qmin']}, {d['qmax']})",
-                        rf"\mathrm{{clip}}({r}({_num(d['x_over_s'], 8)}) + {z})", rf"\mathrm{{clip}}({d['shifted']})", str(d["q"])))
+        lines.append(
+            _steps(
+                "z",
+                r"\mathrm{round}(q_{min} - lo / s)",
+                rf"\mathrm{{round}}({_num(d['qmin'])} - {_p(d['lo'])} / {s})",
+                rf"\mathrm{{round}}({_num(d['zp_raw'], 9)})",
+                str(d["zero_point"]),
+            )
+        )
+    lines.append(
+        _steps(
+            "q",
+            rf"\mathrm{{clip}}({r}(x / s) + z, q_{{min}}, q_{{max}})",
+            rf"\mathrm{{clip}}({r}({_num(d['x'])} / {s}) + {z}, {d['qmin']}, {d['qmax']})",
+            rf"\mathrm{{clip}}({r}({_num(d['x_over_s'], 8)}) + {z})",
+            rf"\mathrm{{clip}}({d['shifted']})",
+            str(d["q"]),
+        )
+    )
     lines.append(_steps(r"\hat{x}", r"(q - z) \cdot s", rf"({d['q']} - {z}) \cdot {s}", _num(d["x_hat"], 8)))
     lines.append(rf"x - \hat{{x}} = {_num(d['x'])} - {_p(d['x_hat'], 8)} = {_num(d['error'])}")
     return lines

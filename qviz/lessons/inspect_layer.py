@@ -55,16 +55,16 @@ class WeightView:
     levels: np.ndarray
     levels_in_view: int
     thresholds: tuple | None
-    channels: dict            # index, min, max, absmax, lo, hi, outlier (per output channel)
-    error_map: np.ndarray     # 2-D image of x - x_dq (downsampled), NaN gaps
-    map_kind: str             # "kernels" | "matrix"
-    map_factor: int           # block size of the downsampling (1 = every weight)
-    split: tuple              # (thresholds, clip_mse, round_mse, chosen) or None
-    estimators: dict | None   # columns: estimator, lo, hi, mse, sqnr_db, clipped
-    params: dict | None       # group, scale, zero_point (first MAX_PARAM_ROWS groups)
-    codes: dict | None        # code, count (binned above MAX_CODE_BINS), used, available
-    groups: int = 1           # rows of to_groups: channels or groups (1 per-tensor)
-    widest: int = 0           # the group of largest data range (max - min): the histogram's default
+    channels: dict  # index, min, max, absmax, lo, hi, outlier (per output channel)
+    error_map: np.ndarray  # 2-D image of x - x_dq (downsampled), NaN gaps
+    map_kind: str  # "kernels" | "matrix"
+    map_factor: int  # block size of the downsampling (1 = every weight)
+    split: tuple  # (thresholds, clip_mse, round_mse, chosen) or None
+    estimators: dict | None  # columns: estimator, lo, hi, mse, sqnr_db, clipped
+    params: dict | None  # group, scale, zero_point (first MAX_PARAM_ROWS groups)
+    codes: dict | None  # code, count (binned above MAX_CODE_BINS), used, available
+    groups: int = 1  # rows of to_groups: channels or groups (1 per-tensor)
+    widest: int = 0  # the group of largest data range (max - min): the histogram's default
 
 
 def inspect_weights(w: np.ndarray, spec: QuantSpec, channel_axis: int = 0) -> WeightView:
@@ -75,12 +75,28 @@ def inspect_weights(w: np.ndarray, spec: QuantSpec, channel_axis: int = 0) -> We
     levels, in_view = grid_levels(x, result)
     image, kind, factor = error_image(x, result.x_dq)
     return WeightView(
-        spec=spec, shape=tuple(x.shape), clipped_fraction=result.clipped_fraction, mse=result.mse,
-        clip_mse=result.clip_mse, round_mse=result.round_mse, sqnr_db=float(sqnr_db(x, result.x_dq)),
-        counts=counts, edges=edges, levels=levels, levels_in_view=in_view, thresholds=first_thresholds(x, result),
-        channels=channel_ranges(x, result, channel_axis), error_map=image, map_kind=kind, map_factor=factor,
-        split=error_split_curve(x, spec, result), estimators=compare_estimators(x, spec),
-        params=param_table(result), codes=code_counts(result), groups=len(result.lo), widest=widest_group(x, spec),
+        spec=spec,
+        shape=tuple(x.shape),
+        clipped_fraction=result.clipped_fraction,
+        mse=result.mse,
+        clip_mse=result.clip_mse,
+        round_mse=result.round_mse,
+        sqnr_db=float(sqnr_db(x, result.x_dq)),
+        counts=counts,
+        edges=edges,
+        levels=levels,
+        levels_in_view=in_view,
+        thresholds=first_thresholds(x, result),
+        channels=channel_ranges(x, result, channel_axis),
+        error_map=image,
+        map_kind=kind,
+        map_factor=factor,
+        split=error_split_curve(x, spec, result),
+        estimators=compare_estimators(x, spec),
+        params=param_table(result),
+        codes=code_counts(result),
+        groups=len(result.lo),
+        widest=widest_group(x, spec),
     )
 
 
@@ -89,8 +105,8 @@ class GroupView:
     """One channel's (or group's) histogram with its own levels and clipping thresholds."""
 
     index: int
-    count: int                # how many channels/groups the spec has
-    data_lo: float            # min and max of this group's finite values
+    count: int  # how many channels/groups the spec has
+    data_lo: float  # min and max of this group's finite values
     data_hi: float
     counts: np.ndarray
     edges: np.ndarray
@@ -135,9 +151,17 @@ def group_view(x: np.ndarray, result, index: int) -> GroupView:
     levels, in_view = grid_levels(values, row)
     counts, edges = histogram(values)
     finite = values[np.isfinite(values)]
-    return GroupView(index=int(index), count=count, data_lo=float(finite.min(initial=0.0)),
-                     data_hi=float(finite.max(initial=0.0)), counts=counts, edges=edges, levels=levels,
-                     levels_in_view=in_view, thresholds=first_thresholds(values, row))
+    return GroupView(
+        index=int(index),
+        count=count,
+        data_lo=float(finite.min(initial=0.0)),
+        data_hi=float(finite.max(initial=0.0)),
+        counts=counts,
+        edges=edges,
+        levels=levels,
+        levels_in_view=in_view,
+        thresholds=first_thresholds(values, row),
+    )
 
 
 def row_result(result, index: int):
@@ -148,12 +172,20 @@ def row_result(result, index: int):
     """
     spec = result.spec
     pick = lambda a: None if a is None else params_to_rows(a, spec.granularity, spec.axis)[index]  # noqa: E731
-    codebook = None if result.codebook is None else \
-        np.asarray(result.codebook).reshape(len(result.lo), -1)[index:index + 1]
-    return replace(result, spec=spec.replace(granularity="tensor"), x_dq=_rows(result.x_dq, spec)[index],
-                   q=None if result.q is None else _rows(result.q, spec)[index], scale=pick(result.scale),
-                   zero_point=pick(result.zero_point), codebook=codebook, lo=result.lo[index:index + 1],
-                   hi=result.hi[index:index + 1])
+    codebook = (
+        None if result.codebook is None else np.asarray(result.codebook).reshape(len(result.lo), -1)[index : index + 1]
+    )
+    return replace(
+        result,
+        spec=spec.replace(granularity="tensor"),
+        x_dq=_rows(result.x_dq, spec)[index],
+        q=None if result.q is None else _rows(result.q, spec)[index],
+        scale=pick(result.scale),
+        zero_point=pick(result.zero_point),
+        codebook=codebook,
+        lo=result.lo[index : index + 1],
+        hi=result.hi[index : index + 1],
+    )
 
 
 def first_thresholds(x: np.ndarray, result) -> tuple | None:
@@ -173,9 +205,17 @@ def channel_ranges(x: np.ndarray, result, channel_axis: int) -> dict:
     median = float(np.median(absmax)) if absmax.size else 0.0
     stride = max(1, math.ceil(len(cmin) / MAX_CHANNELS_DRAWN))
     keep = slice(None, None, stride)
-    return {"index": np.arange(len(cmin))[keep], "min": cmin[keep], "max": cmax[keep], "absmax": absmax[keep],
-            "lo": lo[keep], "hi": hi[keep], "outlier": (absmax > OUTLIER_FACTOR * median)[keep] if median > 0 else
-            np.zeros(len(cmin), dtype=bool)[keep], "stride": stride, "count": len(cmin)}
+    return {
+        "index": np.arange(len(cmin))[keep],
+        "min": cmin[keep],
+        "max": cmax[keep],
+        "absmax": absmax[keep],
+        "lo": lo[keep],
+        "hi": hi[keep],
+        "outlier": (absmax > OUTLIER_FACTOR * median)[keep] if median > 0 else np.zeros(len(cmin), dtype=bool)[keep],
+        "stride": stride,
+        "count": len(cmin),
+    }
 
 
 def _channel_clip_range(result, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +250,7 @@ def kernel_grid(w: np.ndarray) -> np.ndarray:
     image = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan)
     for i in range(n):
         r, col = divmod(i, cols)
-        image[r * (kh + 1):r * (kh + 1) + kh, col * (kw + 1):col * (kw + 1) + kw] = kernels[i]
+        image[r * (kh + 1) : r * (kh + 1) + kh, col * (kw + 1) : col * (kw + 1) + kw] = kernels[i]
     return image
 
 
@@ -258,8 +298,14 @@ def compare_estimators(x: np.ndarray, spec: QuantSpec) -> dict | None:
     rows = {"estimator": [], "lo": [], "hi": [], "mse": [], "sqnr_db": [], "clipped": []}
     for name in COMPARED_ESTIMATORS:
         r = quantize(x, spec.replace(estimator=name))
-        for key, value in (("estimator", name), ("lo", float(r.lo.min())), ("hi", float(r.hi.max())),
-                           ("mse", r.mse), ("sqnr_db", float(sqnr_db(x, r.x_dq))), ("clipped", r.clipped_fraction)):
+        for key, value in (
+            ("estimator", name),
+            ("lo", float(r.lo.min())),
+            ("hi", float(r.hi.max())),
+            ("mse", r.mse),
+            ("sqnr_db", float(sqnr_db(x, r.x_dq))),
+            ("clipped", r.clipped_fraction),
+        ):
             rows[key].append(value)
     return rows
 
@@ -270,11 +316,18 @@ def param_table(result) -> dict | None:
     if spec.scheme != "int" or result.scale is None:
         return None
     scale = params_to_rows(result.scale, spec.granularity, spec.axis)
-    zp = params_to_rows(result.zero_point, spec.granularity, spec.axis) if result.zero_point is not None \
+    zp = (
+        params_to_rows(result.zero_point, spec.granularity, spec.axis)
+        if result.zero_point is not None
         else np.zeros_like(scale, dtype=np.int64)
+    )
     n = min(len(scale), MAX_PARAM_ROWS)
-    return {"group": list(range(n)), "scale": scale[:n].astype(np.float64).tolist(),
-            "zero_point": zp[:n].astype(np.int64).tolist(), "groups": int(len(scale))}
+    return {
+        "group": list(range(n)),
+        "scale": scale[:n].astype(np.float64).tolist(),
+        "zero_point": zp[:n].astype(np.int64).tolist(),
+        "groups": int(len(scale)),
+    }
 
 
 def code_counts(result) -> dict | None:

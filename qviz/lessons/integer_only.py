@@ -46,23 +46,23 @@ INT32 = (-(2**31), 2**31 - 1)
 class IntOnlyResult:
     """Every intermediate of integer_gemm (arrays are (batch, out) unless noted)."""
 
-    x_q: np.ndarray          # uint8 (batch, in)
+    x_q: np.ndarray  # uint8 (batch, in)
     sx: np.float32
     zx: int
-    w_q: np.ndarray          # int8 (out, in)
-    sw: np.ndarray           # float32 (out,) per channel or (1,) per tensor
-    b_q: np.ndarray | None   # int32 (out,)
-    acc: np.ndarray          # int32
+    w_q: np.ndarray  # int8 (out, in)
+    sw: np.ndarray  # float32 (out,) per channel or (1,) per tensor
+    b_q: np.ndarray | None  # int32 (out,)
+    acc: np.ndarray  # int32
     sy: np.float32
     zy: int
-    m: np.ndarray            # float64 real multiplier sx*sw/sy, (out,) or (1,)
-    m_float32: np.ndarray    # the float32 multiplier onnxruntime uses
-    m0: np.ndarray           # int32 Q31 mantissa
-    shift: np.ndarray        # right shift n (negative = left shift)
-    y_q: np.ndarray          # uint8, onnxruntime's requantization (the oracle's)
-    y_q_fixed: np.ndarray    # uint8, fixed-point requantization
-    y_dq: np.ndarray         # float32 (y_q - zy) * sy
-    y_float: np.ndarray      # float32 x @ W.T + b, the float reference
+    m: np.ndarray  # float64 real multiplier sx*sw/sy, (out,) or (1,)
+    m_float32: np.ndarray  # the float32 multiplier onnxruntime uses
+    m0: np.ndarray  # int32 Q31 mantissa
+    shift: np.ndarray  # right shift n (negative = left shift)
+    y_q: np.ndarray  # uint8, onnxruntime's requantization (the oracle's)
+    y_q_fixed: np.ndarray  # uint8, fixed-point requantization
+    y_dq: np.ndarray  # float32 (y_q - zy) * sy
+    y_float: np.ndarray  # float32 x @ W.T + b, the float reference
 
     @property
     def fixed_diff(self) -> int:
@@ -78,9 +78,9 @@ def quantize_multiplier(m) -> tuple[np.ndarray, np.ndarray]:
     m = np.atleast_1d(np.asarray(m, dtype=np.float64))
     if not np.all(np.isfinite(m)) or np.any(m <= 0):
         raise SpecError(f"multiplier must be finite and > 0; got {m.min()!r}")
-    frac, exp = np.frexp(m)                       # m = frac * 2**exp, frac in [0.5, 1)
+    frac, exp = np.frexp(m)  # m = frac * 2**exp, frac in [0.5, 1)
     m0 = np.rint(frac * 2.0**31).astype(np.int64)
-    carry = m0 == 2**31                           # the mantissa rounded up to 1.0
+    carry = m0 == 2**31  # the mantissa rounded up to 1.0
     m0 = np.where(carry, m0 // 2, m0)
     return m0.astype(np.int32), (-(exp + carry)).astype(np.int64)
 
@@ -169,7 +169,21 @@ def integer_gemm(x, w, b, x_range, y_range, per_channel: bool = False, reduce_ra
     y_q = requantize_float(acc, m_float32, zy)
     y_float = x @ np.asarray(w, dtype=np.float32).T + (0 if b is None else np.asarray(b, dtype=np.float32))
     return IntOnlyResult(
-        x_q=x_q, sx=sx, zx=zx, w_q=w_q, sw=sw, b_q=b_q, acc=acc, sy=sy, zy=zy,
-        m=np.float64(sx) * sw.astype(np.float64) / np.float64(sy), m_float32=m_float32, m0=m0, shift=shift,
-        y_q=y_q, y_q_fixed=requantize_fixed(acc, m0, shift, zy),
-        y_dq=dequantize_linear(y_q, sy, np.int32(zy)), y_float=y_float.astype(np.float32))
+        x_q=x_q,
+        sx=sx,
+        zx=zx,
+        w_q=w_q,
+        sw=sw,
+        b_q=b_q,
+        acc=acc,
+        sy=sy,
+        zy=zy,
+        m=np.float64(sx) * sw.astype(np.float64) / np.float64(sy),
+        m_float32=m_float32,
+        m0=m0,
+        shift=shift,
+        y_q=y_q,
+        y_q_fixed=requantize_fixed(acc, m0, shift, zy),
+        y_dq=dequantize_linear(y_q, sy, np.int32(zy)),
+        y_float=y_float.astype(np.float32),
+    )

@@ -28,24 +28,24 @@ THRESHOLD_VIEW = 4.0
 @dataclass(frozen=True, eq=False)
 class Lesson:
     spec: QuantSpec
-    x: np.ndarray                   # the 2-D toy tensor
+    x: np.ndarray  # the 2-D toy tensor
     result: QuantResult
     sqnr_db: float
-    counts: np.ndarray              # histogram of x
+    counts: np.ndarray  # histogram of x
     edges: np.ndarray
-    levels: np.ndarray              # quantization levels to draw (may be empty: too dense)
+    levels: np.ndarray  # quantization levels to draw (may be empty: too dense)
     levels_in_view: int
-    thresholds: tuple | None        # (lo, hi) of the first group, None when not drawable
-    scale: float | None             # first group's scale / zero point (int scheme)
+    thresholds: tuple | None  # (lo, hi) of the first group, None when not drawable
+    scale: float | None  # first group's scale / zero point (int scheme)
     zero_point: int | None
-    bits: np.ndarray                # SQNR vs bits, and the 6.02 dB/bit rule
+    bits: np.ndarray  # SQNR vs bits, and the 6.02 dB/bit rule
     sqnr_by_bits: np.ndarray
     rule_db: np.ndarray
-    clip_thresholds: np.ndarray     # clipping-vs-rounding sweep (int scheme only; else empty)
+    clip_thresholds: np.ndarray  # clipping-vs-rounding sweep (int scheme only; else empty)
     clip_mse: np.ndarray
     round_mse: np.ndarray
     chosen_threshold: float | None  # where the range estimator put the threshold
-    table: dict                     # first values: x, q, x_dq, error
+    table: dict  # first values: x, q, x_dq, error
 
 
 def run_lesson(settings: dict) -> Lesson:
@@ -59,10 +59,23 @@ def run_lesson(settings: dict) -> Lesson:
     sweep = clip_round_curve(x, spec) if spec.scheme == "int" else (np.zeros(0),) * 3
     scale, zero_point = _first_params(result)
     return Lesson(
-        spec=spec, x=x, result=result, sqnr_db=float(sqnr_db(x, result.x_dq)), counts=counts, edges=edges,
-        levels=levels, levels_in_view=in_view, thresholds=_thresholds(x, result), scale=scale,
-        zero_point=zero_point, bits=bits, sqnr_by_bits=by_bits, rule_db=six_db_rule(x, bits, spec.symmetric),
-        clip_thresholds=sweep[0], clip_mse=sweep[1], round_mse=sweep[2],
+        spec=spec,
+        x=x,
+        result=result,
+        sqnr_db=float(sqnr_db(x, result.x_dq)),
+        counts=counts,
+        edges=edges,
+        levels=levels,
+        levels_in_view=in_view,
+        thresholds=_thresholds(x, result),
+        scale=scale,
+        zero_point=zero_point,
+        bits=bits,
+        sqnr_by_bits=by_bits,
+        rule_db=six_db_rule(x, bits, spec.symmetric),
+        clip_thresholds=sweep[0],
+        clip_mse=sweep[1],
+        round_mse=sweep[2],
         chosen_threshold=_chosen_threshold(result) if spec.scheme == "int" else None,
         table=code_table(x, result),
     )
@@ -81,7 +94,9 @@ def _first_params(result: QuantResult) -> tuple[float | None, int | None]:
     if spec.scheme != "int" or result.scale is None:
         return None, None
     scale = float(params_to_rows(result.scale, spec.granularity, spec.axis)[0])
-    zero_point = None if result.zero_point is None else int(params_to_rows(result.zero_point, spec.granularity, spec.axis)[0])
+    zero_point = (
+        None if result.zero_point is None else int(params_to_rows(result.zero_point, spec.granularity, spec.axis)[0])
+    )
     return scale, zero_point
 
 

@@ -16,7 +16,7 @@ from qviz.lessons.distributions import make_tensor, parse_values
 
 DEFAULTS = {
     # the tensor
-    "source": "distribution",       # distribution | typed
+    "source": "distribution",  # distribution | typed
     "distribution": "normal",
     "n": 2048,
     "seed": 0,
@@ -35,7 +35,7 @@ DEFAULTS = {
     "rounding": "half_even",
     "estimator": "minmax",
     "percentile": 99.9,
-    "sigmas": 0.0,                  # 0 means "choose k from bits" (QuantSpec.sigmas=None)
+    "sigmas": 0.0,  # 0 means "choose k from bits" (QuantSpec.sigmas=None)
     "range_min": -1.0,
     "range_max": 1.0,
     "granularity": "tensor",
@@ -47,8 +47,21 @@ DEFAULTS = {
 SOURCES = ("distribution", "typed")
 SIZES = (16, 64, 256, 1024, 2048, 4096, 16384, 65536)
 
-_SPEC_KEYS = ("scheme", "bits", "signed", "symmetric", "restricted_range", "pow2_scale", "frac_bits",
-              "float_format", "rounding", "estimator", "percentile", "granularity", "group_size")
+_SPEC_KEYS = (
+    "scheme",
+    "bits",
+    "signed",
+    "symmetric",
+    "restricted_range",
+    "pow2_scale",
+    "frac_bits",
+    "float_format",
+    "rounding",
+    "estimator",
+    "percentile",
+    "granularity",
+    "group_size",
+)
 
 
 def spec_from_settings(settings: dict) -> QuantSpec:
@@ -73,5 +86,10 @@ def tensor_from_settings(settings: dict) -> np.ndarray:
     """The 2-D toy tensor [channels, values per channel] (typed values: one row)."""
     if settings["source"] == "typed":
         return parse_values(settings["values"])
-    return make_tensor(settings["distribution"], int(settings["n"]), int(settings["seed"]),
-                       int(settings["channels"]), float(settings["channel_spread"]))
+    return make_tensor(
+        settings["distribution"],
+        int(settings["n"]),
+        int(settings["seed"]),
+        int(settings["channels"]),
+        float(settings["channel_spread"]),
+    )

@@ -24,6 +24,16 @@ from qviz.model.load.weight_stats import weight_stats
 from qviz.model.load.weights import WeightStore, tensor_to_array
 
 __all__ = [
-    "Layer", "LoadedModel", "ModelError", "TensorInfo", "WeightStore", "layer_table", "layers_dataframe",
-    "load_model", "make_session", "session_options", "tensor_to_array", "weight_stats",
+    "Layer",
+    "LoadedModel",
+    "ModelError",
+    "TensorInfo",
+    "WeightStore",
+    "layer_table",
+    "layers_dataframe",
+    "load_model",
+    "make_session",
+    "session_options",
+    "tensor_to_array",
+    "weight_stats",
 ]

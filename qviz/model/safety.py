@@ -29,8 +29,15 @@ BOMB_CAP_BYTES = 2**30  # 1 GiB: any single statically-known output above this i
 # Sub-byte types are packed (int4: two values per byte, low nibble first): bits per value.
 _PACKED_BITS = {
     getattr(TensorProto, name): bits
-    for name, bits in [("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2),
-                       ("FLOAT6E2M3", 6), ("FLOAT6E3M2", 6)]
+    for name, bits in [
+        ("INT4", 4),
+        ("UINT4", 4),
+        ("FLOAT4E2M1", 4),
+        ("INT2", 2),
+        ("UINT2", 2),
+        ("FLOAT6E2M3", 6),
+        ("FLOAT6E3M2", 6),
+    ]
     if hasattr(TensorProto, name)
 }
 

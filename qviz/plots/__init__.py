@@ -9,6 +9,12 @@ from qviz.plots.learn import clip_round_figure, histogram_figure, sqnr_bits_figu
 from qviz.plots.model import model_map_figure
 
 __all__ = [
-    "channel_range_figure", "clip_round_figure", "code_usage_figure", "error_map_figure", "estimator_figure",
-    "histogram_figure", "model_map_figure", "sqnr_bits_figure",
+    "channel_range_figure",
+    "clip_round_figure",
+    "code_usage_figure",
+    "error_map_figure",
+    "estimator_figure",
+    "histogram_figure",
+    "model_map_figure",
+    "sqnr_bits_figure",
 ]

@@ -25,8 +25,11 @@ pre { background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem
 
 def render_report(title: str, summary: dict, figures: list, tables: list, config: dict | None = None) -> str:
     """The report as one HTML string (module doc). figures: [(caption, go.Figure)]; tables: [(title, DataFrame | dict)]."""
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>", _summary(summary)]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+        _summary(summary),
+    ]
     for i, (caption, fig) in enumerate(figures):
         if caption:
             parts.append(f"<h2>{html.escape(caption)}</h2>")

@@ -25,10 +25,22 @@ def channel_range_figure(channels: dict, labels: dict) -> go.Figure:
     for mask, name, color in ((~outlier, labels["range"], BLUE), (outlier, labels["outlier"], CLIP_COLOR)):
         if mask.any():
             fig.add_bar(x=idx[mask], y=(cmax - cmin)[mask], base=cmin[mask], name=name, marker_color=color)
-    fig.add_scatter(x=idx, y=channels["hi"], mode="lines", line=dict(color="black", dash="dash", width=1),
-                    name=labels["clip"], line_shape="hvh")
-    fig.add_scatter(x=idx, y=channels["lo"], mode="lines", line=dict(color="black", dash="dash", width=1),
-                    showlegend=False, line_shape="hvh")
+    fig.add_scatter(
+        x=idx,
+        y=channels["hi"],
+        mode="lines",
+        line=dict(color="black", dash="dash", width=1),
+        name=labels["clip"],
+        line_shape="hvh",
+    )
+    fig.add_scatter(
+        x=idx,
+        y=channels["lo"],
+        mode="lines",
+        line=dict(color="black", dash="dash", width=1),
+        showlegend=False,
+        line_shape="hvh",
+    )
     fig.update_layout(bargap=0.1)
     return _layout(fig, labels["title"], labels["x"], labels["y"])
 
@@ -40,8 +52,17 @@ def error_map_figure(image: np.ndarray, labels: dict, square: bool = False) -> g
     """
     image = np.asarray(image, dtype=np.float32)
     top = float(np.nanmax(np.abs(image))) if np.isfinite(image).any() else 1.0
-    fig = go.Figure(go.Heatmap(z=image, colorscale="RdBu", zmid=0.0, zmin=-top, zmax=top,
-                               colorbar=dict(title=labels["colorbar"], thickness=12), hoverongaps=False))
+    fig = go.Figure(
+        go.Heatmap(
+            z=image,
+            colorscale="RdBu",
+            zmid=0.0,
+            zmin=-top,
+            zmax=top,
+            colorbar=dict(title=labels["colorbar"], thickness=12),
+            hoverongaps=False,
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     if square:
         fig.update_yaxes(scaleanchor="x", constrain="domain")
@@ -55,8 +76,15 @@ def estimator_figure(table: dict, chosen: str, labels: dict) -> go.Figure:
     """SQNR (dB) per range estimator, the spec's own estimator highlighted. labels: title, x, y."""
     names = [labels.get("name_" + n, n) for n in table["estimator"]]
     colors = [CLIP_COLOR if n == chosen else BLUE for n in table["estimator"]]
-    fig = go.Figure(go.Bar(x=names, y=table["sqnr_db"], marker_color=colors,
-                           text=[f"{v:.2f}" for v in table["sqnr_db"]], textposition="outside"))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=table["sqnr_db"],
+            marker_color=colors,
+            text=[f"{v:.2f}" for v in table["sqnr_db"]],
+            textposition="outside",
+        )
+    )
     lo = min(table["sqnr_db"]) if table["sqnr_db"] else 0.0
     fig.update_yaxes(range=[max(0.0, lo - 3), max(table["sqnr_db"], default=1.0) + 3])
     return _layout(fig, labels["title"], labels["x"], labels["y"])

@@ -17,8 +17,12 @@ CLIP_COLOR = "#d62728"
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.0, font=dict(size=15)), height=HEIGHT, margin=MARGIN,
-        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.22, x=0.0),
+        title=dict(text=title, x=0.0, font=dict(size=15)),
+        height=HEIGHT,
+        margin=MARGIN,
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", y=-0.22, x=0.0),
         template="plotly_white",
     )
     return fig
@@ -40,17 +44,20 @@ def histogram_figure(counts, edges, levels, thresholds, labels: dict) -> go.Figu
     """
     counts, edges = np.asarray(counts), np.asarray(edges, dtype=np.float64)
     fig = go.Figure()
-    fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=labels["values"],
-                marker_color="#4c78a8")
+    fig.add_bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=labels["values"], marker_color="#4c78a8"
+    )
     top = float(counts.max(initial=1)) * 1.05
     if len(levels):
         lx, ly = _vertical_lines(levels, top)
-        fig.add_scatter(x=lx, y=ly, mode="lines", line=dict(color=LEVEL_COLOR, width=1), name=labels["levels"],
-                        hoverinfo="skip")
+        fig.add_scatter(
+            x=lx, y=ly, mode="lines", line=dict(color=LEVEL_COLOR, width=1), name=labels["levels"], hoverinfo="skip"
+        )
     if thresholds is not None:
         cx, cy = _vertical_lines(thresholds, top)
-        fig.add_scatter(x=cx, y=cy, mode="lines", line=dict(color=CLIP_COLOR, width=2, dash="dash"),
-                        name=labels["clip"])
+        fig.add_scatter(
+            x=cx, y=cy, mode="lines", line=dict(color=CLIP_COLOR, width=2, dash="dash"), name=labels["clip"]
+        )
     fig.update_layout(bargap=0)
     return _layout(fig, labels["title"], labels["x"], labels["y"])
 
@@ -63,12 +70,22 @@ def sqnr_bits_figure(bits, sqnr, rule, chosen_bits: int | None, labels: dict) ->
     bits, sqnr = np.asarray(bits), np.asarray(sqnr, dtype=np.float64)
     fig = go.Figure()
     fig.add_scatter(x=bits, y=sqnr, mode="lines+markers", name=labels["measured"], line=dict(color="#4c78a8"))
-    fig.add_scatter(x=bits, y=np.asarray(rule, dtype=np.float64), mode="lines", name=labels["rule"],
-                    line=dict(color="#888888", dash="dash"))
+    fig.add_scatter(
+        x=bits,
+        y=np.asarray(rule, dtype=np.float64),
+        mode="lines",
+        name=labels["rule"],
+        line=dict(color="#888888", dash="dash"),
+    )
     if chosen_bits is not None and chosen_bits in set(bits.tolist()):
         y = float(sqnr[bits.tolist().index(chosen_bits)])
-        fig.add_scatter(x=[chosen_bits], y=[y], mode="markers", name=labels["current"],
-                        marker=dict(size=13, color=CLIP_COLOR, symbol="circle-open", line=dict(width=3)))
+        fig.add_scatter(
+            x=[chosen_bits],
+            y=[y],
+            mode="markers",
+            name=labels["current"],
+            marker=dict(size=13, color=CLIP_COLOR, symbol="circle-open", line=dict(width=3)),
+        )
     fig.update_xaxes(dtick=1)
     return _layout(fig, labels["title"], labels["x"], labels["y"])
 
@@ -88,7 +105,12 @@ def clip_round_figure(thresholds, clip_mse, round_mse, chosen: float | None, lab
     if chosen is not None and len(thresholds):
         positive = total[total > 0]
         lo, hi = (positive.min(), positive.max()) if positive.size else (1e-12, 1.0)
-        fig.add_scatter(x=[chosen, chosen], y=[lo, hi], mode="lines", name=labels["chosen"],
-                        line=dict(color="#2ca02c", dash="dot", width=2))
+        fig.add_scatter(
+            x=[chosen, chosen],
+            y=[lo, hi],
+            mode="lines",
+            name=labels["chosen"],
+            line=dict(color="#2ca02c", dash="dot", width=2),
+        )
     fig.update_yaxes(type="log")
     return _layout(fig, labels["title"], labels["x"], labels["y"])

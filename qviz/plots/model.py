@@ -28,15 +28,26 @@ def model_map_figure(ids, op_types, values, labels: dict, log_y: bool = False) -
     ops = [html.escape(str(x)) for x in op_types]
     fig = go.Figure()
     fig.add_bar(
-        x=np.arange(len(values)), y=shown, customdata=np.arange(len(values)),
-        text=None, hovertext=[f"#{i} {op}<br>{name}<br>{labels['y']}: {v:.4g}" for i, (op, name, v)
-                              in enumerate(zip(ops, names, values))],
-        hoverinfo="text", marker=dict(color=shown, colorscale="Viridis", showscale=True,
-                                      colorbar=dict(thickness=12)),
+        x=np.arange(len(values)),
+        y=shown,
+        customdata=np.arange(len(values)),
+        text=None,
+        hovertext=[
+            f"#{i} {op}<br>{name}<br>{labels['y']}: {v:.4g}" for i, (op, name, v) in enumerate(zip(ops, names, values))
+        ],
+        hoverinfo="text",
+        marker=dict(color=shown, colorscale="Viridis", showscale=True, colorbar=dict(thickness=12)),
     )
-    fig.update_layout(title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)), height=MAP_HEIGHT,
-                      margin=MARGIN, xaxis_title=labels["x"], yaxis_title=labels["y"], template="plotly_white",
-                      clickmode="event+select", bargap=0.15)
+    fig.update_layout(
+        title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)),
+        height=MAP_HEIGHT,
+        margin=MARGIN,
+        xaxis_title=labels["x"],
+        yaxis_title=labels["y"],
+        template="plotly_white",
+        clickmode="event+select",
+        bargap=0.15,
+    )
     if log_y:
         fig.update_yaxes(type="log")
     return fig

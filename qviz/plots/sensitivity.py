@@ -22,11 +22,26 @@ def sensitivity_heatmap(table, labels: dict) -> go.Figure:
     z = table.to_numpy(dtype=np.float64)
     rows = [f"{i}: {html.escape(str(x))}" for i, x in enumerate(table.index)]
     text = [["" if np.isnan(v) else f"{v:.3g}" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=[html.escape(str(c)) for c in table.columns], y=rows, text=text,
-                               texttemplate="%{text}", colorscale="RdBu_r", zmid=0.0, hoverongaps=False,
-                               colorbar=dict(title=labels["colorbar"], thickness=12)))
-    fig.update_layout(title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)),
-                      height=max(260, 90 + ROW_PX * len(rows)), margin=dict(MARGIN, l=10),
-                      xaxis_title=labels["x"], yaxis_title=labels["y"], template="plotly_white")
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[html.escape(str(c)) for c in table.columns],
+            y=rows,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="RdBu_r",
+            zmid=0.0,
+            hoverongaps=False,
+            colorbar=dict(title=labels["colorbar"], thickness=12),
+        )
+    )
+    fig.update_layout(
+        title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)),
+        height=max(260, 90 + ROW_PX * len(rows)),
+        margin=dict(MARGIN, l=10),
+        xaxis_title=labels["x"],
+        yaxis_title=labels["y"],
+        template="plotly_white",
+    )
     fig.update_yaxes(autorange="reversed", automargin=True)
     return fig

@@ -31,18 +31,45 @@ def tradeoff_figure(df, metric: str, front, labels: dict) -> go.Figure:
     size_kib = df["weight_bytes"].to_numpy(np.float64) / 1024
     y = df[metric].astype(float).to_numpy()
     idx = np.arange(len(df))
-    hover = [f"#{i} {html.escape(str(lab))}<br>{labels['x']}: {s:.1f}<br>{labels['y']}: {v:.4f}"
-             + ("" if lat is None or lat != lat else f"<br>{labels['latency']}: {lat:.2f} ms")
-             for i, lab, s, v, lat in zip(idx, df["label"], size_kib, y, df["latency_ms"])]
+    hover = [
+        f"#{i} {html.escape(str(lab))}<br>{labels['x']}: {s:.1f}<br>{labels['y']}: {v:.4f}"
+        + ("" if lat is None or lat != lat else f"<br>{labels['latency']}: {lat:.2f} ms")
+        for i, lab, s, v, lat in zip(idx, df["label"], size_kib, y, df["latency_ms"])
+    ]
     fig = go.Figure()
-    fig.add_scatter(x=size_kib, y=y, mode="markers+text", name=labels["points"], customdata=idx, text=[str(i) for i in idx],
-                    textposition="top center", hovertext=hover, hoverinfo="text",
-                    marker=dict(size=_marker_sizes(df["latency_ms"].astype(float)), color=np.where(front, "#e45756", "#4c78a8"),
-                                line=dict(width=1, color="white")))
+    fig.add_scatter(
+        x=size_kib,
+        y=y,
+        mode="markers+text",
+        name=labels["points"],
+        customdata=idx,
+        text=[str(i) for i in idx],
+        textposition="top center",
+        hovertext=hover,
+        hoverinfo="text",
+        marker=dict(
+            size=_marker_sizes(df["latency_ms"].astype(float)),
+            color=np.where(front, "#e45756", "#4c78a8"),
+            line=dict(width=1, color="white"),
+        ),
+    )
     order = np.argsort(size_kib[front], kind="stable")
-    fig.add_scatter(x=size_kib[front][order], y=y[front][order], mode="lines", name=labels["front"],
-                    line=dict(color="#e45756", dash="dot"), hoverinfo="skip")
-    fig.update_layout(title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)), height=TRADEOFF_HEIGHT,
-                      margin=MARGIN, xaxis_title=labels["x"], yaxis_title=labels["y"], template="plotly_white",
-                      clickmode="event+select", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    fig.add_scatter(
+        x=size_kib[front][order],
+        y=y[front][order],
+        mode="lines",
+        name=labels["front"],
+        line=dict(color="#e45756", dash="dot"),
+        hoverinfo="skip",
+    )
+    fig.update_layout(
+        title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)),
+        height=TRADEOFF_HEIGHT,
+        margin=MARGIN,
+        xaxis_title=labels["x"],
+        yaxis_title=labels["y"],
+        template="plotly_white",
+        clickmode="event+select",
+        legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+    )
     return fig

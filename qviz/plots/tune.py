@@ -27,9 +27,24 @@ def layer_error_figure(layer_ids, local_db, propagated_db, labels: dict) -> go.F
     x = np.arange(len(names))
     fig = go.Figure()
     for values, key, color in ((local_db, "local", "#4c78a8"), (propagated_db, "propagated", "#f58518")):
-        fig.add_bar(x=x, y=_finite(values), name=labels[key], marker_color=color, customdata=x,
-                    hovertext=[f"#{i} {n}" for i, n in enumerate(names)], hoverinfo="text+y")
-    fig.update_layout(title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)), height=ERROR_HEIGHT,
-                      margin=MARGIN, xaxis_title=labels["x"], yaxis_title=labels["y"], template="plotly_white",
-                      barmode="group", bargap=0.15, legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+        fig.add_bar(
+            x=x,
+            y=_finite(values),
+            name=labels[key],
+            marker_color=color,
+            customdata=x,
+            hovertext=[f"#{i} {n}" for i, n in enumerate(names)],
+            hoverinfo="text+y",
+        )
+    fig.update_layout(
+        title=dict(text=html.escape(labels["title"]), x=0.0, font=dict(size=15)),
+        height=ERROR_HEIGHT,
+        margin=MARGIN,
+        xaxis_title=labels["x"],
+        yaxis_title=labels["y"],
+        template="plotly_white",
+        barmode="group",
+        bargap=0.15,
+        legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+    )
     return fig

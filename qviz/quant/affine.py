@@ -42,8 +42,9 @@ from qviz.quant.spec import QuantSpec, SpecError
 CHUNK = 1 << 18  # elements per pass: 1 MB of float32 (L2/L3-resident); fewer calls beat a tighter fit (measured)
 
 
-def quantize_linear(x, scale, zero_point, qmin: int, qmax: int, axis=None, block_size=None,
-                    rounding: str = "half_even", seed: int = 0) -> np.ndarray:
+def quantize_linear(
+    x, scale, zero_point, qmin: int, qmax: int, axis=None, block_size=None, rounding: str = "half_even", seed: int = 0
+) -> np.ndarray:
     """Integer codes of x (int32, same shape), ONNX QuantizeLinear semantics (module docstring)."""
     x = _as_float(x)
     plan = _Plan(x, scale, zero_point, qmin, qmax, axis, block_size)
@@ -71,8 +72,18 @@ def dequantize_linear(q, scale, zero_point, axis=None, block_size=None, dtype=np
     return out
 
 
-def fake_quantize(x, scale, zero_point, qmin: int, qmax: int, axis=None, block_size=None,
-                  rounding: str = "half_even", out=None, seed: int = 0) -> np.ndarray:
+def fake_quantize(
+    x,
+    scale,
+    zero_point,
+    qmin: int,
+    qmax: int,
+    axis=None,
+    block_size=None,
+    rounding: str = "half_even",
+    out=None,
+    seed: int = 0,
+) -> np.ndarray:
     """Quantize then dequantize in one pass: equal to dequantize_linear(quantize_linear(x)).
 
     Writes into `out` (a C-contiguous float array of x's shape; `out=x` works in place) or a
@@ -108,8 +119,9 @@ def quantize_int(x: np.ndarray, spec: QuantSpec) -> QuantResult:
     x_dq = dequantize_linear(q, scale_p, zp_p, axis, block_size, dtype=dtype)
     grid_lo = (spec.qmin - zp).astype(dtype) * scale.astype(dtype)
     grid_hi = (spec.qmax - zp).astype(dtype) * scale.astype(dtype)
-    return make_result(spec, x, x_dq, grid_lo, grid_hi, q=q, scale=scale_p, zero_point=zp_p,
-                       extra={"range_lo": lo, "range_hi": hi})
+    return make_result(
+        spec, x, x_dq, grid_lo, grid_hi, q=q, scale=scale_p, zero_point=zp_p, extra={"range_lo": lo, "range_hi": hi}
+    )
 
 
 def onnx_layout(spec: QuantSpec) -> tuple[int | None, int | None]:
@@ -228,13 +240,13 @@ def _layout(shape: tuple, axis, block_size, pshape: tuple) -> tuple[tuple, tuple
     if not -ndim <= axis < ndim:
         raise SpecError(f"axis must be in {-ndim}..{ndim - 1} for a {ndim}-d tensor; got {axis}")
     axis %= ndim
-    pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+    pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
     if block_size is None:
         _expect_shape(pshape, (n,))
         return ((pre, n), (1, n)) if post == 1 else ((pre, n, post), (1, n, 1))
     if block_size < 1 or n % block_size:
         raise SpecError(f"block_size must be >= 1 and divide the length of axis {axis} ({n}); got {block_size}")
-    _expect_shape(pshape, shape[:axis] + (n // block_size,) + shape[axis + 1:])
+    _expect_shape(pshape, shape[:axis] + (n // block_size,) + shape[axis + 1 :])
     if post == 1:
         return (pre * (n // block_size), block_size), (pre * (n // block_size), 1)
     return (pre, n // block_size, block_size, post), (pre, n // block_size, 1, post)

@@ -74,15 +74,20 @@ def _quantizer(scheme: str):
     """The quantize function of a scheme, imported lazily (each lives in its own module)."""
     if scheme == "int":
         from qviz.quant.affine import quantize_int
+
         return quantize_int
     if scheme == "float":
         from qviz.quant.floats import quantize_float
+
         return quantize_float
     if scheme == "log":
         from qviz.quant.log import quantize_log
+
         return quantize_log
     if scheme == "kmeans":
         from qviz.quant.kmeans import quantize_kmeans
+
         return quantize_kmeans
     from qviz.quant.fixed_point import quantize_fixed_point
+
     return quantize_fixed_point

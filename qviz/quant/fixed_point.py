@@ -36,10 +36,19 @@ def quantize_fixed_point(x: np.ndarray, spec: QuantSpec) -> QuantResult:
     """Qm.n quantization of x (see the module docstring); scale is the scalar 2**-n."""
     out_dtype = np.float64 if x.dtype == np.float64 else np.float32
     work = x.astype(np.float64) if spec.bits > 24 else x
-    step = np.float64(2.0 ** -spec.frac_bits)
+    step = np.float64(2.0**-spec.frac_bits)
     q = quantize_linear(work, step, np.int32(0), spec.qmin, spec.qmax, rounding=spec.rounding, seed=spec.seed)
     x_dq = dequantize_linear(q, np.float64(step), np.int32(0), dtype=np.float64).astype(out_dtype)
     rows = to_groups(x, spec.granularity, spec.axis, spec.group_size).shape[0]
     lo, hi = np.full(rows, spec.qmin * step), np.full(rows, spec.qmax * step)
-    return make_result(spec, x, x_dq, lo, hi, q=q, scale=np.float32(step), zero_point=np.int32(0),
-                       extra={"integer_bits": integer_bits(spec), "frac_bits": spec.frac_bits})
+    return make_result(
+        spec,
+        x,
+        x_dq,
+        lo,
+        hi,
+        q=q,
+        scale=np.float32(step),
+        zero_point=np.int32(0),
+        extra={"integer_bits": integer_bits(spec), "frac_bits": spec.frac_bits},
+    )

@@ -26,7 +26,9 @@ from qviz.quant.spec import SpecError
 def normalize_axis(axis: int, ndim: int) -> int:
     """axis in [-ndim, ndim) -> [0, ndim); anything else is a SpecError naming the shape."""
     if ndim == 0:
-        raise SpecError("per-channel and per-group quantization need a tensor with at least 1 dimension; got a 0-d scalar")
+        raise SpecError(
+            "per-channel and per-group quantization need a tensor with at least 1 dimension; got a 0-d scalar"
+        )
     if not -ndim <= axis < ndim:
         raise SpecError(f"axis must be in {-ndim}..{ndim - 1} for a {ndim}-d tensor; got {axis}")
     return axis % ndim
@@ -80,7 +82,9 @@ def from_groups(x2d: np.ndarray, shape: tuple, granularity: str, axis: int = 0, 
     return np.moveaxis(x2d.reshape(moved), target, axis)
 
 
-def rows_to_params(values: np.ndarray, shape: tuple, granularity: str, axis: int = 0, group_size: int = 32) -> np.ndarray:
+def rows_to_params(
+    values: np.ndarray, shape: tuple, granularity: str, axis: int = 0, group_size: int = 32
+) -> np.ndarray:
     """Per-row values [G] -> ONNX-layout parameter array (see param_shape)."""
     values = np.asarray(values)
     pshape = param_shape(shape, granularity, axis, group_size)

@@ -132,8 +132,10 @@ def quantize_kmeans(x: np.ndarray, spec: QuantSpec) -> QuantResult:
     codebook, rounds = lloyd(rows, uniform_grid(lo, hi, spec.bits, spec.signed, spec.symmetric))
     q2d = nearest_indices(rows, x2d, codebook)
     dtype = np.float64 if x.dtype == np.float64 else np.float32
-    x_dq = from_groups(np.take_along_axis(codebook, q2d, axis=1).astype(dtype), x.shape,
-                       spec.granularity, spec.axis, spec.group_size)
+    x_dq = from_groups(
+        np.take_along_axis(codebook, q2d, axis=1).astype(dtype), x.shape, spec.granularity, spec.axis, spec.group_size
+    )
     q = from_groups(q2d, x.shape, spec.granularity, spec.axis, spec.group_size)
-    return make_result(spec, x, x_dq, codebook[:, 0], codebook[:, -1], q=q, codebook=codebook,
-                       extra={"lloyd_rounds": rounds})
+    return make_result(
+        spec, x, x_dq, codebook[:, 0], codebook[:, -1], q=q, codebook=codebook, extra={"lloyd_rounds": rounds}
+    )

@@ -53,7 +53,7 @@ def log_indices(x2d: np.ndarray, e_max: np.ndarray, bits: int) -> np.ndarray:
     e_min = (e_max - (count - 1))[:, None]
     # NaN -> the most negative float, +-Inf -> +-the largest: all saturate like the int scheme.
     x = np.nan_to_num(x2d.astype(np.float64), nan=-np.finfo(np.float64).max)
-    frac, exp = np.frexp(np.abs(x))          # |x| = frac * 2**exp, frac in [0.5, 1)
+    frac, exp = np.frexp(np.abs(x))  # |x| = frac * 2**exp, frac in [0.5, 1)
     # NOTE: frexp is exact; |x| in [2**(exp-1), 2**exp) is nearer to 2**exp iff frac >= 0.75.
     e = np.clip(exp - 1 + (frac >= 0.75), e_min, e_max[:, None])
     zero = np.abs(x) < np.exp2(e_min - 1)
@@ -70,9 +70,18 @@ def quantize_log(x: np.ndarray, spec: QuantSpec) -> QuantResult:
     codebook = log_codebook(e_max, spec.bits)
     q2d = log_indices(x2d, e_max, spec.bits)
     dtype = np.float64 if x.dtype == np.float64 else np.float32
-    x_dq = from_groups(np.take_along_axis(codebook, q2d, axis=1).astype(dtype), x.shape,
-                       spec.granularity, spec.axis, spec.group_size)
+    x_dq = from_groups(
+        np.take_along_axis(codebook, q2d, axis=1).astype(dtype), x.shape, spec.granularity, spec.axis, spec.group_size
+    )
     q = from_groups(q2d, x.shape, spec.granularity, spec.axis, spec.group_size)
     top = codebook[:, -1]
-    return make_result(spec, x, x_dq, -top, top, q=q, codebook=codebook,
-                       extra={"exponent_max": e_max.astype(np.int64), "range_lo": lo, "range_hi": hi})
+    return make_result(
+        spec,
+        x,
+        x_dq,
+        -top,
+        top,
+        q=q,
+        codebook=codebook,
+        extra={"exponent_max": e_max.astype(np.int64), "range_lo": lo, "range_hi": hi},
+    )

@@ -37,7 +37,7 @@ def row_metrics(x2d: np.ndarray, dq2d: np.ndarray) -> dict[str, np.ndarray]:
     keep = np.isfinite(x)
     count = keep.sum(axis=1)
     x = np.where(keep, x, 0.0)
-    bad = ~np.isfinite(dq) & keep          # x finite, x_dq not: an infinite error
+    bad = ~np.isfinite(dq) & keep  # x finite, x_dq not: an infinite error
     dq = np.where(keep & ~bad, dq, 0.0)
     # NOTE: every row is divided by its largest magnitude first, so sums of squares of
     # float64 values near 1e200 do not overflow (sqnr and cosine are scale-free).

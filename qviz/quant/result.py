@@ -66,8 +66,16 @@ def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fiel
     hi = np.asarray(hi, dtype=np.float64).reshape(-1)
     n = x.size
     if n == 0:
-        return QuantResult(spec, x_dq, lo=lo, hi=hi, clipped_fraction=0.0, clip_mse=0.0, round_mse=0.0,
-                           **{"q": None, "scale": None, "zero_point": None, **fields})
+        return QuantResult(
+            spec,
+            x_dq,
+            lo=lo,
+            hi=hi,
+            clipped_fraction=0.0,
+            clip_mse=0.0,
+            round_mse=0.0,
+            **{"q": None, "scale": None, "zero_point": None, **fields},
+        )
     x2d = to_groups(x, spec.granularity, spec.axis, spec.group_size)
     dq2d = to_groups(x_dq, spec.granularity, spec.axis, spec.group_size)
     finite = np.isfinite(x2d)
@@ -77,7 +85,10 @@ def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fiel
     clip_sse = float(err[clipped].sum())
     n_finite = max(int(finite.sum()), 1)
     return QuantResult(
-        spec, x_dq, lo=lo, hi=hi,
+        spec,
+        x_dq,
+        lo=lo,
+        hi=hi,
         clipped_fraction=float(clipped.sum()) / n_finite,
         clip_mse=clip_sse / n_finite,
         round_mse=(float(err.sum()) - clip_sse) / n_finite,

@@ -1,10 +1,10 @@
 """Rounding modes: how a real number between two integer codes picks one.
 
-    half_even   2.5 -> 2, 3.5 -> 4, -2.5 -> -2   (ONNX QuantizeLinear, np.rint; unbiased)
-    half_away   2.5 -> 3, -2.5 -> -3             (C's round(); the textbook rule)
-    floor       2.7 -> 2, -2.3 -> -3             (toward -inf; cheapest in hardware, biased)
-    trunc       2.7 -> 2, -2.7 -> -2             (toward zero; what a C cast does)
-    stochastic  2.3 -> 3 with probability 0.3    (unbiased in expectation; seeded here)
+half_even   2.5 -> 2, 3.5 -> 4, -2.5 -> -2   (ONNX QuantizeLinear, np.rint; unbiased)
+half_away   2.5 -> 3, -2.5 -> -3             (C's round(); the textbook rule)
+floor       2.7 -> 2, -2.3 -> -3             (toward -inf; cheapest in hardware, biased)
+trunc       2.7 -> 2, -2.7 -> -2             (toward zero; what a C cast does)
+stochastic  2.3 -> 3 with probability 0.3    (unbiased in expectation; seeded here)
 """
 
 from __future__ import annotations

@@ -40,8 +40,11 @@ def _spec_json(spec: QuantSpec | None) -> str:
 @st.cache_data(max_entries=64, show_spinner=False)
 def _model_map(model_sha: str, config_text: str, _model: CurrentModel):
     specs = resolve_layer_specs(_model.layers, _parse_config(config_text))
-    sqnr = {x.id: _weight_sqnr(model_sha, x.weight_name, _spec_json(specs[x.id].weights), _model)
-            for x in _model.layers if specs[x.id].weights is not None}
+    sqnr = {
+        x.id: _weight_sqnr(model_sha, x.weight_name, _spec_json(specs[x.id].weights), _model)
+        for x in _model.layers
+        if specs[x.id].weights is not None
+    }
     return model_map_table(_model.layers, layer_stats(_model), specs, sqnr)
 
 

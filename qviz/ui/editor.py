@@ -1,5 +1,4 @@
-"""The Layer page's spec editor: its widget keys and the callback that writes the layer's override.
-"""
+"""The Layer page's spec editor: its widget keys and the callback that writes the layer's override."""
 
 from __future__ import annotations
 
@@ -12,8 +11,18 @@ from qviz.quant import QuantSpec, SpecError
 from qviz.ui.state import DEFAULT_PRESET, current_config, set_layer_weights
 
 
-EDIT_FIELDS = ("quantize", "scheme", "bits", "float_format", "symmetric", "granularity", "group_size",
-               "estimator", "percentile", "rounding")
+EDIT_FIELDS = (
+    "quantize",
+    "scheme",
+    "bits",
+    "float_format",
+    "symmetric",
+    "granularity",
+    "group_size",
+    "estimator",
+    "percentile",
+    "rounding",
+)
 
 
 def edit_key(field: str, token: str) -> str:

@@ -16,7 +16,7 @@ from qviz.ui.state import _parse_config, config_json, current_config
 from qviz.ui.text import lang
 
 
-ORT_SNIPPET = '''import numpy as np
+ORT_SNIPPET = """import numpy as np
 import onnxruntime as ort
 
 session = ort.InferenceSession("{file}", providers=["CPUExecutionProvider"])
@@ -24,7 +24,7 @@ name = session.get_inputs()[0].name
 x = np.load("inputs.npz")["x"].astype(np.float32)      # your inputs, shaped as the model expects
 logits = session.run(None, {{name: x}})[0]
 print(logits.argmax(axis=1))
-'''
+"""
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -1,10 +1,17 @@
-"""Figures with translated labels, shared by the pages and the HTML report (qviz.plots draws them).
-"""
+"""Figures with translated labels, shared by the pages and the HTML report (qviz.plots draws them)."""
 
 from __future__ import annotations
 
 from qviz.model import Layer
-from qviz.plots import channel_range_figure, clip_round_figure, code_usage_figure, error_map_figure, estimator_figure, histogram_figure, model_map_figure
+from qviz.plots import (
+    channel_range_figure,
+    clip_round_figure,
+    code_usage_figure,
+    error_map_figure,
+    estimator_figure,
+    histogram_figure,
+    model_map_figure,
+)
 from qviz.plots.sensitivity import sensitivity_heatmap
 from qviz.plots.tradeoffs import tradeoff_figure
 from qviz.plots.tune import layer_error_figure
@@ -16,14 +23,25 @@ from qviz.ui.text import t
 def model_map_fig(model: CurrentModel, quantity: str):
     df = model_map(model)
     labels = {"title": t("map_title"), "x": t("map_x"), "y": t(f"qty_{quantity}")}
-    return model_map_figure(df["id"].tolist(), df["op_type"].tolist(), df[quantity].tolist(), labels,
-                            log_y=quantity in ("param_share", "channel_spread"))
+    return model_map_figure(
+        df["id"].tolist(),
+        df["op_type"].tolist(),
+        df[quantity].tolist(),
+        labels,
+        log_y=quantity in ("param_share", "channel_spread"),
+    )
 
 
 def weight_histogram_fig(view, log_y: bool = False, title: str | None = None):
     """Histogram of a WeightView (whole tensor) or a GroupView (one channel/group; pass its title)."""
-    labels = {"title": title or t("lw_hist_title"), "x": t("hist_x"), "y": t("hist_y"), "values": t("hist_values"),
-              "levels": t("hist_levels"), "clip": t("hist_clip")}
+    labels = {
+        "title": title or t("lw_hist_title"),
+        "x": t("hist_x"),
+        "y": t("hist_y"),
+        "values": t("hist_values"),
+        "levels": t("hist_levels"),
+        "clip": t("hist_clip"),
+    }
     fig = histogram_figure(view.counts, view.edges, view.levels, view.thresholds, labels)
     return fig.update_yaxes(type="log") if log_y else fig
 
@@ -37,21 +55,38 @@ def layer_histogram_fig(model: CurrentModel, layer: Layer, view, index: int | No
 
 
 def channel_fig(view):
-    labels = {"title": t("lw_channels_title"), "x": t("lw_channels_x"), "y": t("hist_x"),
-              "range": t("lw_channels_range"), "outlier": t("lw_channels_outlier"), "clip": t("hist_clip")}
+    labels = {
+        "title": t("lw_channels_title"),
+        "x": t("lw_channels_x"),
+        "y": t("hist_x"),
+        "range": t("lw_channels_range"),
+        "outlier": t("lw_channels_outlier"),
+        "clip": t("hist_clip"),
+    }
     return channel_range_figure(view.channels, labels)
 
 
 def error_map_fig(view):
-    labels = {"title": t(f"lw_map_title_{view.map_kind}"), "x": t(f"lw_map_x_{view.map_kind}"),
-              "y": t(f"lw_map_y_{view.map_kind}"), "colorbar": t("lw_map_colorbar")}
+    labels = {
+        "title": t(f"lw_map_title_{view.map_kind}"),
+        "x": t(f"lw_map_x_{view.map_kind}"),
+        "y": t(f"lw_map_y_{view.map_kind}"),
+        "colorbar": t("lw_map_colorbar"),
+    }
     return error_map_figure(view.error_map, labels, square=view.map_kind == "kernels")
 
 
 def split_fig(view):
     thresholds, clip, rnd, chosen = view.split
-    labels = {"title": t("split_title"), "x": t("split_x"), "y": t("split_y"), "clip": t("split_clip"),
-              "round": t("split_round"), "total": t("split_total"), "chosen": t("split_chosen")}
+    labels = {
+        "title": t("split_title"),
+        "x": t("split_x"),
+        "y": t("split_y"),
+        "clip": t("split_clip"),
+        "round": t("split_round"),
+        "total": t("split_total"),
+        "chosen": t("split_chosen"),
+    }
     return clip_round_figure(thresholds, clip, rnd, chosen, labels)
 
 
@@ -67,25 +102,46 @@ def codes_fig(view):
 
 
 def activation_fig(act, log_y: bool = False):
-    labels = {"title": t("lw_act_title"), "x": t("hist_x"), "y": t("hist_y"), "values": t("hist_values"),
-              "levels": t("hist_levels"), "clip": t("hist_clip")}
+    labels = {
+        "title": t("lw_act_title"),
+        "x": t("hist_x"),
+        "y": t("hist_y"),
+        "values": t("hist_values"),
+        "levels": t("hist_levels"),
+        "clip": t("hist_clip"),
+    }
     fig = histogram_figure(act.counts, act.edges, act.levels, act.thresholds, labels)
     return fig.update_yaxes(type="log") if log_y else fig
 
 
 def layer_error_fig(df):
-    labels = {"title": t("tn_err_title"), "x": t("map_x"), "y": t("sqnr_y"), "local": t("tn_local"),
-              "propagated": t("tn_propagated")}
+    labels = {
+        "title": t("tn_err_title"),
+        "x": t("map_x"),
+        "y": t("sqnr_y"),
+        "local": t("tn_local"),
+        "propagated": t("tn_propagated"),
+    }
     return layer_error_figure(df["layer"].tolist(), df["local_sqnr_db"], df["propagated_sqnr_db"], labels)
 
 
 def sweep_fig(table, metric: str):
-    labels = {"title": t("sn_heat_title"), "x": t("sn_candidate"), "y": t("sn_layer"),
-              "colorbar": t("sn_damage", metric=metric)}
+    labels = {
+        "title": t("sn_heat_title"),
+        "x": t("sn_candidate"),
+        "y": t("sn_layer"),
+        "colorbar": t("sn_damage", metric=metric),
+    }
     return sensitivity_heatmap(table, labels)
 
 
 def tradeoff_fig(df, metric: str, front):
-    labels = {"title": t("to_title_fig"), "x": t("to_size_kib"), "y": t(f"to_metric_{metric}"), "points": t("to_points"),
-              "front": t("to_front"), "latency": t("to_latency")}
+    labels = {
+        "title": t("to_title_fig"),
+        "x": t("to_size_kib"),
+        "y": t(f"to_metric_{metric}"),
+        "points": t("to_points"),
+        "front": t("to_front"),
+        "latency": t("to_latency"),
+    }
     return tradeoff_figure(df, metric, front, labels)

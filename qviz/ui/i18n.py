@@ -31,7 +31,7 @@ TEXT = {
     "learn_title": {"en": "Learn: quantize one tensor", "zh": "学习：量化一个张量"},
     "learn_intro": {
         "en": "Pick values and a quantization scheme in the sidebar; every number below is recomputed. "
-              "Or replay a worked example.",
+        "Or replay a worked example.",
         "zh": "在侧边栏选择数值和量化方案，下面的每个数字都会重新计算。也可以重放一个例题。",
     },
     # the tensor
@@ -51,11 +51,15 @@ TEXT = {
     "size": {"en": "Number of values", "zh": "数值个数"},
     "seed": {"en": "Random seed", "zh": "随机种子"},
     "channels": {"en": "Channels (rows)", "zh": "通道数（行）"},
-    "channels_help": {"en": "The values form a matrix [channels, values per channel], like a weight matrix.",
-                      "zh": "数值排成矩阵 [通道, 每通道数值]，就像权重矩阵。"},
+    "channels_help": {
+        "en": "The values form a matrix [channels, values per channel], like a weight matrix.",
+        "zh": "数值排成矩阵 [通道, 每通道数值]，就像权重矩阵。",
+    },
     "channel_spread": {"en": "Channel spread", "zh": "通道幅度差异"},
-    "channel_spread_help": {"en": "The last channel is this many times wider than the first.",
-                            "zh": "最后一个通道的幅度是第一个通道的多少倍。"},
+    "channel_spread_help": {
+        "en": "The last channel is this many times wider than the first.",
+        "zh": "最后一个通道的幅度是第一个通道的多少倍。",
+    },
     # the scheme
     "scheme_header": {"en": "Quantization", "zh": "量化"},
     "scheme": {"en": "Scheme", "zh": "方案"},
@@ -69,8 +73,10 @@ TEXT = {
     "signed": {"en": "Signed codes", "zh": "有符号编码"},
     "symmetric": {"en": "Symmetric range", "zh": "对称范围"},
     "restricted_range": {"en": "Restricted range (drop the most negative code)", "zh": "受限范围（去掉最小负编码）"},
-    "restricted_help": {"en": "int8 in [-127, 127] instead of [-128, 127]; needs signed and symmetric.",
-                        "zh": "int8 取 [-127, 127] 而不是 [-128, 127]；需要有符号且对称。"},
+    "restricted_help": {
+        "en": "int8 in [-127, 127] instead of [-128, 127]; needs signed and symmetric.",
+        "zh": "int8 取 [-127, 127] 而不是 [-128, 127]；需要有符号且对称。",
+    },
     "pow2_scale": {"en": "Power-of-two scale", "zh": "2 的幂缩放因子"},
     "frac_bits": {"en": "Fractional bits n", "zh": "小数位数 n"},
     "rounding": {"en": "Rounding", "zh": "舍入"},
@@ -102,42 +108,44 @@ TEXT = {
     "compare": {"en": "Compare", "zh": "对比"},
     "variant_settings": {"en": "replayed", "zh": "重放"},
     "variant_compare": {"en": "the comparison", "zh": "对比设置"},
-    "ex_code191_title": {"en": "0.5 in [-1, 1] at 8 bits asymmetric → code 191",
-                         "zh": "8 位非对称、范围 [-1, 1] 时，0.5 → 编码 191"},
+    "ex_code191_title": {
+        "en": "0.5 in [-1, 1] at 8 bits asymmetric → code 191",
+        "zh": "8 位非对称、范围 [-1, 1] 时，0.5 → 编码 191",
+    },
     "ex_code191_text": {
         "en": "scale = 2/255, zero point = round(127.49999) = 127 (float32 puts 1/scale just below the tie), "
-              "0.5/scale = 63.75 rounds to 64, and 64 + 127 = 191. Compare: symmetric int8 gives code 64.",
+        "0.5/scale = 63.75 rounds to 64, and 64 + 127 = 191. Compare: symmetric int8 gives code 64.",
         "zh": "scale = 2/255，零点 = round(127.49999) = 127（float32 让 1/scale 略低于 .5），"
-              "0.5/scale = 63.75 舍入为 64，64 + 127 = 191。对比：对称 int8 得到编码 64。",
+        "0.5/scale = 63.75 舍入为 64，64 + 127 = 191。对比：对称 int8 得到编码 64。",
     },
     "ex_trunc_title": {"en": "Rounding vs truncation", "zh": "舍入与截断"},
     "ex_trunc_text": {
         "en": "Truncation moves every value toward zero: its error is biased and about 4x the "
-              "rounding error (step²/3 instead of step²/12). Compare shows truncation.",
-        "zh": "截断把每个值都推向零：误差有偏，约为舍入误差的 4 倍（step²/3 而非 step²/12）。"
-              "对比显示截断。",
+        "rounding error (step²/3 instead of step²/12). Compare shows truncation.",
+        "zh": "截断把每个值都推向零：误差有偏，约为舍入误差的 4 倍（step²/3 而非 step²/12）。对比显示截断。",
     },
     "ex_relu_title": {"en": "Symmetric vs asymmetric on ReLU outputs", "zh": "ReLU 输出：对称与非对称"},
     "ex_relu_text": {
         "en": "ReLU outputs are never negative: a symmetric signed range wastes half of the codes. "
-              "Asymmetric unsigned (Compare) halves the step: about +6 dB SQNR, one bit for free.",
+        "Asymmetric unsigned (Compare) halves the step: about +6 dB SQNR, one bit for free.",
         "zh": "ReLU 输出没有负值：对称有符号范围浪费一半编码。非对称无符号（对比）让步长减半："
-              "SQNR 约提高 6 dB，相当于白得一位。",
+        "SQNR 约提高 6 dB，相当于白得一位。",
     },
-    "ex_outlier_title": {"en": "An outlier ruins per-tensor min-max; percentile saves it",
-                         "zh": "离群值毁掉逐张量最小-最大值；百分位数挽救"},
+    "ex_outlier_title": {
+        "en": "An outlier ruins per-tensor min-max; percentile saves it",
+        "zh": "离群值毁掉逐张量最小-最大值；百分位数挽救",
+    },
     "ex_outlier_text": {
         "en": "A few values at ±12 stretch the min-max range, so at 4 bits almost all values fall on "
-              "two or three levels. The 99th percentile (Compare) clips the outliers and wins a lot of SQNR.",
+        "two or three levels. The 99th percentile (Compare) clips the outliers and wins a lot of SQNR.",
         "zh": "少数 ±12 的值拉宽了最小-最大范围，4 位时几乎所有数值只落在两三个量化级上。"
-              "99% 百分位数（对比）截断离群值，SQNR 大幅提高。",
+        "99% 百分位数（对比）截断离群值，SQNR 大幅提高。",
     },
     "ex_channel_title": {"en": "4 bits: per-channel vs per-tensor", "zh": "4 位：逐通道与逐张量"},
     "ex_channel_text": {
         "en": "Channels whose widths differ 20x share one scale per tensor: the narrow channels get "
-              "only a few levels. One scale per channel (Compare) fits each row.",
-        "zh": "通道幅度相差 20 倍却共用一个缩放因子：窄通道只分到很少的量化级。"
-              "逐通道缩放（对比）让每一行都合适。",
+        "only a few levels. One scale per channel (Compare) fits each row.",
+        "zh": "通道幅度相差 20 倍却共用一个缩放因子：窄通道只分到很少的量化级。逐通道缩放（对比）让每一行都合适。",
     },
     # results
     "metric_mse": {"en": "MSE", "zh": "均方误差"},
@@ -145,8 +153,10 @@ TEXT = {
     "metric_clipped": {"en": "Clipped", "zh": "被截断"},
     "metric_scale": {"en": "Scale s", "zh": "缩放因子 s"},
     "metric_zero_point": {"en": "Zero point z", "zh": "零点 z"},
-    "metric_split": {"en": "clipping error {clip} + rounding error {round} = MSE",
-                     "zh": "截断误差 {clip} + 舍入误差 {round} = 均方误差"},
+    "metric_split": {
+        "en": "clipping error {clip} + rounding error {round} = MSE",
+        "zh": "截断误差 {clip} + 舍入误差 {round} = 均方误差",
+    },
     "hist_title": {"en": "Values, quantization levels and clipping thresholds", "zh": "数值、量化级与截断阈值"},
     "hist_x": {"en": "value", "zh": "数值"},
     "hist_y": {"en": "count", "zh": "个数"},
@@ -154,8 +164,10 @@ TEXT = {
     "hist_levels": {"en": "quantization levels", "zh": "量化级"},
     "hist_clip": {"en": "clipping thresholds", "zh": "截断阈值"},
     "levels_too_dense": {"en": "{n} levels in view: too dense to draw.", "zh": "视图中有 {n} 个量化级：太密，不绘制。"},
-    "first_group_note": {"en": "Levels, thresholds, scale and formula are those of the first channel/group.",
-                         "zh": "量化级、阈值、缩放因子和公式均为第一个通道/组的。"},
+    "first_group_note": {
+        "en": "Levels, thresholds, scale and formula are those of the first channel/group.",
+        "zh": "量化级、阈值、缩放因子和公式均为第一个通道/组的。",
+    },
     "codes_header": {"en": "Integer codes (first values)", "zh": "整数编码（前几个数值）"},
     "col_x": {"en": "x", "zh": "x"},
     "col_q": {"en": "code q", "zh": "编码 q"},
@@ -163,29 +175,43 @@ TEXT = {
     "col_error": {"en": "error x − x̂", "zh": "误差 x − x̂"},
     "formula_header": {"en": "The formula, step by step", "zh": "公式，逐步计算"},
     "value": {"en": "Value x to quantize", "zh": "要量化的数值 x"},
-    "formula_summary": {"en": "**x = {x}** → code **q = {q}** → **x̂ = {x_hat}**",
-                        "zh": "**x = {x}** → 编码 **q = {q}** → **x̂ = {x_hat}**"},
+    "formula_summary": {
+        "en": "**x = {x}** → code **q = {q}** → **x̂ = {x_hat}**",
+        "zh": "**x = {x}** → 编码 **q = {q}** → **x̂ = {x_hat}**",
+    },
     "sqnr_title": {"en": "SQNR vs bits", "zh": "SQNR 与位宽"},
     "sqnr_y": {"en": "SQNR (dB)", "zh": "SQNR（dB）"},
     "sqnr_measured": {"en": "measured", "zh": "实测"},
     "sqnr_rule": {"en": "6.02 dB/bit rule", "zh": "每位 6.02 dB 规律"},
     "sqnr_current": {"en": "current bits", "zh": "当前位宽"},
-    "sqnr_note": {"en": "Each extra bit halves the step and the noise power drops 4x: +6.02 dB. The dashed rule is "
-                          "6.02·b + 10·log10(12·var/R²) for this tensor's min-max range R.",
-                    "zh": "每多一位，步长减半，噪声功率降为 1/4：+6.02 dB。虚线为本张量最小-最大范围 R 下的 "
-                          "6.02·b + 10·log10(12·var/R²)。"},
-    "sqnr_na": {"en": "A float format has a fixed bit width: no SQNR-vs-bits curve.",
-                "zh": "浮点格式的位宽固定：没有 SQNR-位宽曲线。"},
-    "split_title": {"en": "Clipping vs rounding error over the clipping range", "zh": "截断误差与舍入误差随截断范围的变化"},
+    "sqnr_note": {
+        "en": "Each extra bit halves the step and the noise power drops 4x: +6.02 dB. The dashed rule is "
+        "6.02·b + 10·log10(12·var/R²) for this tensor's min-max range R.",
+        "zh": "每多一位，步长减半，噪声功率降为 1/4：+6.02 dB。虚线为本张量最小-最大范围 R 下的 "
+        "6.02·b + 10·log10(12·var/R²)。",
+    },
+    "sqnr_na": {
+        "en": "A float format has a fixed bit width: no SQNR-vs-bits curve.",
+        "zh": "浮点格式的位宽固定：没有 SQNR-位宽曲线。",
+    },
+    "split_title": {
+        "en": "Clipping vs rounding error over the clipping range",
+        "zh": "截断误差与舍入误差随截断范围的变化",
+    },
     "split_x": {"en": "clipping threshold max(|lo|, |hi|)", "zh": "截断阈值 max(|lo|, |hi|)"},
     "split_y": {"en": "MSE (log)", "zh": "均方误差（对数）"},
     "split_clip": {"en": "clipping error", "zh": "截断误差"},
     "split_round": {"en": "rounding error", "zh": "舍入误差"},
     "split_total": {"en": "total", "zh": "总误差"},
     "split_chosen": {"en": "estimator's choice", "zh": "估计方法的选择"},
-    "split_note": {"en": "The sweep shrinks one shared range [f·min, f·max]; with per-channel scales the marker is the widest channel's.",
-                   "zh": "扫描把同一个范围 [f·min, f·max] 逐步缩小；逐通道时标记为最宽通道的阈值。"},
-    "split_na": {"en": "Only the integer scheme has a clipping range to sweep.", "zh": "只有整数方案有可扫描的截断范围。"},
+    "split_note": {
+        "en": "The sweep shrinks one shared range [f·min, f·max]; with per-channel scales the marker is the widest channel's.",
+        "zh": "扫描把同一个范围 [f·min, f·max] 逐步缩小；逐通道时标记为最宽通道的阈值。",
+    },
+    "split_na": {
+        "en": "Only the integer scheme has a clipping range to sweep.",
+        "zh": "只有整数方案有可扫描的截断范围。",
+    },
     # --- Model, Layer and Export pages (issue 6 part A) ---
     # shared
     "sum_layers": {"en": "Layers", "zh": "层数"},
@@ -199,7 +225,10 @@ TEXT = {
     "qty_channel_spread": {"en": "Channel spread", "zh": "通道幅度差异"},
     "preset_fp32": {"en": "fp32: no quantization", "zh": "fp32：不量化"},
     "preset_fp16": {"en": "fp16: weights and activations in float16", "zh": "fp16：权重和激活为 float16"},
-    "preset_w8a8": {"en": "w8a8: int8 per-channel weights, uint8 activations", "zh": "w8a8：int8 逐通道权重，uint8 激活"},
+    "preset_w8a8": {
+        "en": "w8a8: int8 per-channel weights, uint8 activations",
+        "zh": "w8a8：int8 逐通道权重，uint8 激活",
+    },
     "preset_w8": {"en": "w8: int8 per-channel weights only", "zh": "w8：仅 int8 逐通道权重"},
     "preset_w4g32": {"en": "w4g32: int4 weights in groups of 32", "zh": "w4g32：int4 权重，每 32 个一组"},
     "preset_w4a8": {"en": "w4a8: int4 group weights, uint8 activations", "zh": "w4a8：int4 分组权重，uint8 激活"},
@@ -215,18 +244,24 @@ TEXT = {
     "col_note": {"en": "note", "zh": "备注"},
     # Model page
     "model_title": {"en": "Model", "zh": "模型"},
-    "model_intro": {"en": "Pick a bundled sample or upload an ONNX model. The map shows every quantizable layer in graph "
-                          "order; pick one to inspect it in the Layer page.",
-                    "zh": "选择一个内置示例或上传 ONNX 模型。模型图按计算图顺序显示所有可量化的层；选中一层即可在“层”页面查看。"},
+    "model_intro": {
+        "en": "Pick a bundled sample or upload an ONNX model. The map shows every quantizable layer in graph "
+        "order; pick one to inspect it in the Layer page.",
+        "zh": "选择一个内置示例或上传 ONNX 模型。模型图按计算图顺序显示所有可量化的层；选中一层即可在“层”页面查看。",
+    },
     "mp_sample": {"en": "Bundled sample", "zh": "内置示例"},
     "mp_uploaded_placeholder": {"en": "(your uploaded model)", "zh": "（你上传的模型）"},
     "mp_upload_header": {"en": "Upload your own model", "zh": "上传你自己的模型"},
     "mp_upload_onnx": {"en": "ONNX model (.onnx)", "zh": "ONNX 模型（.onnx）"},
-    "mp_upload_help": {"en": "One self-contained .onnx file (no external data), up to 200 MiB.",
-                       "zh": "单个自包含的 .onnx 文件（不含外部数据），最大 200 MiB。"},
+    "mp_upload_help": {
+        "en": "One self-contained .onnx file (no external data), up to 200 MiB.",
+        "zh": "单个自包含的 .onnx 文件（不含外部数据），最大 200 MiB。",
+    },
     "mp_upload_npz": {"en": "Inputs and labels (.npz, optional)", "zh": "输入与标签（.npz，可选）"},
-    "mp_npz_help": {"en": "Arrays x (or one per model input name) and optional integer labels y; used for calibration.",
-                    "zh": "数组 x（或每个模型输入名一个数组）以及可选的整数标签 y；用于校准。"},
+    "mp_npz_help": {
+        "en": "Arrays x (or one per model input name) and optional integer labels y; used for calibration.",
+        "zh": "数组 x（或每个模型输入名一个数组）以及可选的整数标签 y；用于校准。",
+    },
     "mp_model_error": {"en": "Cannot use this model: {message}", "zh": "无法使用此模型：{message}"},
     "mp_npz_error": {"en": "Cannot use these inputs: {message}", "zh": "无法使用这些输入：{message}"},
     "mp_url_error": {"en": "The link's configuration was ignored: {message}", "zh": "已忽略链接中的配置：{message}"},
@@ -240,12 +275,19 @@ TEXT = {
     "mp_col_shape": {"en": "shape", "zh": "形状"},
     "mp_col_op": {"en": "op", "zh": "算子"},
     "mp_col_count": {"en": "count", "zh": "个数"},
-    "mp_data_sample": {"en": "Calibration data: the sample's calibration split ({rows} inputs).",
-                       "zh": "校准数据：示例自带的校准集（{rows} 个输入）。"},
-    "mp_data_npz": {"en": "Calibration data: your uploaded inputs ({rows} rows).", "zh": "校准数据：你上传的输入（{rows} 行）。"},
-    "mp_data_generated": {"en": "No calibration data: activation ranges come from generated random inputs, a placeholder "
-                                "only. Upload an .npz of real inputs for meaningful ranges.",
-                          "zh": "没有校准数据：激活范围来自随机生成的输入，仅作占位。请上传真实输入的 .npz 以得到有意义的范围。"},
+    "mp_data_sample": {
+        "en": "Calibration data: the sample's calibration split ({rows} inputs).",
+        "zh": "校准数据：示例自带的校准集（{rows} 个输入）。",
+    },
+    "mp_data_npz": {
+        "en": "Calibration data: your uploaded inputs ({rows} rows).",
+        "zh": "校准数据：你上传的输入（{rows} 行）。",
+    },
+    "mp_data_generated": {
+        "en": "No calibration data: activation ranges come from generated random inputs, a placeholder "
+        "only. Upload an .npz of real inputs for meaningful ranges.",
+        "zh": "没有校准数据：激活范围来自随机生成的输入，仅作占位。请上传真实输入的 .npz 以得到有意义的范围。",
+    },
     "mp_config": {"en": "Quantization config", "zh": "量化配置"},
     "mp_preset": {"en": "Start from a preset", "zh": "从预设开始"},
     "mp_preset_placeholder": {"en": "Choose a preset", "zh": "选择预设"},
@@ -253,10 +295,16 @@ TEXT = {
     "mp_config_now": {"en": "Current config: {code}", "zh": "当前配置：{code}"},
     "mp_custom_config": {"en": "custom ({n} layer overrides)", "zh": "自定义（{n} 层单独设置）"},
     "mp_color_by": {"en": "Color the map by", "zh": "模型图着色依据"},
-    "mp_map_help": {"en": "Click a bar to open that layer, or pick it below.", "zh": "点击柱子打开该层，或在下方选择。"},
+    "mp_map_help": {
+        "en": "Click a bar to open that layer, or pick it below.",
+        "zh": "点击柱子打开该层，或在下方选择。",
+    },
     "mp_layer": {"en": "Layer", "zh": "层"},
     "mp_open_layer": {"en": "Open in Layer page", "zh": "在“层”页面打开"},
-    "mp_no_layers": {"en": "This model has no layer with a constant weight to quantize.", "zh": "此模型没有可量化的常量权重层。"},
+    "mp_no_layers": {
+        "en": "This model has no layer with a constant weight to quantize.",
+        "zh": "此模型没有可量化的常量权重层。",
+    },
     "map_title": {"en": "Model map", "zh": "模型图"},
     "map_x": {"en": "layer (graph order)", "zh": "层（计算图顺序）"},
     "map_table": {"en": "Layers", "zh": "各层"},
@@ -265,45 +313,61 @@ TEXT = {
     "lp_op": {"en": "Op", "zh": "算子"},
     "lp_channel_axis": {"en": "Output channel axis", "zh": "输出通道轴"},
     "lp_dtype": {"en": "Stored type", "zh": "存储类型"},
-    "lp_spec_now": {"en": "Weights: {weights}  ·  activations: {activations}", "zh": "权重：{weights}  ·  激活：{activations}"},
+    "lp_spec_now": {
+        "en": "Weights: {weights}  ·  activations: {activations}",
+        "zh": "权重：{weights}  ·  激活：{activations}",
+    },
     "lp_float": {"en": "float (not quantized)", "zh": "浮点（不量化）"},
-    "lp_already": {"en": "This layer is already quantized in the model: qviz leaves it as it is.",
-                   "zh": "此层在模型中已经量化：qviz 不做改动。"},
-    "lp_float_weights": {"en": "The weights of this layer stay float under the current config. Tick “Quantize the "
-                               "weights” in the sidebar to inspect a spec.",
-                         "zh": "在当前配置下此层权重保持浮点。勾选侧边栏的“量化权重”即可查看量化方案。"},
+    "lp_already": {
+        "en": "This layer is already quantized in the model: qviz leaves it as it is.",
+        "zh": "此层在模型中已经量化：qviz 不做改动。",
+    },
+    "lp_float_weights": {
+        "en": "The weights of this layer stay float under the current config. Tick “Quantize the "
+        "weights” in the sidebar to inspect a spec.",
+        "zh": "在当前配置下此层权重保持浮点。勾选侧边栏的“量化权重”即可查看量化方案。",
+    },
     "lp_editor": {"en": "This layer's weights", "zh": "此层的权重"},
     "lp_quantize": {"en": "Quantize the weights", "zh": "量化权重"},
     "lp_reset": {"en": "Back to the config's default", "zh": "恢复为配置默认值"},
     "lp_codes_used": {"en": "Codes used", "zh": "已用编码"},
     "lp_log_y": {"en": "Logarithmic counts", "zh": "对数计数"},
     "lw_hist_title": {"en": "Weights, quantization levels and clipping thresholds", "zh": "权重、量化级与截断阈值"},
-    "lw_hist_title_channel": {"en": "Weights of channel {c}, its quantization levels and clipping thresholds",
-                              "zh": "通道 {c} 的权重、量化级与截断阈值"},
-    "lw_hist_title_group": {"en": "Weights of group {c}, its quantization levels and clipping thresholds",
-                            "zh": "组 {c} 的权重、量化级与截断阈值"},
-    "lp_pick_channel": {"en": "Channel {c} of {n} (range [{lo}, {hi}])", "zh": "通道 {c}（共 {n} 个，范围 [{lo}, {hi}]）"},
+    "lw_hist_title_channel": {
+        "en": "Weights of channel {c}, its quantization levels and clipping thresholds",
+        "zh": "通道 {c} 的权重、量化级与截断阈值",
+    },
+    "lw_hist_title_group": {
+        "en": "Weights of group {c}, its quantization levels and clipping thresholds",
+        "zh": "组 {c} 的权重、量化级与截断阈值",
+    },
+    "lp_pick_channel": {
+        "en": "Channel {c} of {n} (range [{lo}, {hi}])",
+        "zh": "通道 {c}（共 {n} 个，范围 [{lo}, {hi}]）",
+    },
     "lp_pick_group": {"en": "Group {c} of {n} (range [{lo}, {hi}])", "zh": "组 {c}（共 {n} 个，范围 [{lo}, {hi}]）"},
     "lp_one_channel_note": {
         "en": "The histogram shows one channel's weights with that channel's own levels and clipping thresholds "
-              "(every channel has its own scale); it opens on the channel of widest range. The numbers above are "
-              "for the whole tensor.",
+        "(every channel has its own scale); it opens on the channel of widest range. The numbers above are "
+        "for the whole tensor.",
         "zh": "直方图只显示一个通道的权重及该通道自己的量化级和截断阈值（每个通道有自己的缩放因子）；"
-              "默认显示范围最宽的通道。上方的数字针对整个张量。",
+        "默认显示范围最宽的通道。上方的数字针对整个张量。",
     },
     "lp_one_group_note": {
         "en": "The histogram shows one group's weights with that group's own levels and clipping thresholds "
-              "(every group has its own scale); it opens on the group of widest range. The numbers above are "
-              "for the whole tensor.",
+        "(every group has its own scale); it opens on the group of widest range. The numbers above are "
+        "for the whole tensor.",
         "zh": "直方图只显示一个组的权重及该组自己的量化级和截断阈值（每个组有自己的缩放因子）；"
-              "默认显示范围最宽的组。上方的数字针对整个张量。",
+        "默认显示范围最宽的组。上方的数字针对整个张量。",
     },
     "lw_channels_title": {"en": "Range of each output channel", "zh": "各输出通道的范围"},
     "lw_channels_x": {"en": "output channel", "zh": "输出通道"},
     "lw_channels_range": {"en": "min..max", "zh": "最小..最大"},
     "lw_channels_outlier": {"en": "outlier channel", "zh": "离群通道"},
-    "lp_channels_note": {"en": "{n} channels, {outliers} outliers (abs-max above 3x the median channel's).",
-                         "zh": "{n} 个通道，{outliers} 个离群（绝对值最大值超过通道中位数的 3 倍）。"},
+    "lp_channels_note": {
+        "en": "{n} channels, {outliers} outliers (abs-max above 3x the median channel's).",
+        "zh": "{n} 个通道，{outliers} 个离群（绝对值最大值超过通道中位数的 3 倍）。",
+    },
     "lw_map_title_kernels": {"en": "Error map: x − x̂ per kernel", "zh": "误差图：每个卷积核的 x − x̂"},
     "lw_map_title_matrix": {"en": "Error map: x − x̂", "zh": "误差图：x − x̂"},
     "lw_map_x_kernels": {"en": "kernels (grid)", "zh": "卷积核（网格）"},
@@ -311,14 +375,20 @@ TEXT = {
     "lw_map_x_matrix": {"en": "column (input)", "zh": "列（输入）"},
     "lw_map_y_matrix": {"en": "row (dimension 0)", "zh": "行（第 0 维）"},
     "lw_map_colorbar": {"en": "error", "zh": "误差"},
-    "lp_map_note_kernels": {"en": "Each small square is one kernel (output x input channel). Downsampling: {factor}x{factor} "
-                                  "blocks show their largest error.",
-                            "zh": "每个小方块是一个卷积核（输出 × 输入通道）。降采样：每 {factor}x{factor} 块显示其中最大的误差。"},
-    "lp_map_note_matrix": {"en": "Rows are dimension 0 of the weight. Downsampling: {factor}x{factor} blocks show their "
-                                 "largest error.",
-                           "zh": "行是权重的第 0 维。降采样：每 {factor}x{factor} 块显示其中最大的误差。"},
+    "lp_map_note_kernels": {
+        "en": "Each small square is one kernel (output x input channel). Downsampling: {factor}x{factor} "
+        "blocks show their largest error.",
+        "zh": "每个小方块是一个卷积核（输出 × 输入通道）。降采样：每 {factor}x{factor} 块显示其中最大的误差。",
+    },
+    "lp_map_note_matrix": {
+        "en": "Rows are dimension 0 of the weight. Downsampling: {factor}x{factor} blocks show their largest error.",
+        "zh": "行是权重的第 0 维。降采样：每 {factor}x{factor} 块显示其中最大的误差。",
+    },
     "lw_est_title": {"en": "Range estimators on this tensor", "zh": "此张量上的各范围估计方法"},
-    "lp_est_na": {"en": "Only integer and logarithmic schemes have a range estimator.", "zh": "只有整数和对数方案有范围估计方法。"},
+    "lp_est_na": {
+        "en": "Only integer and logarithmic schemes have a range estimator.",
+        "zh": "只有整数和对数方案有范围估计方法。",
+    },
     "lp_col_lo": {"en": "range low", "zh": "范围下限"},
     "lp_col_hi": {"en": "range high", "zh": "范围上限"},
     "lp_codes_header": {"en": "Scales, zero points and integer codes", "zh": "缩放因子、零点与整数编码"},
@@ -329,16 +399,26 @@ TEXT = {
     "lp_act_header": {"en": "The layer's input on the calibration data", "zh": "此层在校准数据上的输入"},
     "lw_act_title": {"en": "Input activations, levels and clipping thresholds", "zh": "输入激活、量化级与截断阈值"},
     "lp_act_na": {"en": "This layer has no activation input.", "zh": "此层没有激活输入。"},
-    "lp_act_note": {"en": "{n} values; activations: {spec}; clipped: {clipped}.", "zh": "{n} 个数值；激活：{spec}；被截断：{clipped}。"},
+    "lp_act_note": {
+        "en": "{n} values; activations: {spec}; clipped: {clipped}.",
+        "zh": "{n} 个数值；激活：{spec}；被截断：{clipped}。",
+    },
     # Export page
     "export_title": {"en": "Export", "zh": "导出"},
-    "exp_deploy_header": {"en": "Deployable model (runs integer kernels in onnxruntime)", "zh": "可部署模型（在 onnxruntime 中运行整数内核）"},
-    "exp_not_deployable": {"en": "{n} layer(s) have no native onnxruntime form under this config:",
-                           "zh": "在此配置下有 {n} 层没有 onnxruntime 原生形式："},
+    "exp_deploy_header": {
+        "en": "Deployable model (runs integer kernels in onnxruntime)",
+        "zh": "可部署模型（在 onnxruntime 中运行整数内核）",
+    },
+    "exp_not_deployable": {
+        "en": "{n} layer(s) have no native onnxruntime form under this config:",
+        "zh": "在此配置下有 {n} 层没有 onnxruntime 原生形式：",
+    },
     "exp_problems": {"en": "problem", "zh": "问题"},
     "exp_no_problems": {"en": "none: every layer deploys", "zh": "无：所有层都可部署"},
-    "exp_offer_simulated": {"en": "Download the simulated model below instead, or change these layers.",
-                            "zh": "可以改为下载下面的模拟模型，或修改这些层。"},
+    "exp_offer_simulated": {
+        "en": "Download the simulated model below instead, or change these layers.",
+        "zh": "可以改为下载下面的模拟模型，或修改这些层。",
+    },
     "exp_build_deploy": {"en": "Build the deployable model", "zh": "生成可部署模型"},
     "exp_build_simulated": {"en": "Build the simulated model", "zh": "生成模拟模型"},
     "exp_build_report": {"en": "Build the HTML report", "zh": "生成 HTML 报告"},
@@ -346,16 +426,23 @@ TEXT = {
     "exp_download_deploy": {"en": "Download the deployable ONNX", "zh": "下载可部署 ONNX"},
     "exp_download_simulated": {"en": "Download the simulated ONNX", "zh": "下载模拟 ONNX"},
     "exp_size": {"en": "{size} KiB", "zh": "{size} KiB"},
-    "exp_sim_header": {"en": "Simulated model (float ops, quantized values)", "zh": "模拟模型（浮点算子，量化后的数值）"},
-    "exp_sim_note": {"en": "Any scheme: weights replaced by their dequantized values, activations through Q/DQ nodes.",
-                     "zh": "支持任何方案：权重替换为反量化后的值，激活经过 Q/DQ 节点。"},
+    "exp_sim_header": {
+        "en": "Simulated model (float ops, quantized values)",
+        "zh": "模拟模型（浮点算子，量化后的数值）",
+    },
+    "exp_sim_note": {
+        "en": "Any scheme: weights replaced by their dequantized values, activations through Q/DQ nodes.",
+        "zh": "支持任何方案：权重替换为反量化后的值，激活经过 Q/DQ 节点。",
+    },
     "exp_files_header": {"en": "Config and tables", "zh": "配置与表格"},
     "exp_download_config": {"en": "Config JSON", "zh": "配置 JSON"},
     "exp_download_overrides": {"en": "onnxruntime overrides JSON", "zh": "onnxruntime 覆盖设置 JSON"},
     "exp_download_csv": {"en": "Per-layer CSV", "zh": "逐层 CSV"},
-    "exp_files_note": {"en": "The config JSON is the input of `qviz quantize --config`; the overrides feed onnxruntime's "
-                             "quantize_static.",
-                       "zh": "配置 JSON 可用作 `qviz quantize --config` 的输入；覆盖设置用于 onnxruntime 的 quantize_static。"},
+    "exp_files_note": {
+        "en": "The config JSON is the input of `qviz quantize --config`; the overrides feed onnxruntime's "
+        "quantize_static.",
+        "zh": "配置 JSON 可用作 `qviz quantize --config` 的输入；覆盖设置用于 onnxruntime 的 quantize_static。",
+    },
     "exp_report_header": {"en": "HTML report (self-contained, opens offline)", "zh": "HTML 报告（自包含，可离线打开）"},
     "exp_download_report": {"en": "Download the HTML report", "zh": "下载 HTML 报告"},
     "exp_snippet_header": {"en": "Run the exported model with onnxruntime", "zh": "用 onnxruntime 运行导出的模型"},
@@ -380,8 +467,10 @@ TEXT = {
     "tn_target_op": {"en": "an op type", "zh": "某种算子"},
     "tn_target_pattern": {"en": "a name pattern", "zh": "名称模式"},
     "tn_pattern": {"en": "Layer name pattern", "zh": "层名称模式"},
-    "tn_pattern_help": {"en": "Plain text matches anywhere in the name; * ? [ ] make it a glob (e.g. *block.3*).",
-                        "zh": "普通文本匹配名称中任意位置；含 * ? [ ] 时按通配符匹配（如 *block.3*）。"},
+    "tn_pattern_help": {
+        "en": "Plain text matches anywhere in the name; * ? [ ] make it a glob (e.g. *block.3*).",
+        "zh": "普通文本匹配名称中任意位置；含 * ? [ ] 时按通配符匹配（如 *block.3*）。",
+    },
     "tn_targets": {"en": "{n} layer(s) match", "zh": "匹配 {n} 个层"},
     "tn_keep": {"en": "keep", "zh": "不变"},
     "tn_bulk_apply": {"en": "Apply to these layers", "zh": "应用到这些层"},
@@ -390,16 +479,22 @@ TEXT = {
     "tn_sqnr": {"en": "Output SQNR", "zh": "输出 SQNR"},
     "tn_size": {"en": "Weight size", "zh": "权重大小"},
     "tn_bpw": {"en": "Bits per weight", "zh": "每权重位数"},
-    "tn_eval_note": {"en": "Scored on {n} samples ({source}). Configs evaluated in this session: {count} (see Trade-offs).",
-                     "zh": "在 {n} 个样本（{source}）上评估。本次会话已评估的配置：{count} 个（见“权衡”页）。"},
-    "tn_err_title": {"en": "Per-layer error: local (only this layer) and propagated (whole config)",
-                     "zh": "逐层误差：局部（仅此层量化）与传播（整个配置）"},
+    "tn_eval_note": {
+        "en": "Scored on {n} samples ({source}). Configs evaluated in this session: {count} (see Trade-offs).",
+        "zh": "在 {n} 个样本（{source}）上评估。本次会话已评估的配置：{count} 个（见“权衡”页）。",
+    },
+    "tn_err_title": {
+        "en": "Per-layer error: local (only this layer) and propagated (whole config)",
+        "zh": "逐层误差：局部（仅此层量化）与传播（整个配置）",
+    },
     "tn_local": {"en": "local", "zh": "局部"},
     "tn_propagated": {"en": "propagated", "zh": "传播"},
     "sensitivity_title": {"en": "Sensitivity and mixed precision", "zh": "敏感度与混合精度"},
-    "sn_intro": {"en": "Quantize one layer at a time (the rest float) to find the fragile layers; then let the search "
-                       "pick bits per layer under a budget.",
-                 "zh": "每次只量化一层（其余保持浮点）以找出脆弱的层；再让搜索在预算内为每层选择位宽。"},
+    "sn_intro": {
+        "en": "Quantize one layer at a time (the rest float) to find the fragile layers; then let the search "
+        "pick bits per layer under a budget.",
+        "zh": "每次只量化一层（其余保持浮点）以找出脆弱的层；再让搜索在预算内为每层选择位宽。",
+    },
     "sn_sweep_header": {"en": "Sensitivity sweep", "zh": "敏感度扫描"},
     "sn_bits": {"en": "Bit widths", "zh": "位宽"},
     "sn_modes": {"en": "Quantize", "zh": "量化对象"},
@@ -417,13 +512,18 @@ TEXT = {
     "sn_stopped": {"en": "Stopped after {done} of {total} layers.", "zh": "已在 {total} 层中的 {done} 层后停止。"},
     "sn_done": {"en": "Sweep done: {done} layers, {cells} cells.", "zh": "扫描完成：{done} 层，{cells} 个单元。"},
     "sn_no_match": {"en": "No layer matches this pattern.", "zh": "没有层匹配此模式。"},
-    "sn_heat_title": {"en": "Damage per layer and candidate (bigger = worse)", "zh": "各层各候选方案的损伤（越大越差）"},
+    "sn_heat_title": {
+        "en": "Damage per layer and candidate (bigger = worse)",
+        "zh": "各层各候选方案的损伤（越大越差）",
+    },
     "sn_candidate": {"en": "candidate", "zh": "候选"},
     "sn_layer": {"en": "layer", "zh": "层"},
     "sn_damage": {"en": "damage ({metric})", "zh": "损伤（{metric}）"},
-    "sn_damage_note": {"en": "Each cell: only that layer quantized with that candidate (w = weights, a = activations), "
-                             "all others float; damage measured as {metric} against the float model.",
-                       "zh": "每个单元：只有该层按该候选方案量化（w = 权重，a = 激活），其余均为浮点；损伤以相对浮点模型的 {metric} 衡量。"},
+    "sn_damage_note": {
+        "en": "Each cell: only that layer quantized with that candidate (w = weights, a = activations), "
+        "all others float; damage measured as {metric} against the float model.",
+        "zh": "每个单元：只有该层按该候选方案量化（w = 权重，a = 激活），其余均为浮点；损伤以相对浮点模型的 {metric} 衡量。",
+    },
     "sn_search_header": {"en": "Mixed-precision search", "zh": "混合精度搜索"},
     "sn_budget": {"en": "Budget", "zh": "预算"},
     "sn_budget_bpw": {"en": "bits per weight", "zh": "每权重位数"},
@@ -431,8 +531,10 @@ TEXT = {
     "sn_budget_latency_ms": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
     "sn_budget_value": {"en": "At most", "zh": "不超过"},
     "sn_keep_act": {"en": "uint8 activations", "zh": "uint8 激活"},
-    "sn_keep_act_help": {"en": "Search on top of w8a8 (activations stay uint8); off: activations float.",
-                         "zh": "在 w8a8 基础上搜索（激活保持 uint8）；关闭则激活为浮点。"},
+    "sn_keep_act_help": {
+        "en": "Search on top of w8a8 (activations stay uint8); off: activations float.",
+        "zh": "在 w8a8 基础上搜索（激活保持 uint8）；关闭则激活为浮点。",
+    },
     "sn_search_run": {"en": "Run the search", "zh": "运行搜索"},
     "sn_no_fit": {"en": "No evaluated config fits this budget.", "zh": "没有满足此预算的已评估配置。"},
     "sn_evaluated": {"en": "Configs evaluated", "zh": "已评估配置数"},
@@ -441,8 +543,10 @@ TEXT = {
     "sn_why": {"en": "why", "zh": "原因"},
     "sn_search_label": {"en": "search result", "zh": "搜索结果"},
     "tradeoffs_title": {"en": "Trade-offs: every config of this session", "zh": "权衡：本次会话的所有配置"},
-    "to_title_fig": {"en": "Quality vs weight size (marker size = latency when measured)",
-                     "zh": "质量与权重大小（标记大小 = 已测延迟）"},
+    "to_title_fig": {
+        "en": "Quality vs weight size (marker size = latency when measured)",
+        "zh": "质量与权重大小（标记大小 = 已测延迟）",
+    },
     "to_size_kib": {"en": "weight size (KiB)", "zh": "权重大小（KiB）"},
     "to_metric_accuracy": {"en": "accuracy", "zh": "准确率"},
     "to_metric_agreement": {"en": "agreement with float", "zh": "与浮点一致率"},
@@ -451,9 +555,14 @@ TEXT = {
     "to_latency": {"en": "latency (ms)", "zh": "延迟（毫秒）"},
     "to_measure": {"en": "Measure latency", "zh": "测量延迟"},
     "to_measuring": {"en": "Measuring latency…", "zh": "正在测量延迟…"},
-    "to_empty": {"en": "No config evaluated yet: change something on the Tune page.", "zh": "尚未评估任何配置：请在“调优”页修改设置。"},
-    "to_note": {"en": "{n} configs, {front} on the Pareto front (no other is better in quality and smaller).",
-                "zh": "{n} 个配置，其中 {front} 个在帕累托前沿上（没有其他配置质量更高且更小）。"},
+    "to_empty": {
+        "en": "No config evaluated yet: change something on the Tune page.",
+        "zh": "尚未评估任何配置：请在“调优”页修改设置。",
+    },
+    "to_note": {
+        "en": "{n} configs, {front} on the Pareto front (no other is better in quality and smaller).",
+        "zh": "{n} 个配置，其中 {front} 个在帕累托前沿上（没有其他配置质量更高且更小）。",
+    },
     "to_pick": {"en": "Config (or click a point)", "zh": "配置（或点击一个点）"},
     "to_restore": {"en": "Restore this config", "zh": "恢复此配置"},
     "to_label": {"en": "config", "zh": "配置"},
@@ -467,16 +576,18 @@ TEXT = {
     "io_header": {"en": "Integer-only inference on a real layer", "zh": "真实层上的纯整数推理"},
     "io_intro": {
         "en": "A Gemm / MatMul layer of the loaded model, run the way an int8 runtime runs it: uint8 inputs, int8 "
-              "weights, int32 accumulators, one fixed-point multiplier, uint8 outputs. Its input is the layer's real "
-              "input on the calibration data, and the ranges come from the same data.",
+        "weights, int32 accumulators, one fixed-point multiplier, uint8 outputs. Its input is the layer's real "
+        "input on the calibration data, and the ranges come from the same data.",
         "zh": "已加载模型中的一个 Gemm / MatMul 层，按 int8 运行时的方式执行：uint8 输入、int8 权重、int32 累加器、"
-              "一个定点乘数、uint8 输出。输入是该层在校准数据上的真实输入，范围也来自这些数据。",
+        "一个定点乘数、uint8 输出。输入是该层在校准数据上的真实输入，范围也来自这些数据。",
     },
     "io_model": {"en": "Model: {name}", "zh": "模型：{name}"},
     "io_layer": {"en": "Layer (Gemm / MatMul)", "zh": "层（Gemm / MatMul）"},
-    "io_no_layer": {"en": "This model has no plain Gemm / MatMul layer with a constant weight: pick a sample such as "
-                          "the digits MLP on the Model page.",
-                    "zh": "该模型没有带常量权重的普通 Gemm / MatMul 层：请在“模型”页选择一个示例，例如数字 MLP。"},
+    "io_no_layer": {
+        "en": "This model has no plain Gemm / MatMul layer with a constant weight: pick a sample such as "
+        "the digits MLP on the Model page.",
+        "zh": "该模型没有带常量权重的普通 Gemm / MatMul 层：请在“模型”页选择一个示例，例如数字 MLP。",
+    },
     "io_image": {"en": "Input row (calibration data)", "zh": "输入行（校准数据）"},
     "io_per_channel": {"en": "Per-channel weight scales", "zh": "逐通道权重缩放"},
     "io_step_input": {
@@ -485,34 +596,38 @@ TEXT = {
     },
     "io_step_weights": {
         "en": "**2. Quantized weights** W_q (int8, zero point 0, {n} scale(s), codes in [-64, 64] as onnxruntime's "
-              "reduce_range). First rows × columns:",
+        "reduce_range). First rows × columns:",
         "zh": "**2. 量化权重** W_q（int8，零点 0，{n} 个缩放，按 onnxruntime 的 reduce_range 取值在 [-64, 64]）。"
-              "前几行 × 列：",
+        "前几行 × 列：",
     },
-    "io_step_acc": {"en": "**3. int32 accumulate** (the bias is pre-quantized to int32 with scale s_x·s_w):",
-                    "zh": "**3. int32 累加**（偏置预先以缩放 s_x·s_w 量化为 int32）："},
-    "io_step_m": {"en": "**4. Requantize**: the only real number left is M, written as an int32 M0 and a shift n:",
-                  "zh": "**4. 重新量化**：唯一剩下的实数是 M，写成 int32 的 M0 和移位 n："},
+    "io_step_acc": {
+        "en": "**3. int32 accumulate** (the bias is pre-quantized to int32 with scale s_x·s_w):",
+        "zh": "**3. int32 累加**（偏置预先以缩放 s_x·s_w 量化为 int32）：",
+    },
+    "io_step_m": {
+        "en": "**4. Requantize**: the only real number left is M, written as an int32 M0 and a shift n:",
+        "zh": "**4. 重新量化**：唯一剩下的实数是 M，写成 int32 的 M0 和移位 n：",
+    },
     "io_step_out": {
         "en": "**5. Output** y_q = saturate(round(acc·M) + z_y), s_y = {sy}, z_y = {zy}; dequantized (y_q − z_y)·s_y "
-              "next to the float layer output:",
+        "next to the float layer output:",
         "zh": "**5. 输出** y_q = saturate(round(acc·M) + z_y)，s_y = {sy}，z_y = {zy}；反量化值 (y_q − z_y)·s_y "
-              "与浮点层输出并列：",
+        "与浮点层输出并列：",
     },
     "yes": {"en": "yes", "zh": "是"},
     "no": {"en": "no", "zh": "否"},
     "io_badge": {
         "en": "Bit-exact with onnxruntime QLinearMatMul: {yes} ({same}/{n} codes); with the bias, QLinearConv 1×1: "
-              "{conv}/{n} codes",
+        "{conv}/{n} codes",
         "zh": "与 onnxruntime QLinearMatMul 逐位一致：{yes}（{same}/{n} 个码）；含偏置的 1×1 QLinearConv："
-              "{conv}/{n} 个码",
+        "{conv}/{n} 个码",
     },
     "io_fixed_note": {
         "en": "y_q above is onnxruntime's requantization (float32 M, round half to even). The pure fixed-point "
-              "version (M0, shift, rounding half away from zero, as gemmlowp/TFLite) gives a different code on "
-              "{diff} of {n} outputs (ties and float32 rounding of large accumulators).",
+        "version (M0, shift, rounding half away from zero, as gemmlowp/TFLite) gives a different code on "
+        "{diff} of {n} outputs (ties and float32 rounding of large accumulators).",
         "zh": "上面的 y_q 是 onnxruntime 的重新量化（float32 的 M，四舍六入五成双）。纯定点版本（M0、移位、"
-              "远离零舍入，如 gemmlowp/TFLite）在 {n} 个输出中有 {diff} 个码不同（平局与大累加器的 float32 舍入）。",
+        "远离零舍入，如 gemmlowp/TFLite）在 {n} 个输出中有 {diff} 个码不同（平局与大累加器的 float32 舍入）。",
     },
     "ex_header": {"en": "Predict, then reveal", "zh": "先预测，再揭晓"},
     "ex_pick": {"en": "Your prediction", "zh": "你的预测"},
@@ -524,8 +639,10 @@ TEXT = {
         "en": "Going from 8 to 4 bits on a normal tensor (4096 values, min-max range): how much SQNR is lost?",
         "zh": "把一个正态分布张量（4096 个值，最小-最大范围）从 8 位降到 4 位：SQNR 损失多少？",
     },
-    "ex_bits_8_to_4_explain": {"en": "Each bit halves the step: about 6.02 dB per bit, so 4 bits ≈ 24 dB.",
-                               "zh": "每一位使步长减半：约每位 6.02 dB，所以 4 位 ≈ 24 dB。"},
+    "ex_bits_8_to_4_explain": {
+        "en": "Each bit halves the step: about 6.02 dB per bit, so 4 bits ≈ 24 dB.",
+        "zh": "每一位使步长减半：约每位 6.02 dB，所以 4 位 ≈ 24 dB。",
+    },
     "ex_floor_vs_round_question": {
         "en": "Rounding down (floor) instead of to nearest, 8 bits: how many times larger is the MSE?",
         "zh": "8 位时用向下取整（floor）代替四舍五入：MSE 变大多少倍？",
@@ -536,7 +653,7 @@ TEXT = {
     },
     "ex_per_channel_dw_question": {
         "en": "The MobileNet sample's first depthwise conv, int8 symmetric: how much SQNR do per-channel scales gain "
-              "over one per-tensor scale?",
+        "over one per-tensor scale?",
         "zh": "MobileNet 示例的第一个深度卷积，int8 对称：逐通道缩放比单个逐张量缩放提高多少 SQNR？",
     },
     "ex_per_channel_dw_explain": {

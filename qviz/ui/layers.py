@@ -1,5 +1,4 @@
-"""The selected layer: the current one, the layer picker, a click on the model map.
-"""
+"""The selected layer: the current one, the layer picker, a click on the model map."""
 
 from __future__ import annotations
 

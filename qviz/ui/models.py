@@ -28,8 +28,8 @@ class CurrentModel:
     sample_id: str | None
     loaded: LoadedModel
     simulator: Simulator
-    data_key: str               # what the calibration data is: "sample:<id>", the .npz hash, or "generated"
-    labels: object              # test labels (sample) / npz y, or None
+    data_key: str  # what the calibration data is: "sample:<id>", the .npz hash, or "generated"
+    labels: object  # test labels (sample) / npz y, or None
 
     @property
     def layers(self) -> list[Layer]:
@@ -80,7 +80,9 @@ def current_model() -> CurrentModel:
     sample = _sample(sample_id)
     loaded = _loaded(hashlib.sha256(sample.model_bytes).hexdigest(), sample.model_bytes)
     sim = _simulator(loaded.sha256, f"sample:{sample_id}", loaded, sample.calibration.x)
-    return CurrentModel(loaded.sha256, sample.card["title"], sample_id, loaded, sim, f"sample:{sample_id}", sample.test.y)
+    return CurrentModel(
+        loaded.sha256, sample.card["title"], sample_id, loaded, sim, f"sample:{sample_id}", sample.test.y
+    )
 
 
 def _upload_model(upload: dict) -> CurrentModel:

@@ -1,5 +1,4 @@
-"""The self-contained HTML report of the current model, config and selected layer.
-"""
+"""The self-contained HTML report of the current model, config and selected layer."""
 
 from __future__ import annotations
 
@@ -19,8 +18,9 @@ from qviz.ui.text import lang, t
 # NOTE: the key holds everything the report prints, the file name too: two users may upload the same
 # bytes under different names, and neither may see the other's.
 @st.cache_data(max_entries=8, show_spinner=False)
-def _report(model_sha: str, name: str, data_key: str, config_text: str, layer_id: str, lang_code: str,
-            _model: CurrentModel) -> str:
+def _report(
+    model_sha: str, name: str, data_key: str, config_text: str, layer_id: str, lang_code: str, _model: CurrentModel
+) -> str:
     return build_report(_model)
 
 
@@ -33,19 +33,45 @@ def report_html(model: CurrentModel) -> str:
 def build_report(model: CurrentModel) -> str:
     df = model_map(model)
     config = current_config()
-    summary = {t("rep_model"): model.name, t("sum_layers"): len(model.layers),
-               t("sum_params"): f"{model.loaded.param_count:,}", t("sum_size"): f"{model.loaded.file_size / 1024:.1f} KiB",
-               t("rep_config"): config_code(config) if len(config_code(config)) < 40 else t("rep_custom")}
-    figures = [(t("map_title") + " — " + t("qty_weight_sqnr_db"), model_map_fig(model, "weight_sqnr_db")),
-               (t("map_title") + " — " + t("qty_bits"), model_map_fig(model, "bits"))]
+    summary = {
+        t("rep_model"): model.name,
+        t("sum_layers"): len(model.layers),
+        t("sum_params"): f"{model.loaded.param_count:,}",
+        t("sum_size"): f"{model.loaded.file_size / 1024:.1f} KiB",
+        t("rep_config"): config_code(config) if len(config_code(config)) < 40 else t("rep_custom"),
+    }
+    figures = [
+        (t("map_title") + " — " + t("qty_weight_sqnr_db"), model_map_fig(model, "weight_sqnr_db")),
+        (t("map_title") + " — " + t("qty_bits"), model_map_fig(model, "bits")),
+    ]
     layer = current_layer(model)
     specs = layer_specs(model, layer) if layer else None
     if specs is not None and specs.weights is not None:
         view = weight_view(model, layer, specs.weights)
-        figures += [(t("rep_layer", layer=layer.id), layer_histogram_fig(model, layer, view)), ("", channel_fig(view)),
-                    ("", error_map_fig(view))]
+        figures += [
+            (t("rep_layer", layer=layer.id), layer_histogram_fig(model, layer, view)),
+            ("", channel_fig(view)),
+            ("", error_map_fig(view)),
+        ]
     problems = deployable_problems(model)
-    tables = [(t("map_table"), df[["position", "id", "op_type", "shape", "params", "weights", "activations",
-                                   "weight_sqnr_db", "channel_spread", "note"]]),
-              (t("exp_problems"), {"problem": problems or [t("exp_no_problems")]})]
+    tables = [
+        (
+            t("map_table"),
+            df[
+                [
+                    "position",
+                    "id",
+                    "op_type",
+                    "shape",
+                    "params",
+                    "weights",
+                    "activations",
+                    "weight_sqnr_db",
+                    "channel_spread",
+                    "note",
+                ]
+            ],
+        ),
+        (t("exp_problems"), {"problem": problems or [t("exp_no_problems")]}),
+    ]
     return render_report(t("rep_title"), summary, figures, tables, config.to_dict())

@@ -37,6 +37,7 @@ def eval_data(model: CurrentModel) -> EvalData:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _runner(model_sha: str, data_key: str, _model: CurrentModel):
     from qviz.evaluate import make_runner
+
     return make_runner(_model.simulator, eval_data(_model)), threading.Lock()
 
 

@@ -38,9 +38,16 @@ def sweep_candidates(bits, modes) -> list[str]:
 def start_sweep(model: CurrentModel, bits, modes, pattern: str, metric: str) -> None:
     """Button callback: a new sweep over the layers matching `pattern` (all when empty)."""
     ids = tuning.select_layers(model.layers, pattern=pattern or None)
-    st.session_state[SWEEP_KEY] = {"model": model.scope, "layers": ids, "bits": list(bits), "modes": list(modes),
-                                   "candidates": sweep_candidates(bits, modes) if ids else [], "metric": metric,
-                                   "records": [], "status": "running" if ids else "done"}
+    st.session_state[SWEEP_KEY] = {
+        "model": model.scope,
+        "layers": ids,
+        "bits": list(bits),
+        "modes": list(modes),
+        "candidates": sweep_candidates(bits, modes) if ids else [],
+        "metric": metric,
+        "records": [],
+        "status": "running" if ids else "done",
+    }
 
 
 def stop_sweep() -> None:
@@ -61,7 +68,9 @@ def sweep_state(model: CurrentModel) -> dict | None:
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def _sweep_layer(model_sha: str, data_key: str, layer_id: str, bits: tuple, modes: tuple, metric: str, _model: CurrentModel):
+def _sweep_layer(
+    model_sha: str, data_key: str, layer_id: str, bits: tuple, modes: tuple, metric: str, _model: CurrentModel
+):
     run, lock = runner(_model)
     with lock:
         res = sweep(run, candidates=candidates_from_bits(bits, modes), metric=metric, layers=[layer_id])
@@ -75,8 +84,9 @@ def sweep_step(model: CurrentModel, state: dict) -> bool:
     if not todo:
         state["status"] = "done"
         return False
-    recs, used = _sweep_layer(model.sha256, model.data_key, todo[0], tuple(state["bits"]), tuple(state["modes"]),
-                              state["metric"], model)
+    recs, used = _sweep_layer(
+        model.sha256, model.data_key, todo[0], tuple(state["bits"]), tuple(state["modes"]), state["metric"], model
+    )
     state["records"] = state["records"] + recs
     state["used_metric"] = used
     return True

@@ -1,5 +1,4 @@
-"""Small tables and labels of the Model and Layer pages (translated column names).
-"""
+"""Small tables and labels of the Model and Layer pages (translated column names)."""
 
 from __future__ import annotations
 
@@ -16,9 +15,12 @@ from qviz.ui.text import t
 def io_table(loaded: LoadedModel) -> dict:
     """Inputs and outputs as a table (names are model strings: shown in a dataframe, as plain text)."""
     rows = [(t("mp_input"), x) for x in loaded.inputs] + [(t("mp_output"), x) for x in loaded.outputs]
-    return {t("mp_col_kind"): [k for k, _ in rows], t("mp_col_name"): [x.name for _, x in rows],
-            t("mp_col_dtype"): [x.dtype for _, x in rows],
-            t("mp_col_shape"): ["?" if x.shape is None else " x ".join(map(str, x.shape)) for _, x in rows]}
+    return {
+        t("mp_col_kind"): [k for k, _ in rows],
+        t("mp_col_name"): [x.name for _, x in rows],
+        t("mp_col_dtype"): [x.dtype for _, x in rows],
+        t("mp_col_shape"): ["?" if x.shape is None else " x ".join(map(str, x.shape)) for _, x in rows],
+    }
 
 
 def ops_table(loaded: LoadedModel) -> dict:
@@ -27,7 +29,7 @@ def ops_table(loaded: LoadedModel) -> dict:
 
 
 def data_kind(model: CurrentModel) -> str:
-    """"sample" | "npz" | "generated": where the calibration data comes from."""
+    """ "sample" | "npz" | "generated": where the calibration data comes from."""
     if model.sample_id is not None:
         return "sample"
     return "generated" if model.data_key == "generated" else "npz"
@@ -48,8 +50,18 @@ def config_label() -> str:
 
 
 def map_column_labels() -> dict:
-    names = ("position", "id", "op_type", "shape", "params", "weights", "activations", "weight_sqnr_db",
-             "channel_spread", "note")
+    names = (
+        "position",
+        "id",
+        "op_type",
+        "shape",
+        "params",
+        "weights",
+        "activations",
+        "weight_sqnr_db",
+        "channel_spread",
+        "note",
+    )
     return {name: t(f"col_{name}") for name in names}
 
 
@@ -59,8 +71,14 @@ def spec_label(spec: QuantSpec | None) -> str:
 
 def estimator_table(view) -> dict:
     e = view.estimators
-    return {t("estimator"): [t(f"est_{n}") for n in e["estimator"]], t("lp_col_lo"): e["lo"], t("lp_col_hi"): e["hi"],
-            t("metric_mse"): e["mse"], t("sqnr_y"): e["sqnr_db"], t("metric_clipped"): e["clipped"]}
+    return {
+        t("estimator"): [t(f"est_{n}") for n in e["estimator"]],
+        t("lp_col_lo"): e["lo"],
+        t("lp_col_hi"): e["hi"],
+        t("metric_mse"): e["mse"],
+        t("sqnr_y"): e["sqnr_db"],
+        t("metric_clipped"): e["clipped"],
+    }
 
 
 def param_rows(view) -> dict:

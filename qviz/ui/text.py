@@ -13,6 +13,7 @@ import re
 import streamlit as st
 
 from qviz.ui import i18n
+
 LANG_KEY = "lang"
 
 
@@ -38,8 +39,7 @@ def option_labels(prefix: str):
 def language_switch() -> None:
     """Sidebar selectbox English / 简体中文, stored in session state under `lang`."""
     st.session_state.setdefault(LANG_KEY, i18n.DEFAULT_LANGUAGE)
-    st.sidebar.selectbox("Language / 语言", options=list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
-                         key=LANG_KEY)
+    st.sidebar.selectbox("Language / 语言", options=list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key=LANG_KEY)
 
 
 def md_escape(text: str) -> str:

@@ -1,5 +1,4 @@
-"""The Trade-offs page: latency of the history's configs, config restore and diff.
-"""
+"""The Trade-offs page: latency of the history's configs, config restore and diff."""
 
 from __future__ import annotations
 

@@ -53,8 +53,12 @@ def accept_inputs(name: str, data: bytes, model: CurrentModel) -> InputData:
     feeds = calibration_feeds(model.loaded.model, parsed.x)
     if feeds:  # the first batch runs in a worker first (qviz.worker.preflight)
         preflight_inputs(model.loaded.model_bytes, feeds[0])
-    st.session_state[DATA_KEY] = {"model_sha256": model.sha256, "sha256": hashlib.sha256(data).hexdigest(),
-                                  "name": name, "data": parsed}
+    st.session_state[DATA_KEY] = {
+        "model_sha256": model.sha256,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "name": name,
+        "data": parsed,
+    }
     return parsed
 
 

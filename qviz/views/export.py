@@ -31,8 +31,13 @@ def deploy_section(model, problems) -> None:
         return
     data = built("deploy", model, export.deployed_bytes)
     if data is not None:
-        st.download_button(t("exp_download_deploy"), data, file_name=export.export_name(model, "int.onnx"),
-                           mime="application/octet-stream", key="export_dl_deploy")
+        st.download_button(
+            t("exp_download_deploy"),
+            data,
+            file_name=export.export_name(model, "int.onnx"),
+            mime="application/octet-stream",
+            key="export_dl_deploy",
+        )
         st.caption(t("exp_size", size=f"{len(data) / 1024:.1f}"))
 
 
@@ -41,19 +46,39 @@ def simulated_section(model) -> None:
     st.caption(t("exp_sim_note"))
     data = built("simulated", model, export.simulated_bytes)
     if data is not None:
-        st.download_button(t("exp_download_simulated"), data, file_name=export.export_name(model, "sim.onnx"),
-                           mime="application/octet-stream", key="export_dl_simulated")
+        st.download_button(
+            t("exp_download_simulated"),
+            data,
+            file_name=export.export_name(model, "sim.onnx"),
+            mime="application/octet-stream",
+            key="export_dl_simulated",
+        )
 
 
 def files_section(model) -> None:
     st.subheader(t("exp_files_header"))
     cols = st.columns(3)
-    cols[0].download_button(t("exp_download_config"), export.config_download(model), file_name="qviz_config.json",
-                            mime="application/json", key="export_dl_config")
-    cols[1].download_button(t("exp_download_overrides"), export.ort_overrides_json(model), file_name="ort_overrides.json",
-                            mime="application/json", key="export_dl_overrides")
-    cols[2].download_button(t("exp_download_csv"), export.layers_csv_text(model), file_name="qviz_layers.csv",
-                            mime="text/csv", key="export_dl_csv")
+    cols[0].download_button(
+        t("exp_download_config"),
+        export.config_download(model),
+        file_name="qviz_config.json",
+        mime="application/json",
+        key="export_dl_config",
+    )
+    cols[1].download_button(
+        t("exp_download_overrides"),
+        export.ort_overrides_json(model),
+        file_name="ort_overrides.json",
+        mime="application/json",
+        key="export_dl_overrides",
+    )
+    cols[2].download_button(
+        t("exp_download_csv"),
+        export.layers_csv_text(model),
+        file_name="qviz_layers.csv",
+        mime="text/csv",
+        key="export_dl_csv",
+    )
     st.caption(t("exp_files_note"))
 
 
@@ -61,8 +86,9 @@ def report_section(model) -> None:
     st.subheader(t("exp_report_header"))
     data = built("report", model, report.report_html)
     if data is not None:
-        st.download_button(t("exp_download_report"), data, file_name="qviz_report.html", mime="text/html",
-                           key="export_dl_report")
+        st.download_button(
+            t("exp_download_report"), data, file_name="qviz_report.html", mime="text/html", key="export_dl_report"
+        )
 
 
 st.title(t("export_title"))
@@ -74,4 +100,7 @@ simulated_section(model)
 files_section(model)
 report_section(model)
 st.subheader(t("exp_snippet_header"))
-st.code(export.ORT_SNIPPET.format(file=export.export_name(model, "int.onnx" if not problems else "sim.onnx")), language="python")
+st.code(
+    export.ORT_SNIPPET.format(file=export.export_name(model, "int.onnx" if not problems else "sim.onnx")),
+    language="python",
+)

@@ -20,27 +20,63 @@ def spec_editor(layer) -> None:
     spec = editor.edited_weights(layer.id)
     st.checkbox(t("lp_quantize"), value=spec is not None, key=k("quantize"), **changed)
     if spec is not None:
-        st.selectbox(t("scheme"), SCHEMES, index=SCHEMES.index(spec.scheme), key=k("scheme"),
-                     format_func=text.option_labels("scheme_"), **changed)
+        st.selectbox(
+            t("scheme"),
+            SCHEMES,
+            index=SCHEMES.index(spec.scheme),
+            key=k("scheme"),
+            format_func=text.option_labels("scheme_"),
+            **changed,
+        )
         if spec.scheme == "float":
-            st.selectbox(t("float_format"), FLOAT_FORMATS, index=FLOAT_FORMATS.index(spec.float_format),
-                         key=k("float_format"), **changed)
+            st.selectbox(
+                t("float_format"),
+                FLOAT_FORMATS,
+                index=FLOAT_FORMATS.index(spec.float_format),
+                key=k("float_format"),
+                **changed,
+            )
         else:
             st.slider(t("bits"), *BITS_RANGE[spec.scheme], value=spec.bits, key=k("bits"), **changed)
         st.checkbox(t("symmetric"), value=spec.symmetric, key=k("symmetric"), **changed)
-        st.selectbox(t("granularity"), GRANULARITIES, index=GRANULARITIES.index(spec.granularity),
-                     key=k("granularity"), format_func=text.option_labels("gran_"), **changed)
+        st.selectbox(
+            t("granularity"),
+            GRANULARITIES,
+            index=GRANULARITIES.index(spec.granularity),
+            key=k("granularity"),
+            format_func=text.option_labels("gran_"),
+            **changed,
+        )
         if spec.granularity == "group":
             st.number_input(t("group_size"), min_value=1, value=spec.group_size, key=k("group_size"), **changed)
         estimator = spec.estimator if spec.estimator in EDITABLE_ESTIMATORS else "minmax"
-        st.selectbox(t("estimator"), EDITABLE_ESTIMATORS, index=EDITABLE_ESTIMATORS.index(estimator),
-                     key=k("estimator"), format_func=text.option_labels("est_"), **changed)
+        st.selectbox(
+            t("estimator"),
+            EDITABLE_ESTIMATORS,
+            index=EDITABLE_ESTIMATORS.index(estimator),
+            key=k("estimator"),
+            format_func=text.option_labels("est_"),
+            **changed,
+        )
         if spec.estimator == "percentile":
             low = min(90.0, float(spec.percentile))  # a shared config may hold any valid percentile
-            st.slider(t("percentile"), low, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"), **changed)
-        st.selectbox(t("rounding"), ROUNDINGS, index=ROUNDINGS.index(spec.rounding), key=k("rounding"),
-                     format_func=text.option_labels("round_"), **changed)
-    st.button(t("lp_reset"), on_click=state.reset_layer, args=(layer.id,), disabled=layer.id not in state.current_config().layers)
+            st.slider(
+                t("percentile"), low, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"), **changed
+            )
+        st.selectbox(
+            t("rounding"),
+            ROUNDINGS,
+            index=ROUNDINGS.index(spec.rounding),
+            key=k("rounding"),
+            format_func=text.option_labels("round_"),
+            **changed,
+        )
+    st.button(
+        t("lp_reset"),
+        on_click=state.reset_layer,
+        args=(layer.id,),
+        disabled=layer.id not in state.current_config().layers,
+    )
     error = editor.edit_error()
     if error:
         st.error(t("error_prefix", message=text.md_escape(error)))
@@ -61,7 +97,9 @@ def metrics_row(view) -> None:
     cols[1].metric(t("metric_sqnr"), f"{view.sqnr_db:.2f} dB")
     cols[2].metric(t("metric_mse"), f"{view.mse:.4g}")
     cols[3].metric(t("metric_scale"), "—" if view.params is None else f"{view.params['scale'][0]:.6g}")
-    cols[4].metric(t("lp_codes_used"), "—" if view.codes is None else f"{view.codes['used']} / {view.codes['available']}")
+    cols[4].metric(
+        t("lp_codes_used"), "—" if view.codes is None else f"{view.codes['used']} / {view.codes['available']}"
+    )
     st.caption(t("metric_split", clip=f"{view.clip_mse:.3g}", round=f"{view.round_mse:.3g}"))
 
 

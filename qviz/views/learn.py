@@ -17,11 +17,15 @@ CHANGED = dict(on_change=learn.forget_example)
 
 def tensor_controls() -> None:
     st.subheader(t("tensor_header"))
-    st.radio(t("source"), SOURCES, format_func=text.option_labels("source_"), key=k("source"), horizontal=True, **CHANGED)
+    st.radio(
+        t("source"), SOURCES, format_func=text.option_labels("source_"), key=k("source"), horizontal=True, **CHANGED
+    )
     if st.session_state[k("source")] == "typed":
         st.text_area(t("values"), key=k("values"), help=t("values_help"), **CHANGED)
         return
-    st.selectbox(t("distribution"), DISTRIBUTIONS, format_func=text.option_labels("dist_"), key=k("distribution"), **CHANGED)
+    st.selectbox(
+        t("distribution"), DISTRIBUTIONS, format_func=text.option_labels("dist_"), key=k("distribution"), **CHANGED
+    )
     st.select_slider(t("size"), SIZES, key=k("n"), **CHANGED)
     st.number_input(t("seed"), min_value=0, max_value=10**6, step=1, key=k("seed"), **CHANGED)
     st.slider(t("channels"), 1, 16, key=k("channels"), help=t("channels_help"), **CHANGED)
@@ -46,7 +50,9 @@ def scheme_controls() -> None:
     st.selectbox(t("rounding"), ROUNDINGS, format_func=text.option_labels("round_"), key=k("rounding"), **CHANGED)
     if scheme in ("int", "log"):
         estimator_controls()
-    st.selectbox(t("granularity"), GRANULARITIES, format_func=text.option_labels("gran_"), key=k("granularity"), **CHANGED)
+    st.selectbox(
+        t("granularity"), GRANULARITIES, format_func=text.option_labels("gran_"), key=k("granularity"), **CHANGED
+    )
     if st.session_state[k("granularity")] == "group":
         st.number_input(t("group_size"), min_value=1, max_value=65536, step=1, key=k("group_size"), **CHANGED)
 
@@ -57,7 +63,9 @@ def estimator_controls() -> None:
     if estimator == "percentile":
         st.slider(t("percentile"), 90.0, 100.0, step=0.01, key=k("percentile"), **CHANGED)
     elif estimator == "sigma":
-        st.number_input(t("sigmas"), min_value=0.0, max_value=20.0, step=0.5, key=k("sigmas"), help=t("sigmas_help"), **CHANGED)
+        st.number_input(
+            t("sigmas"), min_value=0.0, max_value=20.0, step=0.5, key=k("sigmas"), help=t("sigmas_help"), **CHANGED
+        )
     elif estimator == "manual":
         st.number_input(t("range_min"), step=0.1, key=k("range_min"), **CHANGED)
         st.number_input(t("range_max"), step=0.1, key=k("range_max"), **CHANGED)
@@ -68,8 +76,15 @@ def examples_panel() -> None:
         for example in WORKED_EXAMPLES:
             label, replay, compare = st.columns([6, 1, 1], vertical_alignment="center")
             label.markdown(f"**{t(example.title)}**")
-            replay.button(t("replay"), key=f"example_{example.key}", on_click=learn.replay_example, args=(example.key, "settings"))
-            compare.button(t("compare"), key=f"example_{example.key}_compare", on_click=learn.replay_example, args=(example.key, "compare"))
+            replay.button(
+                t("replay"), key=f"example_{example.key}", on_click=learn.replay_example, args=(example.key, "settings")
+            )
+            compare.button(
+                t("compare"),
+                key=f"example_{example.key}_compare",
+                on_click=learn.replay_example,
+                args=(example.key, "compare"),
+            )
     active = st.session_state[learn.EXAMPLE_KEY]
     if active is not None:
         example = EXAMPLES_BY_KEY[active[0]]
@@ -88,8 +103,14 @@ def metrics_row(lesson) -> None:
 
 
 def histogram_section(lesson) -> None:
-    labels = {"title": t("hist_title"), "x": t("hist_x"), "y": t("hist_y"), "values": t("hist_values"),
-              "levels": t("hist_levels"), "clip": t("hist_clip")}
+    labels = {
+        "title": t("hist_title"),
+        "x": t("hist_x"),
+        "y": t("hist_y"),
+        "values": t("hist_values"),
+        "levels": t("hist_levels"),
+        "clip": t("hist_clip"),
+    }
     fig = histogram_figure(lesson.counts, lesson.edges, lesson.levels, lesson.thresholds, labels)
     st.plotly_chart(fig)
     note = t("levels_too_dense", n=lesson.levels_in_view) if not len(lesson.levels) and lesson.levels_in_view else ""
@@ -101,8 +122,10 @@ def histogram_section(lesson) -> None:
 def codes_section(lesson) -> None:
     st.subheader(t("codes_header"))
     table = lesson.table
-    st.dataframe({t("col_x"): table["x"], t("col_q"): table["q"], t("col_x_dq"): table["x_dq"],
-                  t("col_error"): table["error"]}, hide_index=True)
+    st.dataframe(
+        {t("col_x"): table["x"], t("col_q"): table["q"], t("col_x_dq"): table["x_dq"], t("col_error"): table["error"]},
+        hide_index=True,
+    )
 
 
 def formula_section(lesson, settings: dict) -> None:
@@ -121,18 +144,36 @@ def curves_section(lesson) -> None:
     left, right = st.columns(2)
     with left:
         if len(lesson.bits):
-            labels = {"title": t("sqnr_title"), "x": t("bits"), "y": t("sqnr_y"), "measured": t("sqnr_measured"),
-                      "rule": t("sqnr_rule"), "current": t("sqnr_current")}
-            st.plotly_chart(sqnr_bits_figure(lesson.bits, lesson.sqnr_by_bits, lesson.rule_db, lesson.spec.bits, labels))
+            labels = {
+                "title": t("sqnr_title"),
+                "x": t("bits"),
+                "y": t("sqnr_y"),
+                "measured": t("sqnr_measured"),
+                "rule": t("sqnr_rule"),
+                "current": t("sqnr_current"),
+            }
+            st.plotly_chart(
+                sqnr_bits_figure(lesson.bits, lesson.sqnr_by_bits, lesson.rule_db, lesson.spec.bits, labels)
+            )
             st.caption(t("sqnr_note"))
         else:
             st.info(t("sqnr_na"))
     with right:
         if len(lesson.clip_thresholds):
-            labels = {"title": t("split_title"), "x": t("split_x"), "y": t("split_y"), "clip": t("split_clip"),
-                      "round": t("split_round"), "total": t("split_total"), "chosen": t("split_chosen")}
-            st.plotly_chart(clip_round_figure(lesson.clip_thresholds, lesson.clip_mse, lesson.round_mse,
-                                              lesson.chosen_threshold, labels))
+            labels = {
+                "title": t("split_title"),
+                "x": t("split_x"),
+                "y": t("split_y"),
+                "clip": t("split_clip"),
+                "round": t("split_round"),
+                "total": t("split_total"),
+                "chosen": t("split_chosen"),
+            }
+            st.plotly_chart(
+                clip_round_figure(
+                    lesson.clip_thresholds, lesson.clip_mse, lesson.round_mse, lesson.chosen_threshold, labels
+                )
+            )
             st.caption(t("split_note"))
         else:
             st.info(t("split_na"))
@@ -161,7 +202,9 @@ def walkthrough(model, layer_ids: list[str]) -> None:
     st.session_state[io.IMAGE_KEY] = min(int(st.session_state[io.IMAGE_KEY]), rows - 1)
     left.number_input(t("io_image"), min_value=0, max_value=rows - 1, step=1, key=io.IMAGE_KEY)
     right.checkbox(t("io_per_channel"), key=io.PER_CHANNEL_KEY)
-    walk = io.walkthrough(model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY]))
+    walk = io.walkthrough(
+        model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY])
+    )
     r = walk["r"]
     st.text(walk["layer"])
     st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
@@ -181,7 +224,9 @@ def walkthrough(model, layer_ids: list[str]) -> None:
 def badges(walk: dict, r) -> None:
     exact = walk["matmul_same"] == walk["n"] and walk["conv_same"] == walk["n"]
     show = st.success if exact else st.warning
-    show(t("io_badge", yes=t("yes") if exact else t("no"), same=walk["matmul_same"], conv=walk["conv_same"], n=walk["n"]))
+    show(
+        t("io_badge", yes=t("yes") if exact else t("no"), same=walk["matmul_same"], conv=walk["conv_same"], n=walk["n"])
+    )
     st.caption(t("io_fixed_note", diff=r.fixed_diff, n=walk["n"]))
 
 
@@ -195,8 +240,16 @@ def exercise_block(exercise) -> None:
     key = exercise.key
     st.markdown(f"**{t(io.question_key(key))}**")
     labels = [f"~{o:g} {exercise.unit}" for o in exercise.options]
-    st.radio(t("ex_pick"), range(len(labels)), format_func=labels.__getitem__, key=io.answer_key(key),
-             index=None, horizontal=True, on_change=io.hide_reveal, args=(key,))
+    st.radio(
+        t("ex_pick"),
+        range(len(labels)),
+        format_func=labels.__getitem__,
+        key=io.answer_key(key),
+        index=None,
+        horizontal=True,
+        on_change=io.hide_reveal,
+        args=(key,),
+    )
     st.button(t("ex_reveal"), key=f"ex_{key}_button", on_click=io.mark_revealed, args=(key,))
     if st.session_state.get(io.revealed_key(key)):
         result = io.exercise_reveal(key)

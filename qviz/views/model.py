@@ -8,8 +8,18 @@ from qviz.config import PRESETS
 from qviz.evaluate.model_map import QUANTITIES
 
 t = text.t
-MAP_COLUMNS = ["position", "id", "op_type", "shape", "params", "weights", "activations", "weight_sqnr_db",
-               "channel_spread", "note"]
+MAP_COLUMNS = [
+    "position",
+    "id",
+    "op_type",
+    "shape",
+    "params",
+    "weights",
+    "activations",
+    "weight_sqnr_db",
+    "channel_spread",
+    "note",
+]
 
 
 def source_controls(model) -> None:
@@ -18,8 +28,15 @@ def source_controls(model) -> None:
     titles = {s.id: s.title for s in samples}
     left, right = st.columns(2)
     models.show_current_sample("model_sample_pick", model)
-    left.selectbox(t("mp_sample"), ids, format_func=titles.get, key="model_sample_pick",
-                   placeholder=t("mp_uploaded_placeholder"), on_change=models.on_sample_change, args=("model_sample_pick",))
+    left.selectbox(
+        t("mp_sample"),
+        ids,
+        format_func=titles.get,
+        key="model_sample_pick",
+        placeholder=t("mp_uploaded_placeholder"),
+        on_change=models.on_sample_change,
+        args=("model_sample_pick",),
+    )
     with right.expander(t("mp_upload_header"), expanded=model.sample_id is None):
         upload_controls()
         model = models.current_model()
@@ -64,8 +81,14 @@ def summary_section(model) -> None:
 def config_controls() -> None:
     st.subheader(t("mp_config"))
     left, right = st.columns([2, 3])
-    name = left.selectbox(t("mp_preset"), list(PRESETS), index=None, key="model_preset_pick",
-                          placeholder=t("mp_preset_placeholder"), format_func=text.option_labels("preset_"))
+    name = left.selectbox(
+        t("mp_preset"),
+        list(PRESETS),
+        index=None,
+        key="model_preset_pick",
+        placeholder=t("mp_preset_placeholder"),
+        format_func=text.option_labels("preset_"),
+    )
     if left.button(t("mp_apply_preset"), disabled=name is None):
         state.apply_preset(name)
     right.text(t("mp_config_now", code=tables.config_label()))
@@ -73,10 +96,15 @@ def config_controls() -> None:
 
 def map_section(model) -> None:
     st.subheader(t("map_title"))
-    quantity = st.radio(t("mp_color_by"), QUANTITIES, format_func=text.option_labels("qty_"), horizontal=True,
-                        key="model_map_quantity")
-    st.plotly_chart(figures.model_map_fig(model, quantity), key="model_map_chart", selection_mode="points",
-                    on_select=lambda: layers.on_map_select("model_map_chart"))
+    quantity = st.radio(
+        t("mp_color_by"), QUANTITIES, format_func=text.option_labels("qty_"), horizontal=True, key="model_map_quantity"
+    )
+    st.plotly_chart(
+        figures.model_map_fig(model, quantity),
+        key="model_map_chart",
+        selection_mode="points",
+        on_select=lambda: layers.on_map_select("model_map_chart"),
+    )
     st.caption(t("mp_map_help"))
     pick, go = st.columns([4, 1], vertical_alignment="bottom")
     with pick:

@@ -19,12 +19,18 @@ def sweep_form(model) -> None:
     st.subheader(t("sn_sweep_header"))
     c = st.columns(4)
     bits = c[0].multiselect(t("sn_bits"), SWEEP_BITS, default=[8, 4], key="sens_bits")
-    modes = c[1].multiselect(t("sn_modes"), ["weights", "activations"], default=["weights"], key="sens_modes",
-                             format_func=text.option_labels("sn_mode_"))
+    modes = c[1].multiselect(
+        t("sn_modes"),
+        ["weights", "activations"],
+        default=["weights"],
+        key="sens_modes",
+        format_func=text.option_labels("sn_mode_"),
+    )
     c[2].text_input(t("tn_pattern"), key="sens_pattern", help=t("tn_pattern_help"))
     c[3].selectbox(t("sn_metric"), SWEEP_METRICS, key="sens_metric", format_func=text.option_labels("sn_metric_"))
-    st.button(t("sn_run"), type="primary", on_click=start_sweep, args=(model,), disabled=not bits or not modes,
-              key="sens_run")
+    st.button(
+        t("sn_run"), type="primary", on_click=start_sweep, args=(model,), disabled=not bits or not modes, key="sens_run"
+    )
 
 
 def start_sweep(model) -> None:
@@ -70,9 +76,12 @@ def sweep_results(state) -> None:
 def search_section(model) -> None:
     st.subheader(t("sn_search_header"))
     c = st.columns(4)
-    kind = c[0].selectbox(t("sn_budget"), list(BUDGET_DEFAULTS), key="sens_budget_kind",
-                          format_func=text.option_labels("sn_budget_"))
-    value = c[1].number_input(t("sn_budget_value"), min_value=0.001, value=BUDGET_DEFAULTS[kind], key=f"sens_budget_{kind}")
+    kind = c[0].selectbox(
+        t("sn_budget"), list(BUDGET_DEFAULTS), key="sens_budget_kind", format_func=text.option_labels("sn_budget_")
+    )
+    value = c[1].number_input(
+        t("sn_budget_value"), min_value=0.001, value=BUDGET_DEFAULTS[kind], key=f"sens_budget_{kind}"
+    )
     bits = c[2].multiselect(t("sn_bits"), SEARCH_BITS, default=SEARCH_BITS, key="sens_search_bits")
     keep_act = c[3].checkbox(t("sn_keep_act"), key="sens_keep_act", help=t("sn_keep_act_help"))
     base = PRESETS["w8a8"] if keep_act else ModelConfig()
@@ -103,11 +112,21 @@ def search_result(model, result) -> None:
     c[1].metric(t("tn_size"), f"{best['weight_bytes'] / 1024:.1f} KiB")
     c[2].metric(t("tn_bpw"), f"{best['bits_per_weight']:.2f}")
     c[3].metric(t("sn_evaluated"), len(result.evaluated))
-    st.button(t("sn_apply"), type="primary", on_click=sensitivity.apply_search, args=(model, best["config"]), key="sens_apply")
+    st.button(
+        t("sn_apply"), type="primary", on_click=sensitivity.apply_search, args=(model, best["config"]), key="sens_apply"
+    )
     df = result.explanation
-    st.dataframe(df[["layer", "candidate", "sensitivity", "why"]].rename(columns={
-        "layer": t("col_id"), "candidate": t("sn_candidate"), "sensitivity": t("sn_sensitivity"), "why": t("sn_why")}),
-        hide_index=True)
+    st.dataframe(
+        df[["layer", "candidate", "sensitivity", "why"]].rename(
+            columns={
+                "layer": t("col_id"),
+                "candidate": t("sn_candidate"),
+                "sensitivity": t("sn_sensitivity"),
+                "why": t("sn_why"),
+            }
+        ),
+        hide_index=True,
+    )
 
 
 st.title(t("sensitivity_title"))

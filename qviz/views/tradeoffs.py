@@ -28,12 +28,17 @@ def restore_section(df) -> None:
     options = list(range(len(df)))
     clicked = chosen_point(df)
     if clicked is not None and clicked != st.session_state.get("trade_clicked"):
-        st.session_state["trade_restore"] = clicked       # a new click picks the point; the selectbox can still change it
+        st.session_state["trade_restore"] = clicked  # a new click picks the point; the selectbox can still change it
     st.session_state["trade_clicked"] = clicked
     i = st.selectbox(t("to_pick"), options, key="trade_restore", format_func=lambda i: point_label(df, i))
     current = state.config_json()
-    st.button(t("to_restore"), on_click=tradeoffs.restore_config, args=(df["config"][i],), disabled=df["config"][i] == current,
-              key="trade_restore_btn")
+    st.button(
+        t("to_restore"),
+        on_click=tradeoffs.restore_config,
+        args=(df["config"][i],),
+        disabled=df["config"][i] == current,
+        key="trade_restore_btn",
+    )
 
 
 def diff_section(model, df) -> None:
@@ -46,10 +51,20 @@ def diff_section(model, df) -> None:
     diff = tradeoffs.diff_table(model, df["config"][a], df["config"][b])
     st.caption(t("to_diff_count", n=int(diff["changed"].sum()), total=len(diff)))
     shown = diff[diff["changed"]] if only else diff
-    st.dataframe(shown.rename(columns={"layer": t("col_id"), "op": t("col_op_type"), "weights_a": t("to_weights") + " A",
-                                       "weights_b": t("to_weights") + " B", "activations_a": t("to_activations") + " A",
-                                       "activations_b": t("to_activations") + " B", "changed": t("to_changed")}),
-                 hide_index=True)
+    st.dataframe(
+        shown.rename(
+            columns={
+                "layer": t("col_id"),
+                "op": t("col_op_type"),
+                "weights_a": t("to_weights") + " A",
+                "weights_b": t("to_weights") + " B",
+                "activations_a": t("to_activations") + " A",
+                "activations_b": t("to_activations") + " B",
+                "changed": t("to_changed"),
+            }
+        ),
+        hide_index=True,
+    )
 
 
 st.title(t("tradeoffs_title"))
@@ -57,7 +72,7 @@ model = models.current_model()
 st.text(t("mp_current", name=model.name))
 try:
     with st.spinner(t("computing")):
-        scoring.record(model, scoring.evaluation(model))         # the current config is always one of the points
+        scoring.record(model, scoring.evaluation(model))  # the current config is always one of the points
 except (SpecError, ModelError) as error:
     st.error(t("error_prefix", message=text.md_escape(str(error))))
 if st.button(t("to_measure"), key="trade_measure"):
@@ -74,8 +89,19 @@ st.plotly_chart(figures.tradeoff_fig(df, metric, front), on_select="rerun", sele
 st.caption(t("to_note", n=len(df), front=int(front.sum())))
 restore_section(df)
 table = df[["label", metric, "weight_bytes", "bits_per_weight", "latency_ms"]].assign(
-    front=front, weight_bytes=df["weight_bytes"] / 1024)
-st.dataframe(table.rename(columns={"label": t("to_label"), metric: t(f"to_metric_{metric}"), "weight_bytes": t("to_size_kib"),
-                                   "bits_per_weight": t("tn_bpw"), "latency_ms": t("to_latency"), "front": t("to_front")}))
+    front=front, weight_bytes=df["weight_bytes"] / 1024
+)
+st.dataframe(
+    table.rename(
+        columns={
+            "label": t("to_label"),
+            metric: t(f"to_metric_{metric}"),
+            "weight_bytes": t("to_size_kib"),
+            "bits_per_weight": t("tn_bpw"),
+            "latency_ms": t("to_latency"),
+            "front": t("to_front"),
+        }
+    )
+)
 if len(df) >= 2:
     diff_section(model, df)

@@ -18,7 +18,8 @@ def column_config() -> dict:
     col = st.column_config
     return {
         "sel": col.CheckboxColumn(t("tn_sel"), width="small"),
-        "layer": col.TextColumn(t("col_id")), "op": col.TextColumn(t("col_op_type")),
+        "layer": col.TextColumn(t("col_id")),
+        "op": col.TextColumn(t("col_op_type")),
         "params": col.NumberColumn(t("col_params"), format="%d"),
         "w_bits": col.SelectboxColumn(t("tn_w_bits"), options=BITS, required=True, help=t("tn_bits_help")),
         "w_scheme": col.SelectboxColumn(t("scheme"), options=list(SCHEMES), required=True),
@@ -33,28 +34,42 @@ def column_config() -> dict:
 def presets_row() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.selectbox(t("tn_preset"), list(PRESETS), key="tune_preset")
-    right.button(t("tn_apply_preset"), on_click=lambda: state.apply_preset(st.session_state["tune_preset"]),
-                 key="tune_apply_preset")
+    right.button(
+        t("tn_apply_preset"),
+        on_click=lambda: state.apply_preset(st.session_state["tune_preset"]),
+        key="tune_apply_preset",
+    )
 
 
 def bulk_section(model) -> None:
     with st.expander(t("tn_bulk")):
         c = st.columns(3)
-        target = c[0].radio(t("tn_target"), ["selected", "op", "pattern"], key="tune_bulk_target",
-                            format_func=text.option_labels("tn_target_"))
+        target = c[0].radio(
+            t("tn_target"),
+            ["selected", "op", "pattern"],
+            key="tune_bulk_target",
+            format_func=text.option_labels("tn_target_"),
+        )
         ops = sorted({x.op_type for x in model.layers})
         op_type = c[1].selectbox(t("col_op_type"), ops, key="tune_bulk_op") if target == "op" else None
-        pattern = c[1].text_input(t("tn_pattern"), key="tune_bulk_pattern", help=t("tn_pattern_help")) \
-            if target == "pattern" else ""
+        pattern = (
+            c[1].text_input(t("tn_pattern"), key="tune_bulk_pattern", help=t("tn_pattern_help"))
+            if target == "pattern"
+            else ""
+        )
         c[2].caption(t("tn_targets", n=len(tune.bulk_targets(model, target, op_type, pattern))))
         k = st.columns(4)
         keep = lambda v: t("tn_keep") if v is KEEP else (t("lp_float") if v == 0 else str(v))  # noqa: E731
-        changes = {"w_bits": k[0].selectbox(t("tn_w_bits"), [KEEP, *BITS], key="tune_bulk_w_bits", format_func=keep),
-                   "w_granularity": k[1].selectbox(t("granularity"), [KEEP, *GRANULARITIES], key="tune_bulk_gran",
-                                                   format_func=keep),
-                   "w_estimator": k[2].selectbox(t("estimator"), [KEEP, *EDIT_ESTIMATORS], key="tune_bulk_est",
-                                                 format_func=keep),
-                   "a_bits": k[3].selectbox(t("tn_a_bits"), [KEEP, *BITS], key="tune_bulk_a_bits", format_func=keep)}
+        changes = {
+            "w_bits": k[0].selectbox(t("tn_w_bits"), [KEEP, *BITS], key="tune_bulk_w_bits", format_func=keep),
+            "w_granularity": k[1].selectbox(
+                t("granularity"), [KEEP, *GRANULARITIES], key="tune_bulk_gran", format_func=keep
+            ),
+            "w_estimator": k[2].selectbox(
+                t("estimator"), [KEEP, *EDIT_ESTIMATORS], key="tune_bulk_est", format_func=keep
+            ),
+            "a_bits": k[3].selectbox(t("tn_a_bits"), [KEEP, *BITS], key="tune_bulk_a_bits", format_func=keep),
+        }
         st.button(t("tn_bulk_apply"), on_click=apply_bulk, args=(model, list(changes)), key="tune_bulk_apply")
 
 
@@ -62,10 +77,19 @@ def apply_bulk(model, columns) -> None:
     """Button callback: read the bulk widgets now (a click's args would be those of the previous run)."""
     s = st.session_state
     target = s["tune_bulk_target"]
-    keys = {"w_bits": "tune_bulk_w_bits", "w_granularity": "tune_bulk_gran", "w_estimator": "tune_bulk_est",
-            "a_bits": "tune_bulk_a_bits"}
-    tune.apply_bulk(model, target, s.get("tune_bulk_op") if target == "op" else None, s.get("tune_bulk_pattern", ""),
-                  {c: s.get(keys[c]) for c in columns})
+    keys = {
+        "w_bits": "tune_bulk_w_bits",
+        "w_granularity": "tune_bulk_gran",
+        "w_estimator": "tune_bulk_est",
+        "a_bits": "tune_bulk_a_bits",
+    }
+    tune.apply_bulk(
+        model,
+        target,
+        s.get("tune_bulk_op") if target == "op" else None,
+        s.get("tune_bulk_pattern", ""),
+        {c: s.get(keys[c]) for c in columns},
+    )
 
 
 def results(model, ev, errors) -> None:
@@ -92,8 +116,9 @@ if table.empty:
     st.info(t("mp_no_layers"))
     st.stop()
 key = tune.tune_table_key(model)
-st.data_editor(table, key=key, column_config=column_config(), disabled=["layer", "op", "params"], hide_index=True,
-               width="stretch")
+st.data_editor(
+    table, key=key, column_config=column_config(), disabled=["layer", "op", "params"], hide_index=True, width="stretch"
+)
 if tune.apply_tune_edits(model, key, table):
     st.rerun()
 error = tune.tune_error()

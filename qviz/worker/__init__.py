@@ -81,8 +81,9 @@ def run_model(data: bytes, feeds: dict, *, limits: Limits | None = None, pool: W
     return dict(_pool(pool).call("run_model", bytes(data), _arrays(feeds), limits=limits)["outputs"])
 
 
-def simulate_and_run(data: bytes, config_json: str, calib, feeds: dict, *, limits: Limits | None = None,
-                     pool: WorkerPool | None = None) -> dict:
+def simulate_and_run(
+    data: bytes, config_json: str, calib, feeds: dict, *, limits: Limits | None = None, pool: WorkerPool | None = None
+) -> dict:
     """Outputs of the simulated model of `config_json` (calibrated on `calib`, None = generated
     inputs) on `feeds`, as {output name: array}."""
     result = _pool(pool).call("simulate_and_run", bytes(data), config_json, calib, _arrays(feeds), limits=limits)

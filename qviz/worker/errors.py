@@ -53,10 +53,19 @@ def exit_error(status: int | None, limits: Limits) -> WorkerError:
     if number == signal.SIGALRM:
         return wall_error(limits)
     if number == signal.SIGXCPU:
-        return WorkerError(f"the model used more than {limits.cpu_seconds} s of CPU time (the worker's limit)", "cpu_time")
-    hint = f"; it may have run out of its {limits.memory_text()} memory" if number in (signal.SIGABRT, signal.SIGKILL) else ""
-    return WorkerError(f"the model crashed the worker (signal {number}, {_signal_name(number)}){hint}; "
-                       "the server is fine, only this model failed", "crash")
+        return WorkerError(
+            f"the model used more than {limits.cpu_seconds} s of CPU time (the worker's limit)", "cpu_time"
+        )
+    hint = (
+        f"; it may have run out of its {limits.memory_text()} memory"
+        if number in (signal.SIGABRT, signal.SIGKILL)
+        else ""
+    )
+    return WorkerError(
+        f"the model crashed the worker (signal {number}, {_signal_name(number)}){hint}; "
+        "the server is fine, only this model failed",
+        "crash",
+    )
 
 
 def decode_status(status: int) -> int:

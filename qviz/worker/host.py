@@ -66,7 +66,7 @@ class _Process:
 
     def __init__(self, pool: WorkerPool, limits: Limits):
         self.zygote, self.sock, self.status_fd, self.pid = pool.spawn(limits, host=True)
-        self.opened: set[int] = set()   # session ids opened in this process
+        self.opened: set[int] = set()  # session ids opened in this process
         self.tensors: set[int] = set()  # tokens of the feeds it keeps
         self.closed = False
 
@@ -94,9 +94,9 @@ class _Shared:
 
     def __init__(self):
         self.proc: _Process | None = None
-        self.released: deque = deque()      # session ids the server dropped
-        self.dropped: deque = deque()       # tokens of kept feeds whose array died
-        self.tokens: dict[int, int] = {}    # id(immutable array) -> its token
+        self.released: deque = deque()  # session ids the server dropped
+        self.dropped: deque = deque()  # tokens of kept feeds whose array died
+        self.tokens: dict[int, int] = {}  # id(immutable array) -> its token
 
     def close(self) -> None:
         proc, self.proc = self.proc, None
@@ -125,7 +125,7 @@ _spawn_lock = threading.Lock()  # one process start at a time, so the count belo
 def _make_room(keep: "ModelHost") -> None:
     """Stop least recently used idle hosts until fewer than MAX_HOSTS processes live."""
     live = sorted((h for h in list(_hosts) if h is not keep and h._shared.proc is not None), key=lambda h: h.last_used)
-    for host in live[:max(0, len(live) + 1 - MAX_HOSTS)]:
+    for host in live[: max(0, len(live) + 1 - MAX_HOSTS)]:
         if host._lock.acquire(blocking=False):
             try:
                 host._stop_process()

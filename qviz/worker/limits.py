@@ -30,8 +30,14 @@ from dataclasses import asdict, dataclass
 GB = 2**30
 HOST_FILE_BYTES = 512 * 2**20  # > the 200 MiB model cap: an optimized graph of the largest upload
 PR_SET_PDEATHSIG = 1
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "ORT_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "ORT_NUM_THREADS",
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,14 @@ def scrubbed_env(home: str) -> dict[str, str]:
     # (API tokens, STREAMLIT_* secrets, cloud credentials) never reaches a worker's
     # /proc/self/environ.
     """
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
     env.update({name: "1" for name in THREAD_VARS})
     # NOTE: pyarrow's default pool (mimalloc) reserves 1 GB of address space on the first
     # DataFrame, which RLIMIT_AS counts: the system allocator reserves nothing up front.

@@ -50,8 +50,13 @@ class _Zygote:
         config = {"path": [QVIZ_ROOT, *map(str, extra_path)], "task_modules": list(task_modules)}
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(child.fileno()), json.dumps(config)],
-            env=scrubbed_env(self.dir), cwd=self.dir, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            env=scrubbed_env(self.dir),
+            cwd=self.dir,
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
         )
         child.close()
         self.lock = threading.Lock()
@@ -107,9 +112,18 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes | None:
 class WorkerPool:
     """Bounded, isolated execution of qviz.worker.tasks (see module doc)."""
 
-    def __init__(self, limits: Limits | None = None, *, max_workers: int | None = None, max_queue: int | None = None,
-                 queue_timeout: float = 30.0, base_dir: str | None = None, task_modules=(), extra_path=(),
-                 stderr=subprocess.DEVNULL):
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        max_workers: int | None = None,
+        max_queue: int | None = None,
+        queue_timeout: float = 30.0,
+        base_dir: str | None = None,
+        task_modules=(),
+        extra_path=(),
+        stderr=subprocess.DEVNULL,
+    ):
         self.limits = limits or Limits.from_env()
         self.max_workers = max_workers or os.cpu_count() or 1
         self.max_queue = 4 * self.max_workers if max_queue is None else max_queue
@@ -179,7 +193,9 @@ class WorkerPool:
         """Hold one of the `max_workers` run slots (waiting, or a "busy" WorkerError)."""
         with self._lock:
             if self._waiting >= self.max_queue:
-                raise WorkerError(f"the server is busy ({self._waiting} model jobs waiting); try again in a minute", "busy")
+                raise WorkerError(
+                    f"the server is busy ({self._waiting} model jobs waiting); try again in a minute", "busy"
+                )
             self._waiting += 1
         try:
             acquired = self._slots.acquire(timeout=self.queue_timeout)
@@ -187,7 +203,9 @@ class WorkerPool:
             with self._lock:
                 self._waiting -= 1
         if not acquired:
-            raise WorkerError(f"the server is busy (waited {self.queue_timeout:g} s for a free worker); try again", "busy")
+            raise WorkerError(
+                f"the server is busy (waited {self.queue_timeout:g} s for a free worker); try again", "busy"
+            )
         try:
             yield
         finally:
@@ -269,8 +287,11 @@ def outcome(reply, status: int | None, failure, task: str, limits: Limits):
     if kind == "memory":
         raise memory_error(limits)
     log.warning("worker task %s failed: %s\n%s", task, printable(reply.get("type")), printable(reply.get("detail")))
-    raise WorkerError(f"the worker failed while running {task} ({reply.get('type', 'unknown error')}); "
-                      "the details are in the server log", "internal")
+    raise WorkerError(
+        f"the worker failed while running {task} ({reply.get('type', 'unknown error')}); "
+        "the details are in the server log",
+        "internal",
+    )
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F] if c != 0x0A}

@@ -40,7 +40,7 @@ from qviz import worker
 from qviz.model.load.generated_inputs import generated_inputs
 from qviz.worker import Limits, WorkerPool
 
-SMOKE_ROWS = 64      # = qviz.model.simulate.calibrate.DEFAULT_BATCH: the batch the evaluation runs
+SMOKE_ROWS = 64  # = qviz.model.simulate.calibrate.DEFAULT_BATCH: the batch the evaluation runs
 
 
 def smoke_feeds(inputs: list[dict], rows: int = SMOKE_ROWS, seed: int = 0) -> dict[str, np.ndarray]:

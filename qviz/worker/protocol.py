@@ -84,7 +84,7 @@ def decode(frame: bytes | bytearray | memoryview, *, copy: bool = True):
     view = memoryview(frame)
     try:
         n = int.from_bytes(view[:4], "big")
-        header = json.loads(bytes(view[4:4 + n]))
+        header = json.loads(bytes(view[4 : 4 + n]))
         offset, blobs = 4 + n, []
         for meta in header["blobs"]:
             blob, offset = _read_blob(view, offset, meta, copy)
@@ -102,7 +102,7 @@ def _read_blob(view: memoryview, offset: int, meta: list, copy: bool):
     kind, dtype, shape, nbytes = meta
     if not isinstance(nbytes, int) or nbytes < 0 or offset + nbytes > len(view):
         raise ProtocolError("blob runs past the end of the frame")
-    raw = view[offset:offset + nbytes]
+    raw = view[offset : offset + nbytes]
     if kind == "bytes":
         return (bytes(raw) if copy else raw), offset + nbytes
     dt = np.dtype(dtype)
@@ -125,6 +125,7 @@ def _unpack(value, blobs: list):
 
 
 # ---- sockets with a deadline ---------------------------------------------------------------
+
 
 def _set_timeout(sock: socket.socket, deadline: float | None) -> None:
     if deadline is None:

@@ -106,7 +106,9 @@ def warm_up() -> None:
     node = helper.make_node("Conv", ["x", "w"], ["y"], name="warm")
     vi = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 2, 2, 2]) for n in ("x", "y")]
     graph = helper.make_graph([node], "warm", vi[:1], vi[1:], [w])
-    describe_upload(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString())
+    describe_upload(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
+    )
 
 
 def _run(model_bytes: bytes, feeds: dict) -> dict:
@@ -115,7 +117,9 @@ def _run(model_bytes: bytes, feeds: dict) -> dict:
         outputs = sess.run(None, feeds)
     except Exception as e:  # onnxruntime raises private exception types
         text = str(e).strip().splitlines()
-        raise ModelError(f"onnxruntime failed running the model: {text[0][:300] if text else type(e).__name__}") from None
+        raise ModelError(
+            f"onnxruntime failed running the model: {text[0][:300] if text else type(e).__name__}"
+        ) from None
     return {"outputs": [[o.name, np.asarray(x)] for o, x in zip(sess.get_outputs(), outputs)]}
 
 

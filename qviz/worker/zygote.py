@@ -34,8 +34,10 @@ from qviz.worker import limits as limits_mod
 from qviz.worker import protocol
 
 REQUEST_MAX_BYTES = 2**31
-BOOT = ("import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']; "
-        "from qviz.worker.zygote import main; main(int(sys.argv[1]), c)")
+BOOT = (
+    "import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']; "
+    "from qviz.worker.zygote import main; main(int(sys.argv[1]), c)"
+)
 
 
 def main(ctrl_fd: int, config: dict) -> None:
@@ -150,6 +152,7 @@ def _write(fd: int, data: bytes) -> None:
 
 
 # ---- one worker: one call ----------------------------------------------------------------
+
 
 def worker_main(data_fd: int, limits: dict) -> None:
     """Apply limits, read one request, run it, send one reply, exit."""

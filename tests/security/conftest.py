@@ -16,7 +16,9 @@ TEST_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=5, wall_seconds=2.0)
 
 def make_pool(**kw) -> WorkerPool:
     kw.setdefault("max_workers", 2)
-    return WorkerPool(kw.pop("limits", TEST_LIMITS), task_modules=["security.fault_tasks"], extra_path=[TESTS_DIR], **kw)
+    return WorkerPool(
+        kw.pop("limits", TEST_LIMITS), task_modules=["security.fault_tasks"], extra_path=[TESTS_DIR], **kw
+    )
 
 
 @pytest.fixture(scope="session")

@@ -54,8 +54,13 @@ def unsendable():
 
 def probe():
     """What a worker can see of its surroundings."""
-    return {"environ": dict(os.environ), "cwd": os.getcwd(), "listing": os.listdir("."),
-            "home": os.environ.get("HOME"), "tmp_listing": os.listdir(os.environ.get("TMPDIR", "/nonexistent"))}
+    return {
+        "environ": dict(os.environ),
+        "cwd": os.getcwd(),
+        "listing": os.listdir("."),
+        "home": os.environ.get("HOME"),
+        "tmp_listing": os.listdir(os.environ.get("TMPDIR", "/nonexistent")),
+    }
 
 
 def ort_unchecked(data: bytes):
@@ -76,5 +81,18 @@ def threads_running(data: bytes, feeds: dict):
     return {"threads": len(os.listdir("/proc/self/task"))}
 
 
-for _fn in (threads_running, segfault, kill9, hang, spin, alloc, slow_describe, fail, big_result, unsendable, probe, ort_unchecked):
+for _fn in (
+    threads_running,
+    segfault,
+    kill9,
+    hang,
+    spin,
+    alloc,
+    slow_describe,
+    fail,
+    big_result,
+    unsendable,
+    probe,
+    ort_unchecked,
+):
     register_task(_fn.__name__, _fn)

@@ -24,7 +24,12 @@ import model_factory as mf
 XSS = "<img src=x onerror=alert(1)>"
 MARKDOWN = "[click me](javascript:alert(1)) **bold** <script>alert(2)</script>"
 ANSI = "\x1b[31mred\x1b[0m\x1b]0;title\x07"
-LOCATIONS = {"secrets": ".streamlit/secrets.toml", "passwd": "/etc/passwd", "parent": "../x", "environ": "/proc/self/environ"}
+LOCATIONS = {
+    "secrets": ".streamlit/secrets.toml",
+    "passwd": "/etc/passwd",
+    "parent": "../x",
+    "environ": "/proc/self/environ",
+}
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,19 @@ def i64(*values) -> np.ndarray:
 
 # ---- not a model ------------------------------------------------------------------------------
 
+
 def png_bytes() -> bytes:
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    )
 
 
 # ---- external data in every placement ---------------------------------------------------------
+
 
 def _ext(t: TensorProto, loc: str) -> TensorProto:
     return mf.set_external(t, loc)
@@ -69,8 +79,13 @@ def ext_initializer(loc):
 def ext_sparse(loc, part):
     sp = _sparse("sw")
     _ext(getattr(sp, part), loc)
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "sw"], ["y"])], "g", [mf.vinfo("x", [1, 4])],
-                              [mf.vinfo("y", [1, 3])], sparse_initializer=[sp])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "sw"], ["y"])],
+        "g",
+        [mf.vinfo("x", [1, 4])],
+        [mf.vinfo("y", [1, 3])],
+        sparse_initializer=[sp],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
 
 
@@ -81,7 +96,9 @@ def ext_constant(loc, attr="value"):
         sp = _sparse("sv")
         _ext(sp.values, loc)
         node = helper.make_node("Constant", [], ["w"], sparse_value=sp)
-    return mf.make_model([node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])])
+    return mf.make_model(
+        [node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])]
+    )
 
 
 def ext_tensor_attr(loc):
@@ -94,7 +111,9 @@ def _if_wrap(then_graph: onnx.GraphProto, depth: int) -> onnx.ModelProto:
     """then_graph nested `depth` Ifs deep; every else branch is a plain Identity."""
     graph = then_graph
     for level in range(depth):
-        else_g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], f"else{level}", [], [mf.vinfo("y", [1, 4])])
+        else_g = helper.make_graph(
+            [helper.make_node("Identity", ["x"], ["y"])], f"else{level}", [], [mf.vinfo("y", [1, 4])]
+        )
         node = helper.make_node("If", ["cond"], ["y"], then_branch=graph, else_branch=else_g, name=f"if{level}")
         graph = helper.make_graph([node], f"then{level}", [], [mf.vinfo("y", [1, 4])])
     inputs = [mf.vinfo("cond", [], TensorProto.BOOL), mf.vinfo("x", [1, 4])]
@@ -102,34 +121,56 @@ def _if_wrap(then_graph: onnx.GraphProto, depth: int) -> onnx.ModelProto:
 
 
 def ext_if_deep(loc, depth=6):
-    leaf = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "leaf", [], [mf.vinfo("y", [1, 4])],
-                             [_ext(mf.init("w", np.ones((1, 4), np.float32)), loc)])
+    leaf = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "leaf",
+        [],
+        [mf.vinfo("y", [1, 4])],
+        [_ext(mf.init("w", np.ones((1, 4), np.float32)), loc)],
+    )
     return _if_wrap(leaf, depth)
 
 
 def ext_loop_body(loc):
     body = helper.make_graph(
         [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("Add", ["a_in", "w"], ["a_out"])],
-        "body", [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("c_in", [], TensorProto.BOOL), mf.vinfo("a_in", [3])],
-        [mf.vinfo("c_out", [], TensorProto.BOOL), mf.vinfo("a_out", [3])], [_ext(mf.init("w", np.ones(3, np.float32)), loc)])
+        "body",
+        [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("c_in", [], TensorProto.BOOL), mf.vinfo("a_in", [3])],
+        [mf.vinfo("c_out", [], TensorProto.BOOL), mf.vinfo("a_out", [3])],
+        [_ext(mf.init("w", np.ones(3, np.float32)), loc)],
+    )
     node = helper.make_node("Loop", ["n", "", "a0"], ["a"], body=body)
     return mf.make_model([node], [mf.vinfo("n", [], TensorProto.INT64), mf.vinfo("a0", [3])], [mf.vinfo("a", [3])])
 
 
 def ext_scan_body(loc):
     w = helper.make_node("Constant", [], ["w"], value=_ext(mf.init("cw", np.ones(3, np.float32)), loc))
-    body = helper.make_graph([w, helper.make_node("Add", ["s_in", "w"], ["s_out"]), helper.make_node("Identity", ["s_out"], ["e"])],
-                             "body", [mf.vinfo("s_in", [3]), mf.vinfo("x_t", [3])], [mf.vinfo("s_out", [3]), mf.vinfo("e", [3])])
+    body = helper.make_graph(
+        [w, helper.make_node("Add", ["s_in", "w"], ["s_out"]), helper.make_node("Identity", ["s_out"], ["e"])],
+        "body",
+        [mf.vinfo("s_in", [3]), mf.vinfo("x_t", [3])],
+        [mf.vinfo("s_out", [3]), mf.vinfo("e", [3])],
+    )
     node = helper.make_node("Scan", ["s0", "xs"], ["s", "es"], body=body, num_scan_inputs=1)
-    return mf.make_model([node], [mf.vinfo("s0", [3]), mf.vinfo("xs", [2, 3])], [mf.vinfo("s", [3]), mf.vinfo("es", [2, 3])])
+    return mf.make_model(
+        [node], [mf.vinfo("s0", [3]), mf.vinfo("xs", [2, 3])], [mf.vinfo("s", [3]), mf.vinfo("es", [2, 3])]
+    )
 
 
 def ext_function(loc):
     const = helper.make_node("Constant", [], ["w"], value=_ext(mf.init("fw", np.ones(4, np.float32)), loc))
-    fn = helper.make_function("local.fn", "AddW", ["a"], ["b"], [const, helper.make_node("Add", ["a", "w"], ["b"])],
-                              [helper.make_opsetid("", 21)])
+    fn = helper.make_function(
+        "local.fn",
+        "AddW",
+        ["a"],
+        ["b"],
+        [const, helper.make_node("Add", ["a", "w"], ["b"])],
+        [helper.make_opsetid("", 21)],
+    )
     node = helper.make_node("AddW", ["x"], ["y"], domain="local.fn")
-    return mf.make_model([node], [mf.vinfo("x", [4])], [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn])
+    return mf.make_model(
+        [node], [mf.vinfo("x", [4])], [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn]
+    )
 
 
 EXTERNAL = {
@@ -148,14 +189,24 @@ EXTERNAL = {
 
 # ---- memory and time bombs -------------------------------------------------------------------
 
+
 def static_bomb(op: str) -> onnx.ModelProto:
     """A constant-input op asking for terabytes (caught statically)."""
     if op == "ConstantOfShape":
-        nodes, inits = [helper.make_node("ConstantOfShape", ["shape"], ["y"])], [mf.init("shape", i64(100_000, 100_000, 100))]
+        nodes, inits = (
+            [helper.make_node("ConstantOfShape", ["shape"], ["y"])],
+            [mf.init("shape", i64(100_000, 100_000, 100))],
+        )
     elif op == "Expand":
-        nodes, inits = [helper.make_node("Expand", ["one", "shape"], ["y"])], [mf.init("one", np.ones(1, np.float32)), mf.init("shape", i64(10**6, 10**6))]
+        nodes, inits = (
+            [helper.make_node("Expand", ["one", "shape"], ["y"])],
+            [mf.init("one", np.ones(1, np.float32)), mf.init("shape", i64(10**6, 10**6))],
+        )
     elif op == "Tile":
-        nodes, inits = [helper.make_node("Tile", ["one", "reps"], ["y"])], [mf.init("one", np.ones(1, np.float32)), mf.init("reps", i64(10**11))]
+        nodes, inits = (
+            [helper.make_node("Tile", ["one", "reps"], ["y"])],
+            [mf.init("one", np.ones(1, np.float32)), mf.init("reps", i64(10**11))],
+        )
     else:
         nodes = [helper.make_node("Range", ["a", "b", "c"], ["y"])]
         inits = [mf.init("a", np.float32(0)), mf.init("b", np.float32(1e12)), mf.init("c", np.float32(1))]
@@ -163,16 +214,22 @@ def static_bomb(op: str) -> onnx.ModelProto:
 
 
 def concat_hidden_bomb() -> onnx.ModelProto:
-    nodes = [helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]), helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
-             helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden")]
+    nodes = [
+        helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]),
+        helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden"),
+    ]
     inits = [mf.init("a", np.int64(50_000)), mf.init("zero", i64(0)), mf.init("b", i64(50_000))]
     return mf.make_model(nodes, [], [mf.vinfo("y", None)], inits)
 
 
 def shape_op_bomb() -> onnx.ModelProto:
     """ConstantOfShape(Shape(x) * [512, 256]) = 2 GiB: the size exists only once Shape runs."""
-    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Mul", ["s", "k"], ["big"]),
-             helper.make_node("ConstantOfShape", ["big"], ["y"], name="shape_bomb")]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Mul", ["s", "k"], ["big"]),
+        helper.make_node("ConstantOfShape", ["big"], ["y"], name="shape_bomb"),
+    ]
     return mf.make_model(nodes, [mf.vinfo("x", [64, 64])], [mf.vinfo("y", None)], [mf.init("k", i64(512, 256))])
 
 
@@ -183,26 +240,44 @@ def input_shape_bomb(op: str) -> onnx.ModelProto:
         return mf.make_model(nodes, [mf.vinfo("shape", [2], TensorProto.INT64)], [mf.vinfo("y", None)])
     if op == "Tile":
         nodes = [helper.make_node("Tile", ["one", "reps"], ["y"])]
-        return mf.make_model(nodes, [mf.vinfo("reps", [1], TensorProto.INT64)], [mf.vinfo("y", None)], [mf.init("one", np.ones(1, np.float32))])
+        return mf.make_model(
+            nodes,
+            [mf.vinfo("reps", [1], TensorProto.INT64)],
+            [mf.vinfo("y", None)],
+            [mf.init("one", np.ones(1, np.float32))],
+        )
     if op == "Expand":
         nodes = [helper.make_node("Expand", ["one", "shape"], ["y"])]
-        return mf.make_model(nodes, [mf.vinfo("shape", [2], TensorProto.INT64)], [mf.vinfo("y", None)], [mf.init("one", np.ones(1, np.float32))])
+        return mf.make_model(
+            nodes,
+            [mf.vinfo("shape", [2], TensorProto.INT64)],
+            [mf.vinfo("y", None)],
+            [mf.init("one", np.ones(1, np.float32))],
+        )
     nodes = [helper.make_node("Range", ["a", "limit", "c"], ["y"])]
-    return mf.make_model(nodes, [mf.vinfo("limit", [], TensorProto.FLOAT)], [mf.vinfo("y", None)],
-                         [mf.init("a", np.float32(0)), mf.init("c", np.float32(1))])
+    return mf.make_model(
+        nodes,
+        [mf.vinfo("limit", [], TensorProto.FLOAT)],
+        [mf.vinfo("y", None)],
+        [mf.init("a", np.float32(0)), mf.init("c", np.float32(1))],
+    )
 
 
 def endless_loop() -> onnx.ModelProto:
     """Loop with trip count 2^62 and a body that only adds: a CPU/time bomb."""
     body = helper.make_graph(
         [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("Add", ["a_in", "one"], ["a_out"])],
-        "body", [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("c_in", [], TensorProto.BOOL), mf.vinfo("a_in", [1])],
-        [mf.vinfo("c_out", [], TensorProto.BOOL), mf.vinfo("a_out", [1])], [mf.init("one", np.ones(1, np.float32))])
+        "body",
+        [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("c_in", [], TensorProto.BOOL), mf.vinfo("a_in", [1])],
+        [mf.vinfo("c_out", [], TensorProto.BOOL), mf.vinfo("a_out", [1])],
+        [mf.init("one", np.ones(1, np.float32))],
+    )
     node = helper.make_node("Loop", ["n", "", "a0"], ["a"], body=body, name="endless")
     return mf.make_model([node], [mf.vinfo("a0", [1])], [mf.vinfo("a", [1])], [mf.init("n", np.array(2**62, np.int64))])
 
 
 # ---- structure -------------------------------------------------------------------------------
+
 
 def proto_field(message_type, name: str, payload: bytes) -> bytes:
     """Wire bytes of one length-delimited field (protobuf concatenation = merge)."""
@@ -226,8 +301,12 @@ def nested_if_bytes(depth: int) -> bytes:
         node = helper.make_node("If", ["cond"], ["y"], else_branch=else_g, name=f"if{level}").SerializeToString()
         attr = helper.make_attribute("then_branch", onnx.GraphProto())
         attr.ClearField("g")
-        node += proto_field(onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph))
-        graph = helper.make_graph([], f"t{level}", [], [y]).SerializeToString() + proto_field(onnx.GraphProto, "node", node)
+        node += proto_field(
+            onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph)
+        )
+        graph = helper.make_graph([], f"t{level}", [], [y]).SerializeToString() + proto_field(
+            onnx.GraphProto, "node", node
+        )
     shell = mf.make_model([], [mf.vinfo("cond", [], TensorProto.BOOL), mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 4])])
     shell.graph.ClearField("node")
     body = shell.graph.SerializeToString() + graph  # merge: the shell's inputs/outputs + the If node
@@ -294,21 +373,30 @@ def build_corpus() -> dict[str, Case]:
     for op in ("ConstantOfShape", "Expand", "Tile", "Range"):
         corpus[f"static_bomb_{op}"] = Case(b(static_bomb(op)), match="would create a")
     corpus["concat_hidden_bomb"] = Case(b(concat_hidden_bomb()), match="would create a")
-    corpus["shape_op_bomb"] = Case(b(shape_op_bomb()), "run_model", "memory", "needed more than",
-                                   {"x": np.zeros((64, 64), np.float32)})
-    corpus["cos_runtime_bomb"] = Case(b(input_shape_bomb("ConstantOfShape")), "run_model", "memory", "needed more than",
-                                      {"shape": i64(32768, 16384)})
-    corpus["expand_runtime_bomb"] = Case(b(input_shape_bomb("Expand")), "run_model", "memory", "needed more than",
-                                         {"shape": i64(32768, 16384)})
-    corpus["tile_runtime_bomb"] = Case(b(input_shape_bomb("Tile")), "run_model", "memory", "needed more than",
-                                       {"reps": i64(2**29)})
-    corpus["range_runtime_bomb"] = Case(b(input_shape_bomb("Range")), "run_model", "memory", "needed more than",
-                                        {"limit": np.array(6e8, np.float32)})
-    corpus["endless_loop"] = Case(b(endless_loop()), "run_model", "wall_time", "took longer than", {"a0": np.zeros(1, np.float32)})
+    corpus["shape_op_bomb"] = Case(
+        b(shape_op_bomb()), "run_model", "memory", "needed more than", {"x": np.zeros((64, 64), np.float32)}
+    )
+    corpus["cos_runtime_bomb"] = Case(
+        b(input_shape_bomb("ConstantOfShape")), "run_model", "memory", "needed more than", {"shape": i64(32768, 16384)}
+    )
+    corpus["expand_runtime_bomb"] = Case(
+        b(input_shape_bomb("Expand")), "run_model", "memory", "needed more than", {"shape": i64(32768, 16384)}
+    )
+    corpus["tile_runtime_bomb"] = Case(
+        b(input_shape_bomb("Tile")), "run_model", "memory", "needed more than", {"reps": i64(2**29)}
+    )
+    corpus["range_runtime_bomb"] = Case(
+        b(input_shape_bomb("Range")), "run_model", "memory", "needed more than", {"limit": np.array(6e8, np.float32)}
+    )
+    corpus["endless_loop"] = Case(
+        b(endless_loop()), "run_model", "wall_time", "took longer than", {"a0": np.zeros(1, np.float32)}
+    )
     corpus["if_nested_32"] = Case(nested_if_bytes(32), expect="accept")
     corpus["if_nested_33"] = Case(nested_if_bytes(33), match="not an ONNX model")
     corpus["custom_domain"] = Case(b(custom_domain()), match="custom domain 'com.evil'")
-    corpus["unknown_contrib_op"] = Case(b(unknown_contrib_op()), "run_model", "model", "onnxruntime", {"x": np.zeros(4, np.float32)})
+    corpus["unknown_contrib_op"] = Case(
+        b(unknown_contrib_op()), "run_model", "model", "onnxruntime", {"x": np.zeros(4, np.float32)}
+    )
     corpus["opset_99"] = Case(_versions(10, 99), match="opset 99")
     corpus["ir_99"] = Case(_versions(99, 21), match="IR version 99")
     corpus["hostile_text"] = Case(b(hostile_text()), expect="accept")

@@ -22,9 +22,21 @@ from . import hostile_models as hm
 from .conftest import make_pool
 
 CANARY = "CANARY-d41d8cd9-never-leak"
-ALLOWED_ENV = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "OMP_NUM_THREADS",
-               "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "ORT_NUM_THREADS",
-               "ARROW_DEFAULT_MEMORY_POOL"}
+ALLOWED_ENV = {
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONHASHSEED",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "ORT_NUM_THREADS",
+    "ARROW_DEFAULT_MEMORY_POOL",
+}
 
 
 def plant(directory, names=("secrets.toml", ".streamlit/secrets.toml", "x")) -> None:

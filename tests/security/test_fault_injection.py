@@ -151,7 +151,9 @@ def test_control_characters_never_reach_the_server_log(pool, caplog):
     assert "\\x1b[31m" in caplog.text
 
 
-@pytest.mark.parametrize("task, args", [("big_result", (2**20,)), ("unsendable", ())], ids=["too_big", "not_plain_data"])
+@pytest.mark.parametrize(
+    "task, args", [("big_result", (2**20,)), ("unsendable", ())], ids=["too_big", "not_plain_data"]
+)
 def test_results_the_server_will_not_read(pool, task, args):
     with pytest.raises(WorkerError) as err:
         pool.call(task, *args, limits=Limits(memory_bytes=2**30, wall_seconds=5, max_result_bytes=2**19))

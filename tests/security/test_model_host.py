@@ -32,41 +32,59 @@ from .test_fault_injection import wait_for_exactly, wait_for_no_workers
 
 LIMITS = Limits(memory_bytes=2**30, cpu_seconds=30, wall_seconds=30.0)  # benign calls on a busy machine
 BOMB_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=5, wall_seconds=2.0)
-CONFIGS = {"float": ModelConfig(), "w8a8": PRESETS["w8a8"],
-           "conv1_w4": ModelConfig().with_layer("conv1", LayerConfig(QuantSpec(bits=4), None))}
+CONFIGS = {
+    "float": ModelConfig(),
+    "w8a8": PRESETS["w8a8"],
+    "conv1_w4": ModelConfig().with_layer("conv1", LayerConfig(QuantSpec(bits=4), None)),
+}
 
 
 def _value_dependent(body: list, extra_inits=()) -> bytes:
     """x[N, 4] -> y[N, 4] = x + f(n), n = int64(max(x)): cheap on the generated inputs of a
     pre-flight (n ~ 2), a bomb on large values. `body` maps "n" (int64 scalar) to "s" (float)."""
-    head = [helper.make_node("ReduceMax", ["x"], ["mx"], keepdims=0),
-            helper.make_node("Cast", ["mx"], ["n"], to=TensorProto.INT64)]
+    head = [
+        helper.make_node("ReduceMax", ["x"], ["mx"], keepdims=0),
+        helper.make_node("Cast", ["mx"], ["n"], to=TensorProto.INT64),
+    ]
     tail = [helper.make_node("Add", ["x", "s"], ["y"])]
-    graph = helper.make_graph(head + body + tail, "value_dependent", [mf.vinfo("x", ["N", 4])],
-                              [mf.vinfo("y", ["N", 4])], list(extra_inits))
+    graph = helper.make_graph(
+        head + body + tail, "value_dependent", [mf.vinfo("x", ["N", 4])], [mf.vinfo("y", ["N", 4])], list(extra_inits)
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10).SerializeToString()
 
 
 def memory_bomb() -> bytes:
     """s = sum(zeros([n])): n = 1e10 asks for 40 GB."""
-    return _value_dependent([helper.make_node("Unsqueeze", ["n", "axis0"], ["shape"]),
-                             helper.make_node("ConstantOfShape", ["shape"], ["zeros"]),
-                             helper.make_node("ReduceSum", ["zeros"], ["s"], keepdims=0)],
-                            [mf.init("axis0", np.array([0], np.int64))])
+    return _value_dependent(
+        [
+            helper.make_node("Unsqueeze", ["n", "axis0"], ["shape"]),
+            helper.make_node("ConstantOfShape", ["shape"], ["zeros"]),
+            helper.make_node("ReduceSum", ["zeros"], ["s"], keepdims=0),
+        ],
+        [mf.init("axis0", np.array([0], np.int64))],
+    )
 
 
 def endless_loop() -> bytes:
     """s = a Loop of n iterations (each adds 1): n = 1e15 never ends."""
     body = helper.make_graph(
         [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("Add", ["v_in", "one"], ["v_out"])],
-        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-                 helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
-                 helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [])],
-        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [])],
-        [mf.init("one", np.array(1.0, np.float32))])
-    return _value_dependent([helper.make_node("Loop", ["n", "cond", "zero"], ["s"], body=body)],
-                            [mf.init("cond", np.array(True)), mf.init("zero", np.array(0.0, np.float32))])
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_in", TensorProto.FLOAT, []),
+        ],
+        [
+            helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_out", TensorProto.FLOAT, []),
+        ],
+        [mf.init("one", np.array(1.0, np.float32))],
+    )
+    return _value_dependent(
+        [helper.make_node("Loop", ["n", "cond", "zero"], ["s"], body=body)],
+        [mf.init("cond", np.array(True)), mf.init("zero", np.array(0.0, np.float32))],
+    )
 
 
 BENIGN = {"x": np.full((2, 4), 0.5, np.float32)}  # n = 0
@@ -120,18 +138,24 @@ def test_latency_and_kernel_report_are_measured_in_the_host(pool, conv):
 
 
 def test_a_model_onnxruntime_cannot_load_fails_at_session_creation(pool):
-    bad = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                                              [mf.vinfo("x", [2])], [mf.vinfo("y", [3, 3])]),
-                            opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+    bad = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [mf.vinfo("x", [2])], [mf.vinfo("y", [3, 3])]),
+        opset_imports=[helper.make_opsetid("", 21)],
+        ir_version=10,
+    )
     mangled = bad.SerializeToString().replace(b"Relu", b"Rexu")
     with pytest.raises(ModelError, match="cannot load"):
         ModelHost(pool).session(mangled)
 
 
-@pytest.mark.parametrize("model, kind, message", [
-    (memory_bomb, "memory", "needed more than 1 GB"),
-    (endless_loop, "wall_time", "took longer than 2 s"),
-], ids=["memory_bomb", "endless_loop"])
+@pytest.mark.parametrize(
+    "model, kind, message",
+    [
+        (memory_bomb, "memory", "needed more than 1 GB"),
+        (endless_loop, "wall_time", "took longer than 2 s"),
+    ],
+    ids=["memory_bomb", "endless_loop"],
+)
 def test_value_dependent_bomb_ends_only_that_call(pool, conv, model, kind, message):
     data = model()
     load_model(data)  # passes every static check: only the values make it a bomb
@@ -210,8 +234,14 @@ def test_calls_to_one_host_from_many_threads_all_get_their_answer(pool, conv):
 def test_immutable_feeds_are_sent_once_and_dropped_with_their_array(pool, monkeypatch):
     sent = []
     real_send = host.protocol.send_parts
-    monkeypatch.setattr(host.protocol, "send_parts", lambda sock, parts, deadline=None: (
-        sent.append(sum(memoryview(p).nbytes for p in parts)), real_send(sock, parts, deadline))[1])
+    monkeypatch.setattr(
+        host.protocol,
+        "send_parts",
+        lambda sock, parts, deadline=None: (
+            sent.append(sum(memoryview(p).nbytes for p in parts)),
+            real_send(sock, parts, deadline),
+        )[1],
+    )
     model = mf.conv_net()
     model_host = ModelHost(pool)
     sess = model_host.session(mf.to_bytes(model))

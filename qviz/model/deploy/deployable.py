@@ -41,8 +41,14 @@ from qviz.model.deploy.native import native_form
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
 from qviz.model.simulate.simulator import Simulator
 
-ONNX_INT = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8, (7, True): TensorProto.INT8, (7, False): TensorProto.UINT8,
-            (4, True): TensorProto.INT4, (4, False): TensorProto.UINT4}
+ONNX_INT = {
+    (8, True): TensorProto.INT8,
+    (8, False): TensorProto.UINT8,
+    (7, True): TensorProto.INT8,
+    (7, False): TensorProto.UINT8,
+    (4, True): TensorProto.INT4,
+    (4, False): TensorProto.UINT4,
+}
 FP16_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
@@ -59,12 +65,19 @@ def deployable(config: ModelConfig, layers: list[Layer], weights=None) -> list[s
         if form == "fp16" and layer.op_type not in FP16_OPS:
             form, why = None, f"float16 on {layer.op_type}: only {', '.join(FP16_OPS)} are deployed in float16"
         if form == "qdq" and not _plain_weight(layer, weights):
-            form, why = None, ("the weight is not a float32 initializer read directly by the node (a Constant node "
-                               "or a Cast): onnxruntime's quantizer needs one (fold constants first)")
+            form, why = (
+                None,
+                (
+                    "the weight is not a float32 initializer read directly by the node (a Constant node "
+                    "or a Cast): onnxruntime's quantizer needs one (fold constants first)"
+                ),
+            )
         if form is None:
             s = specs[layer.id]
-            problems.append(f"layer {layer.id!r} (weights {describe_spec(s.weights)}, "
-                            f"activations {describe_spec(s.activations)}): {why}")
+            problems.append(
+                f"layer {layer.id!r} (weights {describe_spec(s.weights)}, "
+                f"activations {describe_spec(s.activations)}): {why}"
+            )
     return problems
 
 
@@ -83,8 +96,9 @@ def needs_reduce_range() -> bool:
     return " avx2" in flags and "vnni" not in flags
 
 
-def deploy(model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None,
-           reduce_range: bool | None = None) -> bytes:
+def deploy(
+    model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None, reduce_range: bool | None = None
+) -> bytes:
     """The deployable ONNX bytes of `config` (module doc); SpecError if a layer cannot deploy.
 
     reduce_range (None = needs_reduce_range()): QDQ layers with 8-bit weights get 7-bit codes
@@ -179,13 +193,19 @@ def _engine_weights(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: S
     if dq is None or dq.op_type != "DequantizeLinear":
         return
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), s.weights)
-    qdtype = helper.tensor_dtype_to_np_dtype(ONNX_INT[(s.weights.bits, s.weights.signed)]) if s.weights.bits == 8 else None
+    qdtype = (
+        helper.tensor_dtype_to_np_dtype(ONNX_INT[(s.weights.bits, s.weights.signed)]) if s.weights.bits == 8 else None
+    )
     if s.weights.bits == 7:
         qdtype = np.int8 if s.weights.signed else np.uint8
     if qdtype is None:
         return  # NOTE: 4-bit codes stay onnxruntime's (its int4 packing); only 8-bit codes are swapped
     _replace_init(ed, dq.input[0], r.q.astype(qdtype))
-    _replace_init(ed, dq.input[1], np.asarray(r.scale, np.float32).reshape(-1) if s.weights.granularity == "channel" else np.float32(r.scale))
+    _replace_init(
+        ed,
+        dq.input[1],
+        np.asarray(r.scale, np.float32).reshape(-1) if s.weights.granularity == "channel" else np.float32(r.scale),
+    )
     _replace_init(ed, dq.input[2], np.asarray(r.zero_point).astype(qdtype).reshape(np.shape(r.scale)))
     _set_axis(dq, s.weights.axis if s.weights.granularity == "channel" else None)
     if layer.bias_name and len(node.input) > 2 and node.input[2]:
@@ -221,7 +241,9 @@ def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simu
     """Integer weights behind a DequantizeLinear (per tensor, per channel or blocked)."""
     w = s.weights
     if (w.bits == 4 or w.granularity == "group") and _opset(ed.model) < 21:
-        raise SpecError(f"layer {layer.id!r}: int4 or group-wise weights need opset >= 21; the model has {_opset(ed.model)}")
+        raise SpecError(
+            f"layer {layer.id!r}: int4 or group-wise weights need opset >= 21; the model has {_opset(ed.model)}"
+        )
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), w)
     node = ed.nodes[i]
     elem = tensor_elem_type(ed.model, node.input[layer.weight_input]) or TensorProto.FLOAT
@@ -263,7 +285,9 @@ def _fp16(ed: GraphEditor, i: int, layer: Layer, sim: Simulator) -> None:
         b = np.asarray(sim.loaded.weights[layer.bias_name], dtype=np.float32).astype(np.float16)
         ed.set_input(i, 2, ed.add_initializer(f"{layer.bias_name}_fp16", b))
     x16 = ed.unique(f"{layer.inputs[0]}_fp16")
-    ed.insert_before(i, [helper.make_node("Cast", [layer.inputs[0]], [x16], name=ed.unique(x16), to=TensorProto.FLOAT16)])
+    ed.insert_before(
+        i, [helper.make_node("Cast", [layer.inputs[0]], [x16], name=ed.unique(x16), to=TensorProto.FLOAT16)]
+    )
     for j, name in enumerate(node.input):
         if name == layer.inputs[0]:
             ed.set_input(i, j, x16)

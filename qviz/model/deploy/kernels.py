@@ -23,12 +23,25 @@ from qviz.model.runtime.executor import LOCAL
 from qviz.model.load.layer_table import layer_table
 from qviz.model.load.loader import load_model
 
-INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "MatMulNBits", "QGemm",
-               "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "QAttention", "QLinearConvTranspose",
-               "DynamicQuantizeLSTM", "MatMulBnb4")
+INTEGER_OPS = (
+    "QLinearConv",
+    "QLinearMatMul",
+    "MatMulInteger",
+    "ConvInteger",
+    "MatMulNBits",
+    "QGemm",
+    "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul",
+    "QAttention",
+    "QLinearConvTranspose",
+    "DynamicQuantizeLSTM",
+    "MatMulBnb4",
+)
 
 
-def optimized_graph(model_bytes: bytes, level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, executor=LOCAL) -> onnx.ModelProto:
+def optimized_graph(
+    model_bytes: bytes, level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, executor=LOCAL
+) -> onnx.ModelProto:
     """The graph onnxruntime runs after its optimizations, made where `executor` runs sessions."""
     return onnx.load_model_from_string(executor.optimized(model_bytes, int(level)))
 

@@ -32,11 +32,23 @@ from qviz.model.deploy.native import native_form, ort_type
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
 from qviz.model.simulate.simulator import as_loaded
 
-CSV_COLUMNS = ["id", "op_type", "weight_name", "weight_shape", "params", "weights", "activations",
-               "dynamic", "deploy_form", "note"]
+CSV_COLUMNS = [
+    "id",
+    "op_type",
+    "weight_name",
+    "weight_shape",
+    "params",
+    "weights",
+    "activations",
+    "dynamic",
+    "deploy_form",
+    "note",
+]
 
 
-def to_ort_overrides(model, config: ModelConfig, qparams: dict | None = None, layers: list[Layer] | None = None) -> dict:
+def to_ort_overrides(
+    model, config: ModelConfig, qparams: dict | None = None, layers: list[Layer] | None = None
+) -> dict:
     """quantize_static arguments for `config` (module doc); qparams: {tensor: (scale, zero_point)}."""
     layers = layers if layers is not None else layer_table(as_loaded(model))
     specs = resolve_layer_specs(layers, config)
@@ -62,8 +74,14 @@ def to_ort_overrides(model, config: ModelConfig, qparams: dict | None = None, la
 
 
 def _exclude(layer: Layer, form, problem: str, exclude: list, notes: list) -> None:
-    why = problem or {"float": "float", "fp16": "float16 (not an onnxruntime quantization type)",
-                      "weight_only": "weight-only (quantize_static quantizes activations too)"}[form]
+    why = (
+        problem
+        or {
+            "float": "float",
+            "fp16": "float16 (not an onnxruntime quantization type)",
+            "weight_only": "weight-only (quantize_static quantizes activations too)",
+        }[form]
+    )
     if layer.node_name:
         exclude.append(layer.node_name)
         notes.append(f"{layer.id}: excluded: {why}")
@@ -103,9 +121,18 @@ def layers_csv(model, config: ModelConfig, layers: list[Layer] | None = None) ->
 
 def _csv_row(layer: Layer, s: LayerSpecs) -> list:
     form, problem = native_form(layer, s)
-    row = [layer.id, layer.op_type, layer.weight_name, "x".join(map(str, layer.weight_shape)), layer.params,
-           describe_spec(s.weights), describe_spec(s.activations), s.dynamic, form or "none",
-           "; ".join(x for x in (s.note, problem) if x)]
+    row = [
+        layer.id,
+        layer.op_type,
+        layer.weight_name,
+        "x".join(map(str, layer.weight_shape)),
+        layer.params,
+        describe_spec(s.weights),
+        describe_spec(s.activations),
+        s.dynamic,
+        form or "none",
+        "; ".join(x for x in (s.note, problem) if x),
+    ]
     return [csv_cell(x) for x in row]
 
 
@@ -128,8 +155,14 @@ def describe_spec(spec) -> str:
         return "float"
     if spec.scheme == "float":
         return spec.float_format
-    kind = {"int": f"{'int' if spec.signed else 'uint'}{spec.bits}", "fixed_point": f"fixed{spec.bits}.{spec.frac_bits}"}
+    kind = {
+        "int": f"{'int' if spec.signed else 'uint'}{spec.bits}",
+        "fixed_point": f"fixed{spec.bits}.{spec.frac_bits}",
+    }
     head = kind.get(spec.scheme, f"{spec.scheme}{spec.bits}")
-    gran = {"tensor": "tensor", "channel": f"channel(axis {spec.axis})",
-            "group": f"group{spec.group_size}(axis {spec.axis})"}[spec.granularity]
+    gran = {
+        "tensor": "tensor",
+        "channel": f"channel(axis {spec.axis})",
+        "group": f"group{spec.group_size}(axis {spec.axis})",
+    }[spec.granularity]
     return f"{head} {'sym' if spec.symmetric else 'asym'} {gran} {spec.estimator}"

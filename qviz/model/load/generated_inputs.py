@@ -28,8 +28,15 @@ from qviz.model.safety import ModelError
 DIM_DEFAULT = 8
 
 
-def generated_inputs(inputs, rows: int, seed: int | np.random.Generator = 0, *, dims: dict | None = None,
-                     dim_default: int = DIM_DEFAULT, one_batch: bool = False) -> dict[str, np.ndarray]:
+def generated_inputs(
+    inputs,
+    rows: int,
+    seed: int | np.random.Generator = 0,
+    *,
+    dims: dict | None = None,
+    dim_default: int = DIM_DEFAULT,
+    one_batch: bool = False,
+) -> dict[str, np.ndarray]:
     """One feed {input name: array} for `inputs` (rules in the module doc)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     feed = {}

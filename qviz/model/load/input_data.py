@@ -34,7 +34,7 @@ MAX_KEYS = 64
 
 @dataclass(frozen=True, eq=False)
 class InputData:
-    x: object            # ndarray for one-input models, else {input name: ndarray}
+    x: object  # ndarray for one-input models, else {input name: ndarray}
     y: np.ndarray | None
     rows: int
 
@@ -47,8 +47,10 @@ def read_inputs_npz(data: bytes, inputs, max_bytes: int = MAX_BYTES, what: str =
     unknown = sorted(set(arrays) - set(names) - {"y"})
     missing = [n for n in names if n not in arrays]
     if unknown or missing:
-        raise SpecError(f"{what}: keys must be {', '.join(names)} (and optional y); "
-                        f"missing {missing or 'none'}, unexpected {unknown or 'none'}")
+        raise SpecError(
+            f"{what}: keys must be {', '.join(names)} (and optional y); "
+            f"missing {missing or 'none'}, unexpected {unknown or 'none'}"
+        )
     xs = {name: _check_input(name, arrays[name], info, what) for name, info in zip(names, inputs)}
     rows = {len(v) for v in xs.values()}
     if len(rows) != 1:
@@ -84,7 +86,9 @@ def _check_zip(data: bytes, max_bytes: int, what: str) -> None:
                 raise SpecError(f"{what}: {len(infos)} arrays; at most {MAX_KEYS}")
             total = sum(i.file_size for i in infos)
             if total > max_bytes:
-                raise SpecError(f"{what}: {total / 2**20:.0f} MiB uncompressed; the limit is {max_bytes / 2**20:.0f} MiB")
+                raise SpecError(
+                    f"{what}: {total / 2**20:.0f} MiB uncompressed; the limit is {max_bytes / 2**20:.0f} MiB"
+                )
             for info in infos:
                 _check_member(z, info, what)
     except SpecError:
@@ -111,8 +115,10 @@ def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
         shape, _, dtype = reader(fp)
     need = math.prod(shape) * dtype.itemsize
     if need > info.file_size:
-        raise SpecError(f"{what}: {info.filename} declares shape {shape} of {dtype} ({need:,} bytes) "
-                        f"but holds {info.file_size:,} bytes")
+        raise SpecError(
+            f"{what}: {info.filename} declares shape {shape} of {dtype} ({need:,} bytes) "
+            f"but holds {info.file_size:,} bytes"
+        )
 
 
 def _check_input(name: str, x: np.ndarray, info, what: str) -> np.ndarray:

@@ -104,8 +104,10 @@ def _candidates(node: onnx.NodeProto) -> list[_Candidate]:
         return [_Candidate(1, 1, 0, 2, (0,))]
     if op == "Gemm":
         tb, ta = _attr(node, "transB"), _attr(node, "transA")
-        return [_Candidate(1, 0 if tb else 1, 1 if tb else 0, 2, (0,)),
-                _Candidate(0, 1 if ta else 0, 0 if ta else 1, 2, (1,))]
+        return [
+            _Candidate(1, 0 if tb else 1, 1 if tb else 0, 2, (0,)),
+            _Candidate(0, 1 if ta else 0, 0 if ta else 1, 2, (1,)),
+        ]
     if op in ("MatMul", "MatMulInteger"):
         return [_Candidate(1, -1, -2, None, (0,)), _Candidate(0, -2, -1, None, (1,))]
     if op == "QLinearMatMul":
@@ -188,11 +190,20 @@ def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph) -> Lay
     bias = bias_const[0] if bias_const else bias
     base = (node.name + cand.suffix) if node.name else (weight or f"{node.op_type}#{index}")
     return Layer(
-        id=base, op_type=node.op_type, domain=node.domain, node_name=node.name, position=index,
-        weight_name=weight, weight_input=cand.weight_input, weight_shape=tuple(shape),
+        id=base,
+        op_type=node.op_type,
+        domain=node.domain,
+        node_name=node.name,
+        position=index,
+        weight_name=weight,
+        weight_input=cand.weight_input,
+        weight_shape=tuple(shape),
         weight_dtype=g.weights.dtype(weight),
-        channel_axis=cand.channel_axis % ndim, reduction_axis=cand.reduction_axis % ndim,
-        bias_name=bias, params=_params(node, shape, bias, g), macs=_macs(node, cand, shape, g),
+        channel_axis=cand.channel_axis % ndim,
+        reduction_axis=cand.reduction_axis % ndim,
+        bias_name=bias,
+        params=_params(node, shape, bias, g),
+        macs=_macs(node, cand, shape, g),
         inputs=tuple(x for i in cand.activation_inputs if (x := _input(node, i))),
         outputs=tuple(o for o in node.output if o),
         quantized=via_dq or node.op_type in QUANTIZED_OPS,

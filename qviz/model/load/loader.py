@@ -85,10 +85,16 @@ class LoadedModel:
     def summary(self) -> dict:
         """JSON-friendly summary (no arrays)."""
         return {
-            "sha256": self.sha256, "file_size": self.file_size, "ir_version": self.ir_version,
-            "opset": self.opset, "opsets": self.opsets, "param_count": self.param_count,
-            "inputs": [_info_dict(t) for t in self.inputs], "outputs": [_info_dict(t) for t in self.outputs],
-            "op_counts": self.op_counts, "warnings": self.warnings,
+            "sha256": self.sha256,
+            "file_size": self.file_size,
+            "ir_version": self.ir_version,
+            "opset": self.opset,
+            "opsets": self.opsets,
+            "param_count": self.param_count,
+            "inputs": [_info_dict(t) for t in self.inputs],
+            "outputs": [_info_dict(t) for t in self.outputs],
+            "op_counts": self.op_counts,
+            "warnings": self.warnings,
         }
 
 
@@ -96,7 +102,9 @@ def _info_dict(t: TensorInfo) -> dict:
     return {"name": t.name, "dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
 
 
-def load_model(source: bytes | bytearray | memoryview | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedModel:
+def load_model(
+    source: bytes | bytearray | memoryview | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> LoadedModel:
     """Load and validate an ONNX model from bytes or a file path; raise ModelError if unsafe/invalid."""
     data = read_source(source, max_bytes)
     model = safety.parse_model(data)
@@ -122,7 +130,9 @@ def read_source(source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 def _read_file(path: Path, max_bytes: int) -> bytes:
     try:
         if path.stat().st_size > max_bytes:
-            raise ModelError(f"model is {path.stat().st_size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+            raise ModelError(
+                f"model is {path.stat().st_size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB"
+            )
         return path.read_bytes()
     except OSError as e:
         raise ModelError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
@@ -207,10 +217,18 @@ def _describe(model: ModelProto, data: bytes) -> LoadedModel:
     inputs = tuple(tensor_info(v) for v in model.graph.input if v.name not in initializer_names)
     opsets = {op.domain or "ai.onnx": op.version for op in model.opset_import}
     return LoadedModel(
-        model=model, model_bytes=data, sha256=hashlib.sha256(data).hexdigest(), file_size=len(data),
-        ir_version=model.ir_version, opset=opsets.get("ai.onnx", 0), opsets=opsets,
-        inputs=inputs, outputs=tuple(tensor_info(v) for v in model.graph.output),
+        model=model,
+        model_bytes=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        ir_version=model.ir_version,
+        opset=opsets.get("ai.onnx", 0),
+        opsets=opsets,
+        inputs=inputs,
+        outputs=tuple(tensor_info(v) for v in model.graph.output),
         op_counts=dict(Counter(_op_key(n) for n in model.graph.node)),
-        param_count=sum(weights.size(n) for n in weights), weights=weights,
-        nonfinite_weights=nonfinite, empty_weights=tuple(n for n in weights if weights.size(n) == 0),
+        param_count=sum(weights.size(n) for n in weights),
+        weights=weights,
+        nonfinite_weights=nonfinite,
+        empty_weights=tuple(n for n in weights if weights.size(n) == 0),
     )

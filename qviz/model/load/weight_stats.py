@@ -21,8 +21,23 @@ from qviz.model.load.layer_table import Layer, _model_and_weights, layer_table
 from qviz.model.load.loader import LoadedModel
 from qviz.model.load.weights import as_numeric, count_nonfinite
 
-COLUMNS = ["id", "weight_name", "weight_dtype", "size", "min", "max", "mean", "std", "abs_max",
-           "channels", "channel_absmax_min", "channel_absmax_max", "channel_spread", "nonfinite", "empty"]
+COLUMNS = [
+    "id",
+    "weight_name",
+    "weight_dtype",
+    "size",
+    "min",
+    "max",
+    "mean",
+    "std",
+    "abs_max",
+    "channels",
+    "channel_absmax_min",
+    "channel_absmax_max",
+    "channel_spread",
+    "nonfinite",
+    "empty",
+]
 
 
 def _spread(ch_absmax: np.ndarray) -> float:
@@ -40,7 +55,7 @@ def _mean_std(x: np.ndarray, chunk: int = 1 << 20) -> tuple[float, float]:
     """
     flat = x.reshape(-1)
     mean = float(np.mean(flat, dtype=np.float64))
-    sq = sum(float(np.square(flat[i:i + chunk].astype(np.float64) - mean).sum()) for i in range(0, flat.size, chunk))
+    sq = sum(float(np.square(flat[i : i + chunk].astype(np.float64) - mean).sum()) for i in range(0, flat.size, chunk))
     return mean, (sq / flat.size) ** 0.5
 
 
@@ -66,9 +81,14 @@ def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
     else:
         mean, std = _mean_std(x)
     row.update(
-        min=float(np.nanmin(cmin)), max=float(np.nanmax(cmax)), mean=mean, std=std,
-        abs_max=float(ch_absmax.max()), channels=int(ch_absmax.size),
-        channel_absmax_min=float(ch_absmax.min()), channel_absmax_max=float(ch_absmax.max()),
+        min=float(np.nanmin(cmin)),
+        max=float(np.nanmax(cmax)),
+        mean=mean,
+        std=std,
+        abs_max=float(ch_absmax.max()),
+        channels=int(ch_absmax.size),
+        channel_absmax_min=float(ch_absmax.min()),
+        channel_absmax_max=float(ch_absmax.max()),
         channel_spread=_spread(ch_absmax),
     )
     return row

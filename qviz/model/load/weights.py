@@ -26,15 +26,25 @@ from qviz.model.safety import tensor_nbytes
 
 # ONNX data types whose raw_data is exactly numpy's little-endian layout.
 _DIRECT = {
-    TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64, TensorProto.FLOAT16: np.float16,
-    TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8, TensorProto.INT16: np.int16,
-    TensorProto.UINT16: np.uint16, TensorProto.INT32: np.int32, TensorProto.UINT32: np.uint32,
-    TensorProto.INT64: np.int64, TensorProto.UINT64: np.uint64, TensorProto.BOOL: np.bool_,
+    TensorProto.FLOAT: np.float32,
+    TensorProto.DOUBLE: np.float64,
+    TensorProto.FLOAT16: np.float16,
+    TensorProto.INT8: np.int8,
+    TensorProto.UINT8: np.uint8,
+    TensorProto.INT16: np.int16,
+    TensorProto.UINT16: np.uint16,
+    TensorProto.INT32: np.int32,
+    TensorProto.UINT32: np.uint32,
+    TensorProto.INT64: np.int64,
+    TensorProto.UINT64: np.uint64,
+    TensorProto.BOOL: np.bool_,
 }
 
 _SCALAR_ATTRS = {  # Constant's non-tensor value attributes -> numpy dtype
-    "value_float": np.float32, "value_floats": np.float32,
-    "value_int": np.int64, "value_ints": np.int64,
+    "value_float": np.float32,
+    "value_floats": np.float32,
+    "value_int": np.int64,
+    "value_ints": np.int64,
 }
 
 
@@ -140,5 +150,7 @@ def count_nonfinite(x: np.ndarray, chunk: int = 1 << 22) -> int:
     if "float" not in x.dtype.name or x.size == 0:  # float16/32/64, bfloat16, float8 (ml_dtypes)
         return 0
     flat = x.reshape(-1)
-    finite = sum(int(np.count_nonzero(np.isfinite(as_numeric(flat[i:i + chunk])))) for i in range(0, flat.size, chunk))
+    finite = sum(
+        int(np.count_nonzero(np.isfinite(as_numeric(flat[i : i + chunk])))) for i in range(0, flat.size, chunk)
+    )
     return flat.size - finite

@@ -28,8 +28,14 @@ def quantize_static(data: bytes, feeds: list[dict], overrides: dict) -> bytes:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "q.onnx"
-            ort_quantize_static(onnx.load_model_from_string(data), path, FeedReader(feeds), quant_format=QuantFormat.QDQ,
-                                calibrate_method=CalibrationMethod.MinMax, **ort_quantize_kwargs(overrides))
+            ort_quantize_static(
+                onnx.load_model_from_string(data),
+                path,
+                FeedReader(feeds),
+                quant_format=QuantFormat.QDQ,
+                calibrate_method=CalibrationMethod.MinMax,
+                **ort_quantize_kwargs(overrides),
+            )
             return path.read_bytes()
     finally:
         root.setLevel(level)

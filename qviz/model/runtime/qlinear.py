@@ -19,18 +19,24 @@ from qviz.model.runtime.session import make_session
 def _scale_inputs(r) -> list:
     per_channel = r.sw.size > 1
     sw = r.sw.astype(np.float32) if per_channel else np.float32(r.sw[0]).reshape(())
-    return [numpy_helper.from_array(np.float32(r.sx).reshape(()), "sx"),
-            numpy_helper.from_array(np.uint8(r.zx).reshape(()), "zx"),
-            numpy_helper.from_array(sw, "sw"),
-            numpy_helper.from_array(np.zeros(sw.shape, np.int8), "zw"),
-            numpy_helper.from_array(np.float32(r.sy).reshape(()), "sy"),
-            numpy_helper.from_array(np.uint8(r.zy).reshape(()), "zy")]
+    return [
+        numpy_helper.from_array(np.float32(r.sx).reshape(()), "sx"),
+        numpy_helper.from_array(np.uint8(r.zx).reshape(()), "zx"),
+        numpy_helper.from_array(sw, "sw"),
+        numpy_helper.from_array(np.zeros(sw.shape, np.int8), "zw"),
+        numpy_helper.from_array(np.float32(r.sy).reshape(()), "sy"),
+        numpy_helper.from_array(np.uint8(r.zy).reshape(()), "zy"),
+    ]
 
 
 def _run_one_node(node, x: np.ndarray, initializers: list) -> np.ndarray:
-    graph = helper.make_graph([node], "qviz_intonly",
-                              [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
-                              [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], initializers)
+    graph = helper.make_graph(
+        [node],
+        "qviz_intonly",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, None)],
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
     return make_session(model.SerializeToString()).run(None, {"x": x})[0]
 
@@ -46,7 +52,10 @@ def qlinear_conv_1x1(r) -> np.ndarray:
     """onnxruntime QLinearConv with a 1x1 kernel: the Gemm with its int32 bias r.b_q."""
     (batch, k), out = r.x_q.shape, r.w_q.shape[0]
     b_q = np.zeros(out, np.int32) if r.b_q is None else r.b_q
-    inits = [*_scale_inputs(r), numpy_helper.from_array(r.w_q.reshape(out, k, 1, 1), "w"),
-             numpy_helper.from_array(b_q, "b")]
+    inits = [
+        *_scale_inputs(r),
+        numpy_helper.from_array(r.w_q.reshape(out, k, 1, 1), "w"),
+        numpy_helper.from_array(b_q, "b"),
+    ]
     node = helper.make_node("QLinearConv", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy", "b"], ["y"])
     return _run_one_node(node, r.x_q.reshape(batch, k, 1, 1), inits).reshape(batch, out)

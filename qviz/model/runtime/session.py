@@ -24,7 +24,9 @@ FOLDING_CAP_BYTES = 256 * 2**20
 PROVIDERS = ["CPUExecutionProvider"]
 
 
-def session_options(threads: int = 1, *, optimization_level: ort.GraphOptimizationLevel | None = None) -> ort.SessionOptions:
+def session_options(
+    threads: int = 1, *, optimization_level: ort.GraphOptimizationLevel | None = None
+) -> ort.SessionOptions:
     """SessionOptions with qviz's fixed threading and safety limits (see module doc)."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads

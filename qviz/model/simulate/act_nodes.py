@@ -32,8 +32,12 @@ from qviz.quant.qparams import TINY
 from qviz.quant.spec import QuantSpec, SpecError
 from qviz.model.simulate.graph_edit import GraphEditor
 
-FLOAT_TYPES = {"float16": TensorProto.FLOAT16, "bfloat16": TensorProto.BFLOAT16,
-               "float8_e4m3fn": TensorProto.FLOAT8E4M3FN, "float8_e5m2": TensorProto.FLOAT8E5M2}
+FLOAT_TYPES = {
+    "float16": TensorProto.FLOAT16,
+    "bfloat16": TensorProto.BFLOAT16,
+    "float8_e4m3fn": TensorProto.FLOAT8E4M3FN,
+    "float8_e5m2": TensorProto.FLOAT8E5M2,
+}
 ROUND_OPS = {"half_even": "Round", "floor": "Floor"}
 
 
@@ -57,7 +61,9 @@ class _Chain:
 
 def round_op(spec: QuantSpec) -> str:
     if spec.rounding not in ROUND_OPS:
-        raise SpecError(f"activations.rounding must be one of {', '.join(ROUND_OPS)} (ONNX Round/Floor); got {spec.rounding!r}")
+        raise SpecError(
+            f"activations.rounding must be one of {', '.join(ROUND_OPS)} (ONNX Round/Floor); got {spec.rounding!r}"
+        )
     return ROUND_OPS[spec.rounding]
 
 

@@ -38,11 +38,15 @@ def calibration_feeds(model: ModelProto, calib) -> list[dict[str, np.ndarray]]:
     inputs = _graph_inputs(model)
     if isinstance(calib, np.ndarray):
         if len(inputs) != 1:
-            raise SpecError(f"calibration data is one array but the model has {len(inputs)} inputs "
-                            f"({', '.join(v.name for v in inputs)}): pass a dict of arrays")
+            raise SpecError(
+                f"calibration data is one array but the model has {len(inputs)} inputs "
+                f"({', '.join(v.name for v in inputs)}): pass a dict of arrays"
+            )
         calib = {inputs[0].name: calib}
     if not isinstance(calib, dict):
-        raise SpecError(f"calibration data must be an array, a dict of arrays or a list of feeds; got {type(calib).__name__}")
+        raise SpecError(
+            f"calibration data must be an array, a dict of arrays or a list of feeds; got {type(calib).__name__}"
+        )
     missing = [v.name for v in inputs if v.name not in calib]
     if missing:
         raise SpecError(f"calibration data has no array for input(s) {', '.join(missing)}")
@@ -61,7 +65,7 @@ def _split(model: ModelProto, arrays: dict[str, np.ndarray]) -> list[dict[str, n
     batch = dims[0].dim_value if fixed else DEFAULT_BATCH
     n = len(next(iter(arrays.values())))
     # NOTE: a fixed batch dimension cannot take a short last batch: it is left out.
-    return [{k: v[i:i + batch] for k, v in arrays.items()} for i in range(0, n, batch) if not fixed or i + batch <= n]
+    return [{k: v[i : i + batch] for k, v in arrays.items()} for i in range(0, n, batch) if not fixed or i + batch <= n]
 
 
 def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[str, np.ndarray]]:
@@ -97,7 +101,7 @@ def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.n
     scheme=fixed_point: scale 2**-frac_bits, zero point 0 (the format fixes the range).
     """
     if spec.scheme == "fixed_point":
-        return np.float32(2.0 ** -spec.frac_bits), np.int32(0)
+        return np.float32(2.0**-spec.frac_bits), np.int32(0)
     if spec.scheme != "int":
         raise SpecError(f"activation_qparams needs scheme int or fixed_point; got {spec.scheme}")
     x = np.asarray(x, dtype=np.float32)

@@ -80,10 +80,13 @@ def _auto_axis(layer: Layer, spec: QuantSpec) -> tuple[QuantSpec, str]:
         return spec.replace(axis=layer.reduction_axis), ""
     d = largest_divisor(n, spec.group_size)
     if d >= min(MIN_BLOCK, spec.group_size):
-        return spec.replace(axis=layer.reduction_axis, group_size=d), \
-            f"group_size {spec.group_size} does not divide {n}: groups of {d}"
-    return spec.replace(granularity="channel", axis=layer.channel_axis), \
-        f"group_size {spec.group_size} does not divide {n} (no divisor >= {min(MIN_BLOCK, spec.group_size)}): per-channel"
+        return spec.replace(
+            axis=layer.reduction_axis, group_size=d
+        ), f"group_size {spec.group_size} does not divide {n}: groups of {d}"
+    return (
+        spec.replace(granularity="channel", axis=layer.channel_axis),
+        f"group_size {spec.group_size} does not divide {n} (no divisor >= {min(MIN_BLOCK, spec.group_size)}): per-channel",
+    )
 
 
 def largest_divisor(n: int, limit: int) -> int:

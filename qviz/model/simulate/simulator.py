@@ -57,8 +57,14 @@ def as_loaded(model) -> LoadedModel:
 class Simulator:
     """A loaded model plus the caches that make re-simulating after a small change cheap."""
 
-    def __init__(self, model, calib=None, *, weight_cache_bytes: int = WEIGHT_CACHE_BYTES,
-                 weight_cache_entries: int = WEIGHT_CACHE_ENTRIES):
+    def __init__(
+        self,
+        model,
+        calib=None,
+        *,
+        weight_cache_bytes: int = WEIGHT_CACHE_BYTES,
+        weight_cache_entries: int = WEIGHT_CACHE_ENTRIES,
+    ):
         self.loaded = as_loaded(model)
         self.proto = self.loaded.model
         self.layers: list[Layer] = layer_table(self.loaded)

@@ -38,7 +38,7 @@ from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 BINS = 2047
 EPS = 1e-4
 BLOCK_ELEMENTS = 1 << 20  # rows * windows * nq per vectorized KL step
-WORK_BUDGET = 1 << 24     # rows * windows * (nq + 1) scored in full; above it, a strided search
+WORK_BUDGET = 1 << 24  # rows * windows * (nq + 1) scored in full; above it, a strided search
 MIN_VALUES_PER_LEVEL = 4  # sparser rows keep min-max (their histogram says nothing about KL)
 
 
@@ -89,8 +89,12 @@ def _blocked_kl(hist: np.ndarray, half: np.ndarray, nq: int) -> np.ndarray:
     """window_kl for half-widths half [G, W], a block of rows at a time (bounded memory)."""
     zero = hist.shape[1] // 2
     step = max(1, BLOCK_ELEMENTS // (half.shape[1] * (nq + 1)))
-    return np.concatenate([window_kl(hist[r:r + step], zero - half[r:r + step], 2 * half[r:r + step] + 1, nq)
-                           for r in range(0, hist.shape[0], step)])
+    return np.concatenate(
+        [
+            window_kl(hist[r : r + step], zero - half[r : r + step], 2 * half[r : r + step] + 1, nq)
+            for r in range(0, hist.shape[0], step)
+        ]
+    )
 
 
 def window_kl(hist: np.ndarray, start: np.ndarray, length: np.ndarray, nq: int) -> np.ndarray:
@@ -107,11 +111,12 @@ def window_kl(hist: np.ndarray, start: np.ndarray, length: np.ndarray, nq: int) 
     first, last = _take(h, start), _take(h, end - 1)
     p_first = first + _take(left, start)
     p_last = last + (total - _take(left, end))
-    sum_plogp = (_take(plogp, end) - _take(plogp, start) - _xlogx(first) - _xlogx(last)
-                 + _xlogx(p_first) + _xlogx(p_last))
+    sum_plogp = (
+        _take(plogp, end) - _take(plogp, start) - _xlogx(first) - _xlogx(last) + _xlogx(p_first) + _xlogx(p_last)
+    )
     edges = start[..., None] + (length // nq)[..., None] * np.arange(nq + 1)
     edges[..., -1] = end
-    q_block = np.diff(_take(left, edges), axis=2)                 # [G, W, nq]
+    q_block = np.diff(_take(left, edges), axis=2)  # [G, W, nq]
     nz_block = np.diff(_take(nonzero, edges), axis=2)
     p_block = q_block.copy()
     nz_block[:, :, 0] += (p_first > 0) & (first == 0)

@@ -32,13 +32,13 @@ from qviz.quant.qparams import qparams_from_range
 from qviz.quant.rounding import round_values
 from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
-EXACT_MAX_N = 4096        # rows up to this length are scored value by value
-HIST_BINS = 4096          # summary bins for longer rows
-COARSE = 32               # coarse ratios 1, 31/32, ..., 1/32
-REFINE = 8                # ratios between the best ratio's neighbours, per refinement round
-REFINE_ROUNDS = 2         # final resolution (2/9)**2 / 32 ~ 0.0015 of the min-max range
+EXACT_MAX_N = 4096  # rows up to this length are scored value by value
+HIST_BINS = 4096  # summary bins for longer rows
+COARSE = 32  # coarse ratios 1, 31/32, ..., 1/32
+REFINE = 8  # ratios between the best ratio's neighbours, per refinement round
+REFINE_ROUNDS = 2  # final resolution (2/9)**2 / 32 ~ 0.0015 of the min-max range
 CHUNK_ELEMENTS = 1 << 17  # rows * candidates * points per scoring step (1 MB of float64)
-MARGIN = 1e-6             # relative gain needed to leave min-max (float32 vs float64 ties)
+MARGIN = 1e-6  # relative gain needed to leave min-max (float32 vs float64 ties)
 
 
 def mse_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
@@ -107,13 +107,13 @@ def _candidate_errors(points, counts, lo, hi, ratios, spec) -> np.ndarray:
     row_step = max(1, CHUNK_ELEMENTS // max(m, 1))
     cand_step = max(1, CHUNK_ELEMENTS // max(row_step * m, 1))
     for r0 in range(0, rows, row_step):
-        p, w = points[r0:r0 + row_step, None, :], counts[r0:r0 + row_step]
+        p, w = points[r0 : r0 + row_step, None, :], counts[r0 : r0 + row_step]
         for c0 in range(0, ratios.shape[1], cand_step):
-            r = ratios[r0:r0 + row_step, c0:c0 + cand_step]
-            dq = _fake_quant(p, lo[r0:r0 + row_step, None] * r, hi[r0:r0 + row_step, None] * r, spec)
+            r = ratios[r0 : r0 + row_step, c0 : c0 + cand_step]
+            dq = _fake_quant(p, lo[r0 : r0 + row_step, None] * r, hi[r0 : r0 + row_step, None] * r, spec)
             dq -= p
             np.square(dq, out=dq)
-            err[r0:r0 + row_step, c0:c0 + cand_step] = np.einsum("gcm,gm->gc", dq, w)
+            err[r0 : r0 + row_step, c0 : c0 + cand_step] = np.einsum("gcm,gm->gc", dq, w)
     return err
 
 
@@ -134,8 +134,8 @@ def _keep_if_better(x2d, finite, lo, hi, ratio, spec) -> np.ndarray:
     err = np.zeros(ratios.shape)
     step = max(1, CHUNK_ELEMENTS // 2)
     for c0 in range(0, x2d.shape[1], step):
-        block = x2d[:, c0:c0 + step]
+        block = x2d[:, c0 : c0 + step]
         # Non-finite values become 0, which every candidate reproduces exactly (error 0).
-        points = block.astype(np.float64) if finite is None else np.where(finite[:, c0:c0 + step], block, 0.0)
+        points = block.astype(np.float64) if finite is None else np.where(finite[:, c0 : c0 + step], block, 0.0)
         err += _candidate_errors(points, np.ones(points.shape), lo, hi, ratios, spec)
     return np.where(err[:, 1] < err[:, 0] * (1 - MARGIN), ratio, 1.0)

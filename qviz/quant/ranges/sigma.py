@@ -28,8 +28,22 @@ from qviz.quant.ranges.minmax import finite_mask, finite_minmax
 
 # k*(bits) from the formula above (minimized on a 0.0005 grid), bits 1..16.
 SIGMAS_BY_BITS = {
-    1: 1.24, 2: 1.71, 3: 2.15, 4: 2.56, 5: 2.94, 6: 3.29, 7: 3.61, 8: 3.92,
-    9: 4.22, 10: 4.49, 11: 4.76, 12: 5.01, 13: 5.26, 14: 5.49, 15: 5.72, 16: 5.94,
+    1: 1.24,
+    2: 1.71,
+    3: 2.15,
+    4: 2.56,
+    5: 2.94,
+    6: 3.29,
+    7: 3.61,
+    8: 3.92,
+    9: 4.22,
+    10: 4.49,
+    11: 4.76,
+    12: 5.01,
+    13: 5.26,
+    14: 5.49,
+    15: 5.72,
+    16: 5.94,
 }
 
 
@@ -46,7 +60,7 @@ def sigma_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = finite_minmax(x2d, finite)
     where = True if finite is None else finite
     count = np.full(x2d.shape[0], x2d.shape[1]) if finite is None else finite.sum(axis=1)
-    count = np.maximum(count, 1)          # rows without finite values: lo = hi = 0 anyway
+    count = np.maximum(count, 1)  # rows without finite values: lo = hi = 0 anyway
     mean = np.sum(x2d, axis=1, where=where, dtype=np.float64) / count
     var = np.sum(np.square(x2d - mean[:, None], dtype=np.float64), axis=1, where=where) / count
     k = sigmas_for(spec)
