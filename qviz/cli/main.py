@@ -6,6 +6,7 @@
     qviz evaluate MODEL [--preset NAME | --config CFG.json] [--data DATA.npz] [--json]
     qviz sweep MODEL [--bits 2,4,8] [--data DATA.npz] [--json | --csv OUT]
     qviz search MODEL (--budget-bytes N | --budget-bpw X | --budget-latency-ms T) [--json] [--out CFG.json]
+    qviz app [STREAMLIT OPTIONS...]    the app in the browser (qviz/cli/serve.py)
 
 Adding a command: write `_add_<name>(sub)` that creates the subparser and sets
 `func=<handler(args) -> int>`, and append it to `COMMANDS`. Handlers raise ValueError
@@ -22,6 +23,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from qviz.cli.serve import add_app
+
 EXIT_ERROR = 2
 
 
@@ -36,14 +39,13 @@ class _Parser(argparse.ArgumentParser):
 
 def resolve_model(ref: str):
     """Load MODEL: an existing path, else a bundled sample id (qviz.samples)."""
-    from qviz.model import ModelError, load_model
-
     from qviz import samples
+    from qviz.model import ModelError, load_model
 
     path = Path(ref)
     if path.exists():
         return load_model(path)
-    ids = [getattr(x, "id", x) for x in samples.list_samples()]
+    ids = [x.id for x in samples.list_samples()]
     if ref in ids:
         return load_model(samples.load_sample(ref).model_bytes)
     raise ModelError(f"no such file or bundled sample: {ref!r} (bundled samples: {', '.join(ids)})")
@@ -99,10 +101,7 @@ def inspect_text(loaded) -> str:
 def cmd_inspect(args) -> int:
     loaded = resolve_model(args.model)
     # NOTE: build the whole report before printing, so an error never leaves half a report.
-    if args.json:
-        text = json.dumps(inspect_report(loaded), default=_json_default, indent=2)
-    else:
-        text = inspect_text(loaded)
+    text = json.dumps(inspect_report(loaded), default=_json_default, indent=2) if args.json else inspect_text(loaded)
     print(text)
     return 0
 
@@ -366,12 +365,14 @@ def _add_evaluate(sub) -> None:
 
 
 def _add_sweep(sub) -> None:
+    from qviz.evaluate.metric_names import RANKING_METRICS
+
     p = sub.add_parser("sweep", help="per-layer sensitivity: each layer alone at each bit width")
     p.add_argument("model", metavar="MODEL", help="path to a .onnx file or a bundled sample id")
     p.add_argument(
         "--bits", default="8,4", metavar="B,B", help="bit widths (weights-only and activations-only), default 8,4"
     )
-    p.add_argument("--metric", default="accuracy", choices=["accuracy", "agreement", "kl", "sqnr_db"])
+    p.add_argument("--metric", default="accuracy", choices=RANKING_METRICS)
     _data_args(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print machine-readable JSON only")
@@ -392,7 +393,7 @@ def _add_search(sub) -> None:
     p.set_defaults(func=cmd_search)
 
 
-COMMANDS = [_add_inspect, _add_quantize, _add_export_config, _add_evaluate, _add_sweep, _add_search]
+COMMANDS = [_add_inspect, _add_quantize, _add_export_config, _add_evaluate, _add_sweep, _add_search, add_app]
 
 
 def build_parser() -> argparse.ArgumentParser:

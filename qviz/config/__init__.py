@@ -36,16 +36,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, Literal, NoReturn, TypeVar, get_args
 
-from qviz.quant.spec import QuantSpec, SpecError
+from qviz.quant.spec import Granularity, QuantSpec, Scheme, SpecError
+
+WeightsAxis = Literal["auto", "spec"]
 
 CONFIG_VERSION = 1
-ACTIVATION_SCHEMES = ("int", "fixed_point", "float")
-ACTIVATION_GRANULARITIES = ("tensor", "channel")
-WEIGHTS_AXES = ("auto", "spec")
+ACTIVATION_SCHEMES: tuple[Scheme, ...] = ("int", "fixed_point", "float")
+ACTIVATION_GRANULARITIES: tuple[Granularity, ...] = ("tensor", "channel")
+WEIGHTS_AXES: tuple[WeightsAxis, ...] = get_args(WeightsAxis)
 _SPEC_NUMBERS = ("percentile", "sigmas", "range_min", "range_max")
 
 
@@ -56,7 +59,7 @@ class LayerConfig:
     weights: QuantSpec | None = None
     activations: QuantSpec | None = None
     activations_dynamic: bool = False
-    weights_axis: str = "auto"
+    weights_axis: WeightsAxis = "auto"
 
     def __post_init__(self) -> None:
         for name in ("weights", "activations"):
@@ -73,7 +76,7 @@ class LayerConfig:
             raise SpecError("activations_dynamic needs an activations spec (scheme=int); activations is null")
 
     @classmethod
-    def float(cls) -> "LayerConfig":
+    def float(cls) -> LayerConfig:
         """A layer left in float: no weights or activations quantization."""
         return cls()
 
@@ -81,7 +84,7 @@ class LayerConfig:
     def is_float(self) -> bool:
         return self.weights is None and self.activations is None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "weights": None if self.weights is None else self.weights.to_dict(),
             "activations": None if self.activations is None else self.activations.to_dict(),
@@ -90,7 +93,7 @@ class LayerConfig:
         }
 
     @classmethod
-    def from_dict(cls, data, path: str = "layer") -> "LayerConfig":
+    def from_dict(cls, data: Any, path: str = "layer") -> LayerConfig:
         """Build from JSON data; missing keys take their defaults, unknown keys are an error."""
         _check_keys(data, {f.name for f in dataclasses.fields(cls)}, path)
         values = dict(data)
@@ -118,10 +121,10 @@ def _check_activations(spec: QuantSpec, dynamic: bool) -> None:
         )
 
 
-class LayerMap(Mapping):
+class LayerMap(Mapping[str, LayerConfig]):
     """An immutable, hashable {layer_id: LayerConfig}, iterated in sorted id order."""
 
-    def __init__(self, items=()):
+    def __init__(self, items: Mapping[str, LayerConfig] | Iterable[tuple[str, LayerConfig]] = ()) -> None:
         data = dict(items)
         for key, value in data.items():
             if not isinstance(key, str) or not key:
@@ -130,19 +133,19 @@ class LayerMap(Mapping):
                 raise SpecError(f"layers[{key!r}] must be a LayerConfig; got {type(value).__name__}")
         self._data = dict(sorted(data.items()))
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> LayerConfig:
         return self._data[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._data)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._data)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(tuple(self._data.items()))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"LayerMap({self._data!r})"
 
 
@@ -168,17 +171,17 @@ class ModelConfig:
         """The layer's own config if its exact id is in layers, else the default."""
         return self.layers.get(layer_id, self.default)
 
-    def with_layer(self, layer_id: str, layer_config: LayerConfig | None) -> "ModelConfig":
+    def with_layer(self, layer_id: str, layer_config: LayerConfig | None) -> ModelConfig:
         """A copy with layers[layer_id] set (or removed, with None: back to the default)."""
         layers = {k: v for k, v in self.layers.items() if k != layer_id}
         if layer_config is not None:
             layers[layer_id] = layer_config
         return dataclasses.replace(self, layers=LayerMap(layers))
 
-    def with_default(self, layer_config: LayerConfig) -> "ModelConfig":
+    def with_default(self, layer_config: LayerConfig) -> ModelConfig:
         return dataclasses.replace(self, default=layer_config)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "default": self.default.to_dict(),
@@ -190,7 +193,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data) -> "ModelConfig":
+    def from_dict(cls, data: Any) -> ModelConfig:
         """Build from JSON data: version is required, default and layers are optional."""
         _check_keys(data, {"version", "default", "layers"}, "config")
         if "version" not in data:
@@ -212,7 +215,7 @@ class ModelConfig:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
+    def from_json(cls, text: str) -> ModelConfig:
         """Parse canonical (or any valid) JSON; NaN and Infinity literals are rejected."""
         try:
             data = json.loads(text, parse_constant=_reject_constant)
@@ -221,11 +224,11 @@ class ModelConfig:
         return cls.from_dict(data)
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise SpecError(f"config JSON may not contain {name}: numbers must be finite")
 
 
-def _check_keys(data, allowed: set, path: str) -> None:
+def _check_keys(data: object, allowed: set[str], path: str) -> None:
     if not isinstance(data, dict):
         raise SpecError(f"{path} must be a JSON object; got {type(data).__name__}")
     unknown = sorted(set(data) - allowed)
@@ -235,7 +238,7 @@ def _check_keys(data, allowed: set, path: str) -> None:
         )
 
 
-def _spec_from_dict(data, path: str) -> QuantSpec:
+def _spec_from_dict(data: Any, path: str) -> QuantSpec:
     """QuantSpec.from_dict with the key path in every message, and number types checked."""
     if isinstance(data, dict):
         for name in _SPEC_NUMBERS:
@@ -250,7 +253,10 @@ def _spec_from_dict(data, path: str) -> QuantSpec:
         raise SpecError(f"{path}: {err}") from None
 
 
-def _build(cls, values: dict, path: str):
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], values: dict[str, Any], path: str) -> _T:
     try:
         return cls(**values)
     except SpecError as err:

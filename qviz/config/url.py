@@ -2,8 +2,11 @@
 
     >>> config_code(PRESETS["w8a8"])                 # a preset is its name
     'w8a8'
-    >>> config_from_code(config_code(cfg)) == cfg    # anything else: "z" + base64url(zlib(JSON))
-    True
+    >>> from qviz.config import LayerConfig
+    >>> cfg = PRESETS["w8a8"].with_layer("conv1", LayerConfig.float())
+    >>> code = config_code(cfg)                      # anything else: "z" + base64url(zlib(JSON))
+    >>> code[0], config_from_code(code) == cfg
+    ('z', True)
 
 Decoding is capped (MAX_CODE characters, MAX_JSON bytes after inflating: a link cannot make
 the server inflate a bomb) and validated by ModelConfig.from_json; failures are SpecErrors.

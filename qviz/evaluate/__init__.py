@@ -33,8 +33,9 @@ from qviz.evaluate.evaluation import evaluate, make_runner
 from qviz.evaluate.fidelity import fidelity, kl_softmax
 from qviz.evaluate.latency import config_latency, measure
 from qviz.evaluate.layer_error import layer_errors
+from qviz.evaluate.pareto import pareto_front, pareto_mask
 from qviz.evaluate.results import Evaluation, Latency, SearchResult, SizeReport, SweepResult, jsonable
-from qviz.evaluate.search import Budget, default_candidates, pareto_front, search
+from qviz.evaluate.search import Budget, default_candidates, search
 from qviz.evaluate.session_cache import Runner
 from qviz.evaluate.size import layer_sizes, spec_bytes, weight_size
 from qviz.evaluate.sweep import damage, sweep
@@ -68,6 +69,7 @@ __all__ = [
     "make_runner",
     "measure",
     "pareto_front",
+    "pareto_mask",
     "per_class",
     "predictions",
     "search",

@@ -1,9 +1,15 @@
 """EvalData: the inputs (and optional labels) a config is evaluated on, as batched feeds.
 
-    >>> data = from_sample(load_sample("digits_cnn"), "test")     # x, y of a bundled sample
-    >>> data = from_npz("data.npz", loaded)                        # keys 'x' (or input names), optional 'y'
-    >>> data = generated(loaded, n=64, seed=0)                     # no data at all: seeded normal inputs
-    >>> data.feeds[0]["input"].shape, data.labels.shape, data.n
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> data = from_sample(sample, "test")                 # x, y of a bundled sample
+    >>> data.n, len(data.feeds), data.feeds[0]["input"].shape, data.labels.shape
+    (360, 6, (64, 1, 8, 8), (360,))
+    >>> data = generated(sample.model_bytes, n=64, seed=0)  # no data at all: seeded normal inputs
+    >>> data.n, data.labels is None
+    (64, True)
+
+A file: `from_npz("data.npz", model)` (keys 'x' or the input names, optional 'y').
 
 Batching: arrays are split along axis 0 into batches of 64 (or of the model's fixed batch
 size, whose short last batch is dropped), as calibration feeds are (qviz.model.simulate.calibrate).
@@ -25,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qviz.model.simulate.calibrate import calibration_feeds
 from qviz.model.load.generated_inputs import DIM_DEFAULT, generated_inputs
-from qviz.model.simulate.simulator import as_loaded
 from qviz.model.load.input_data import MAX_BYTES, read_inputs_npz
+from qviz.model.simulate.calibrate import calibration_feeds
+from qviz.model.simulate.simulator import as_loaded
 from qviz.quant.spec import SpecError
 
 __all__ = ["DIM_DEFAULT", "EvalData", "as_data", "from_arrays", "from_npz", "from_sample", "generated", "read_npz_file"]
@@ -47,7 +53,7 @@ class EvalData:
         first = self.feeds[0] if self.feeds else {}
         return sum(len(next(iter(f.values()))) for f in self.feeds) if first else 0
 
-    def head(self, n: int) -> "EvalData":
+    def head(self, n: int) -> EvalData:
         """The first `n` samples (whole batches as long as they fit, then a cut one)."""
         feeds, labels, left = [], self.labels, n
         for f in self.feeds:

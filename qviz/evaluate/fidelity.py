@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qviz.quant import metrics
 from qviz.evaluate.accuracy import predictions
+from qviz.quant import metrics
 
 FLOOR = 1e-12
 FIDELITY_METRICS = ("agreement", "sqnr_db", "cosine", "kl")

@@ -1,6 +1,17 @@
 """Latency of a config: median and p90 of one inference, on what onnxruntime really runs.
 
-    >>> lat = config_latency(sim, PRESETS["w8a8"], feed)      # Latency(median_ms=..., model="deployed")
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model import load_model
+    >>> from qviz.model.simulate.simulator import Simulator
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> sim = Simulator(load_model(sample.model_bytes), sample.calibration.x)
+    >>> feed = {"input": sample.test.x[:1]}
+    >>> lat = config_latency(sim, PRESETS["w8a8"], feed)       # lat.median_ms, lat.p90_ms: the times
+    >>> lat.model, lat.native_speedup, lat.note
+    ('deployed', True, '3 of 3 layers run integer kernels')
+    >>> config_latency(sim, PRESETS["w4g32"], feed).note      # weight-only int4 Gemm: dequantized, then float
+    '0 of 3 layers run integer kernels (float fallback)'
 
 Rules: `warmup` runs are discarded, then `runs` timed runs of one feed (perf_counter);
 threads fixed (default 1) and `session.intra_op.allow_spinning` off (qviz.model.runtime.session).
@@ -16,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from qviz.config import ModelConfig
-from qviz.model.deploy.deployable import deploy, deployable
-from qviz.model.runtime.executor import LOCAL
-from qviz.model.deploy.kernels import integer_ops_report
 from qviz.evaluate.results import Latency
+from qviz.model.deploy.deployable import deploy, deployable
+from qviz.model.deploy.kernels import integer_ops_report
+from qviz.model.runtime.executor import LOCAL
 
 RUNS, WARMUP = 50, 5
 

@@ -5,8 +5,15 @@
     propagated   the whole config applied; error of every layer's output against the float
                  model's, along depth: it includes everything upstream
 
-    >>> df = layer_errors(loaded, PRESETS["w8a8"], data, calib=calib_x)
-    >>> df[["layer", "depth", "local_sqnr_db", "propagated_sqnr_db"]]
+    >>> from qviz.config import PRESETS
+    >>> from qviz.evaluate import from_sample
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> df = layer_errors(sample.model_bytes, PRESETS["w8a8"], from_sample(sample), calib=sample.calibration.x)
+    >>> df[["depth", "local_sqnr_db", "propagated_sqnr_db"]].round().astype(int).values.tolist()
+    [[0, 41, 41], [1, 42, 37], [2, 41, 35], [3, 52, 43], [4, 49, 40]]
+
+(Alone, each layer keeps 41-52 dB; with every layer quantized the errors add up: 35 dB at depth 2.)
 
 A layer with a low local SQNR is a source; a propagated SQNR that falls much faster than the
 local ones along depth shows accumulation. Float layers have local SQNR +inf.
@@ -19,9 +26,9 @@ from __future__ import annotations
 import pandas as pd
 
 from qviz.config import ModelConfig
-from qviz.quant.metrics import summary
 from qviz.evaluate.evaluation import make_runner
 from qviz.evaluate.session_cache import Runner
+from qviz.quant.metrics import summary
 
 MAX_SAMPLES = 32
 COLUMNS = [
@@ -58,11 +65,11 @@ def layer_errors(
     runner = Runner(base.sim, base.data.head(max_samples)) if max_samples else base
     layers = [x for x in runner.layers if x.outputs]
     names = [x.outputs[0] for x in layers]
-    ref = dict(zip(names, runner.float_outputs(names)))
-    full = dict(zip(names, runner.outputs(config, names)))
+    ref = dict(zip(names, runner.float_outputs(names), strict=True))
+    full = dict(zip(names, runner.outputs(config, names), strict=True))
     rows = []
     for i, layer in enumerate(layers):
-        if cancel is not None and _cancelled(cancel):
+        if cancel is not None and is_cancelled(cancel):
             break
         out = layer.outputs[0]
         lc = config.for_layer(layer.id)
@@ -90,6 +97,6 @@ def _row(layer, depth: int, lc, local: dict | None, prop: dict) -> dict:
     }
 
 
-def _cancelled(cancel) -> bool:
+def is_cancelled(cancel) -> bool:
     """cancel: a threading.Event (is_set) or a callable returning True to stop."""
     return cancel.is_set() if hasattr(cancel, "is_set") else bool(cancel())

@@ -1,6 +1,21 @@
 """The model map's data: one row per layer in graph order, the quantities a map can be colored by.
 
-    >>> df = model_map_table(layers, weight_stats(m, layers), resolve_layer_specs(layers, cfg), sqnr)
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model import layer_table, load_model, weight_stats
+    >>> from qviz.model.simulate.resolve import resolve_layer_specs
+    >>> from qviz.samples import load_sample
+    >>> m = load_model(load_sample("digits_cnn").model_bytes)
+    >>> layers = layer_table(m)
+    >>> specs = resolve_layer_specs(layers, PRESETS["w4g32"])
+    >>> sqnr = {x.id: weight_sqnr(m.weights[x.weight_name], specs[x.id].weights) for x in layers}
+    >>> df = model_map_table(layers, weight_stats(m, layers), specs, sqnr)
+    >>> print(df[["id", "bits", "param_share", "weight_sqnr_db"]].round(2).to_string(index=False))
+                               id  bits  param_share  weight_sqnr_db
+        /features/features.0/Conv     4         0.00           22.80
+        /features/features.3/Conv     4         0.11           21.68
+        /features/features.7/Conv     4         0.46           20.68
+    /classifier/classifier.1/Gemm     4         0.41           21.19
+    /classifier/classifier.3/Gemm     4         0.02           22.33
 
 Columns: position, id, op_type, shape, params, param_share (of all layer parameters),
 weights / activations (short spec labels), bits (weight bits; 32 for float weights),
@@ -30,7 +45,7 @@ def weight_sqnr(w: np.ndarray, spec: QuantSpec) -> float:
 def model_map_table(layers, stats: pd.DataFrame, specs: dict, sqnr: dict) -> pd.DataFrame:
     """The per-layer table described in the module doc (sqnr: {layer id: dB} of quantized layers)."""
     total = sum(x.params for x in layers) or 1
-    spread = dict(zip(stats["id"], stats["channel_spread"]))
+    spread = dict(zip(stats["id"], stats["channel_spread"], strict=True))
     rows = []
     for i, layer in enumerate(layers):
         s = specs[layer.id]

@@ -86,7 +86,7 @@ class Evaluation:
 
     @property
     def accuracy_drop(self) -> float | None:
-        return None if self.accuracy is None else self.float_accuracy - self.accuracy
+        return None if self.accuracy is None or self.float_accuracy is None else self.float_accuracy - self.accuracy
 
     def to_dict(self) -> dict:
         return jsonable(self)

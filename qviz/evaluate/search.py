@@ -1,10 +1,21 @@
 """Mixed-precision search: which bits each layer gets under a size or latency budget.
 
-    >>> res = search(loaded, data, Budget("bytes", 20_000), calib=calib_x)
-    >>> res.best["config"], res.best["accuracy"], res.best["weight_bytes"]
-    >>> res.front          # Pareto front of (metric, weight bytes, latency) over everything evaluated
-    >>> res.evaluated      # every config evaluated, in order, with the move that produced it
-    >>> res.explanation    # per layer: what it got and why (its sensitivity per saved bit)
+    >>> from qviz.evaluate import from_sample
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> data = from_sample(sample, "calibration")
+    >>> res = search(sample.model_bytes, data, Budget("bpw", 4.5), calib=sample.calibration.x)
+    >>> res.best["assignment"]                     # res.best["config"]: the same, as config JSON
+    {'/net/net.0/Gemm': 'w4', '/net/net.2/Gemm': 'w3', '/net/net.4/Gemm': 'w8'}
+    >>> res.best["weight_bytes"], round(res.best["bits_per_weight"], 2), res.best["accuracy"]
+    (8616, 4.05, 0.95)
+    >>> len(res.evaluated), len(res.front)         # every config evaluated; the Pareto front of them
+    (16, 1)
+
+res.evaluated has the move that produced each config (and `on_path` for the moves applied);
+res.front is the Pareto front of (metric, weight bytes, latency) over everything evaluated;
+res.explanation says per layer what it got on the search path and why (its sensitivity per
+saved bit).
 
 Candidates (default: weights int 8, 6, 4, 3, 2 per channel, candidates.weight_candidate; a
 tuple of bit widths picks others) are per-layer LayerConfigs {name: LayerConfig}; a candidate's weights replace the `base` config's weights of the
@@ -43,16 +54,18 @@ import numpy as np
 import pandas as pd
 
 from qviz.config import LayerConfig, ModelConfig
-from qviz.model.simulate.resolve import resolve_layer
-from qviz.quant.spec import SpecError
 from qviz.evaluate.accuracy import predictions, top1
 from qviz.evaluate.candidates import weight_candidate
 from qviz.evaluate.evaluation import make_runner
 from qviz.evaluate.latency import config_latency
-from qviz.evaluate.layer_error import _cancelled
+from qviz.evaluate.layer_error import is_cancelled
+from qviz.evaluate.metric_names import scores
+from qviz.evaluate.pareto import pareto_front
 from qviz.evaluate.results import SearchResult
 from qviz.evaluate.size import spec_bytes, weight_size
 from qviz.evaluate.sweep import damage, measure, resolve_metric
+from qviz.model.simulate.resolve import resolve_layer
+from qviz.quant.spec import SpecError
 
 BUDGET_KINDS = ("bytes", "bpw", "latency_ms")
 DEFAULT_BITS = (8, 6, 4, 3, 2)
@@ -110,7 +123,7 @@ class _Search:
         return sorted(items, key=lambda t: -t[2])
 
     def stop(self) -> bool:
-        if self.cancel is not None and _cancelled(self.cancel):
+        if self.cancel is not None and is_cancelled(self.cancel):
             self.cancelled = True
         return self.cancelled
 
@@ -209,6 +222,7 @@ class _Search:
                 best = (real, pred, lid, trial, row)
             if self.stop() or len(self.rows) >= self.max_evaluations:
                 break
+        assert best is not None  # moves is never empty: run() checks it and verify >= 1
         real, pred, lid, trial, row = best
         if latency and row["latency_ms"] is None:
             lat = config_latency(self.r.sim, self.config(trial), self.r.data.feeds[0], runs=self.latency_runs)
@@ -282,36 +296,16 @@ def _as_budget(budget) -> Budget:
     )
 
 
-def _score(df: pd.DataFrame, metric: str) -> pd.Series:
-    """Higher is better: accuracy or agreement as they are; kl negated."""
-    return -df["kl"] if metric == "kl" else df[metric].astype(float)
-
-
 def _best(df: pd.DataFrame, s: _Search, metric: str) -> dict | None:
     if df.empty:
         return None
     ok = df[[s.meets(r) for r in df.to_dict("records")]]
     if ok.empty:
         return None
-    order = ok.assign(_s=_score(ok, metric)).sort_values(
+    order = ok.assign(_s=scores(ok[metric], metric)).sort_values(
         ["_s", "weight_bytes", "step"], ascending=[False, True, True], kind="stable"
     )
     return order.drop(columns="_s").iloc[0].to_dict()
-
-
-def pareto_front(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Rows no other row beats: higher metric, fewer bytes and (when measured) lower latency."""
-    if df.empty:
-        return df
-    score = _score(df, metric).to_numpy()
-    size = df["weight_bytes"].to_numpy(float)
-    lat = df["latency_ms"].astype(float).fillna(np.inf).to_numpy() if "latency_ms" in df else np.zeros(len(df))
-    keep = []
-    for i in range(len(df)):
-        ge = (score >= score[i]) & (size <= size[i]) & (lat <= lat[i])
-        gt = (score > score[i]) | (size < size[i]) | (lat < lat[i])
-        keep.append(not np.any(ge & gt))
-    return df[keep].drop_duplicates(subset="config").sort_values("weight_bytes").reset_index(drop=True)
 
 
 def explain(s: _Search) -> pd.DataFrame:
@@ -338,6 +332,7 @@ def _explain_row(s: _Search, layer, c, i: int) -> dict:
     if i == 0:
         why = f"kept at {c[0][0]}: never the cheapest demotion"
     else:
+        assert taken is not None  # i > 0: the search lowered this layer, so it took a step for it
         why = f"lowered to {c[i][0]} (last at step {taken[0]}): measured {taken[1]:.3g} {s.proxy} per saved bit"
     if nxt is not None:
         why += f"; next ({c[i + 1][0]}) would cost {nxt:.3g} {s.proxy} per saved bit (alone)"

@@ -1,10 +1,23 @@
 """Runner: evaluates many configs of one model on one dataset, reusing sessions.
 
-    >>> runner = Runner(Simulator(loaded, calib_x), data)
-    >>> outs = runner.outputs(PRESETS["w8a8"])          # [array per graph output], all samples
-    >>> runner.float_outputs()                          # the untouched model's outputs
-    >>> runner.outputs(cfg, names=["conv1_out"])        # a layer's output (taps)
+    >>> from qviz.config import PRESETS
+    >>> from qviz.evaluate import from_sample
+    >>> from qviz.model import load_model
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> runner = Runner(Simulator(load_model(sample.model_bytes), sample.calibration.x), from_sample(sample))
+    >>> [y.shape for y in runner.outputs(PRESETS["w8a8"])]      # an array per graph output, all samples
+    [(360, 10)]
+    >>> [y.shape for y in runner.float_outputs()]               # the untouched model's outputs
+    [(360, 10)]
+    >>> tap = runner.layers[0].outputs[0]                       # a layer's output (taps)
+    >>> [y.shape for y in runner.outputs(PRESETS["w8a8"], names=[tap])]
+    [(360, 128)]
     >>> runner.sessions_built, runner.passes
+    (3, 3)
+    >>> _ = runner.outputs(PRESETS["w8a8"])                     # again: one more pass, no new session
+    >>> runner.sessions_built, runner.passes
+    (3, 4)
 
 Two kinds of sessions:
   - one-layer configs (everything float but one layer: what sweeps and local layer errors
@@ -42,13 +55,14 @@ import onnx
 from onnx import TensorProto, helper
 
 from qviz.config import ModelConfig
-from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
-from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
-from qviz.model.runtime.session import run_session
-from qviz.model.load.shapes import infer_shapes
-from qviz.model.simulate.simulator import Simulator
 from qviz.evaluate.data import EvalData
 from qviz.evaluate.suffix import cut_names, suffix_model
+from qviz.model.load.layer_table import Layer
+from qviz.model.load.shapes import infer_shapes
+from qviz.model.runtime.session import run_session
+from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
+from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
+from qviz.model.simulate.simulator import Simulator
 
 FALLBACK_CACHE = 4
 CUT_CACHE_BYTES = 256 * 2**20
@@ -66,7 +80,7 @@ class Runner:
         self._fallback: OrderedDict = OrderedDict()
         self._cut_cache: dict = {}
         self._cut_sess = None
-        self._shapes = None
+        self._shapes: dict[str, tuple[int, ...]] | None = None
         self.output_names = [v.name for v in sim.proto.graph.output]
 
     def float_outputs(self, names=None) -> list[np.ndarray]:
@@ -114,7 +128,7 @@ class Runner:
         run = [n for n in names if n in made]
         parts = []
         for cut in self._cuts(layer):
-            out = dict(zip(run, run_session(sess, run, {**cut, **extra}))) if run else {}
+            out = dict(zip(run, run_session(sess, run, {**cut, **extra}), strict=True)) if run else {}
             parts.append([out[n] if n in out else cut[n] for n in names])
         return [np.concatenate([p[i] for p in parts], axis=0) for i in range(len(names))]
 
@@ -147,7 +161,7 @@ class Runner:
     def _build_switch(self, layer):
         """The suffix from `layer` on, with its weight as an input and its activation switch (module doc)."""
         cut = self._cuts(layer)[0]
-        types = {n: helper.np_dtype_to_tensor_dtype(v.dtype) for n, v in cut.items()}
+        types: dict[str, int] = {n: helper.np_dtype_to_tensor_dtype(v.dtype) for n, v in cut.items()}
         ed = GraphEditor(suffix_model(self.sim.proto, layer.position, types))
         local = dataclasses.replace(layer, position=0)
         elem = (
@@ -170,7 +184,9 @@ class Runner:
         return self._cut_cache[layer.id]
 
     def _fetch_cuts(self, layer) -> None:
-        group, names, nbytes = [], [], 0
+        group: list[Layer] = []
+        names: list[str] = []
+        nbytes = 0
         for other in self.layers[self.layers.index(layer) :]:
             extra = [n for n in cut_names(self.sim.proto, other.position) if n not in names]
             size = sum(self._cut_bytes(n) for n in extra)
@@ -183,7 +199,9 @@ class Runner:
         fetch = [n for n in names if n not in inputs]
         sess = self._cut_session()
         self.passes += 1
-        values = [dict(zip(fetch, run_session(sess, fetch, feed))) if fetch else {} for feed in self.data.feeds]
+        values = [
+            dict(zip(fetch, run_session(sess, fetch, feed), strict=True)) if fetch else {} for feed in self.data.feeds
+        ]
         for vals in values:
             for v in vals.values():  # cached and fed again for every candidate: never changed,
                 v.setflags(write=False)  # so an isolated model's host keeps them (worker/host.py)
@@ -191,7 +209,8 @@ class Runner:
         for other in group:
             cut = cut_names(self.sim.proto, other.position)
             self._cut_cache[other.id] = [
-                {n: (feed[n] if n in inputs else vals[n]) for n in cut} for feed, vals in zip(self.data.feeds, values)
+                {n: (feed[n] if n in inputs else vals[n]) for n in cut}
+                for feed, vals in zip(self.data.feeds, values, strict=True)
             ]
 
     def _cut_bytes(self, name: str) -> int:

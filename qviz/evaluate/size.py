@@ -13,7 +13,15 @@ Per layer (resolved specs, so auto axes and group fallbacks count as they run):
 Already-quantized layers count the bytes stored in the model. Biases and other parameters
 are not weights of a layer here (`weight_bytes`); `bits_per_weight = 8 * weight_bytes / n`.
 
-    >>> weight_size(layers, loaded.weights, PRESETS["w8"]).bits_per_weight    # ~8.03
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.samples import load_sample
+    >>> m = load_model(load_sample("digits_cnn").model_bytes)
+    >>> report = weight_size(layer_table(m), m.weights, PRESETS["w8"])    # int8, per channel
+    >>> report.layers[0]            # 144 codes + 16 float32 scales = 208 bytes
+    {'layer': '/features/features.0/Conv', 'params': 144, 'bits': 8, 'weight_bytes': 208, 'bits_per_weight': 11.555555555555555, 'native': 'weight_only'}
+    >>> report.weight_bytes, report.params, round(report.bits_per_weight, 2)
+    (40952, 40208, 8.15)
 """
 
 from __future__ import annotations
@@ -24,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 from qviz.config import ModelConfig
+from qviz.evaluate.results import SizeReport
 from qviz.model.deploy.native import native_form
 from qviz.model.simulate.resolve import resolve_layer_specs
-from qviz.evaluate.results import SizeReport
 
 SCALE_BYTES = 4
 

@@ -1,8 +1,17 @@
 """Sensitivity sweep: for each layer and candidate, quantize only that layer and measure the damage.
 
-    >>> res = sweep(loaded, data, (8, 4), calib=calib_x)              # w8, w4, a8, a4 per layer
-    >>> res.table                  # DataFrame layers x candidates: damage (bigger = worse)
-    >>> res.records                # every cell with accuracy, agreement, sqnr_db, kl, damage
+    >>> from qviz.evaluate import from_sample
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> res = sweep(sample.model_bytes, from_sample(sample), (8, 4), calib=sample.calibration.x)
+    >>> print(res.table.round(3).to_string(index_names=False))   # layers x candidates: damage, bigger = worse
+                      w8     w4   a8     a4
+    /net/net.0/Gemm  0.0  0.003  0.0  0.000
+    /net/net.2/Gemm  0.0 -0.008  0.0 -0.003
+    /net/net.4/Gemm  0.0  0.003  0.0 -0.003
+
+(Accuracy lost on 360 test digits: 0.003 is one sample; a negative damage is a lucky flip.)
+res.records has every cell with accuracy, agreement, sqnr_db, cosine, kl and damage.
 
 `candidates`: bit widths (weights-only and activations-only candidates, see candidates.py)
 or {name: LayerConfig}. Damage of a metric, against the float model on the same data:
@@ -21,20 +30,20 @@ a cancelled sweep returns the cells done so far with `cancelled=True`.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from qviz.config import LayerConfig, ModelConfig
-from qviz.quant.spec import SpecError
 from qviz.evaluate.accuracy import predictions, top1
 from qviz.evaluate.candidates import candidates_from_bits
 from qviz.evaluate.evaluation import make_runner
 from qviz.evaluate.fidelity import fidelity_all
-from qviz.evaluate.layer_error import _cancelled
+from qviz.evaluate.layer_error import is_cancelled
+from qviz.evaluate.metric_names import RANKING_METRICS
 from qviz.evaluate.results import SweepResult
-
-SWEEP_METRICS = ("accuracy", "agreement", "kl", "sqnr_db")
+from qviz.quant.spec import SpecError
 
 
 def damage(metric: str, m: dict, baseline: dict) -> float:
@@ -51,14 +60,14 @@ def damage(metric: str, m: dict, baseline: dict) -> float:
 def measure(runner, config: ModelConfig, fouts, y) -> dict:
     """accuracy (None without labels), agreement, sqnr_db, cosine, kl of one config."""
     outs = runner.outputs(config)
-    m = fidelity_all(fouts, outs)
+    m: dict[str, Any] = fidelity_all(fouts, outs)
     m["accuracy"] = top1(predictions(outs[0]), y) if y is not None else None
     return m
 
 
 def resolve_metric(metric: str, labeled: bool) -> str:
-    if metric not in SWEEP_METRICS:
-        raise SpecError(f"metric must be one of {', '.join(SWEEP_METRICS)}; got {metric!r}")
+    if metric not in RANKING_METRICS:
+        raise SpecError(f"metric must be one of {', '.join(RANKING_METRICS)}; got {metric!r}")
     return "agreement" if metric == "accuracy" and not labeled else metric
 
 
@@ -91,7 +100,7 @@ def sweep(
     records, total, cancelled = [], len(todo) * len(cands), False
     for layer in todo:
         for name, lc in cands.items():
-            if cancel is not None and _cancelled(cancel):
+            if cancel is not None and is_cancelled(cancel):
                 cancelled = True
                 break
             m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y)

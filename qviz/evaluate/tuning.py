@@ -1,12 +1,33 @@
 """Tuning helpers for the Tune, Sensitivity and Trade-offs pages (the model layer: pandas, no streamlit).
 
-    >>> table = config_table(layers, config)                 # one row per layer, the editable columns
-    >>> config = apply_row_edits(config, table, {3: {"w_bits": 4}})   # data_editor's edited_rows
-    >>> ids = select_layers(layers, op_type="Conv", pattern="block.3")
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> layers = layer_table(load_model(sample.model_bytes))
+    >>> table = config_table(layers, PRESETS["w8a8"])        # one row per layer, the editable columns
+    >>> table["w_bits"].tolist()
+    [8, 8, 8, 8, 8]
+    >>> config = apply_row_edits(PRESETS["w8a8"], table, {3: {"w_bits": 4}})   # data_editor's edited_rows
+    >>> ids = select_layers(layers, op_type="Conv", pattern="*features.[37]/*")
+    >>> ids
+    ['/features/features.3/Conv', '/features/features.7/Conv']
     >>> config = bulk_edit(config, layers, ids, {"w_bits": 4, "w_estimator": "mse"})
-    >>> history = add_to_history(history, history_entry(sha, "w8a8", evaluation))
-    >>> pareto_mask(history_frame(history, sha), "accuracy")
-    >>> config_diff(layers, config_a, config_b)              # per layer: what each config gives it
+    >>> config_table(layers, config)["w_bits"].tolist()
+    [8, 4, 4, 4, 8]
+    >>> config_diff(layers, PRESETS["w8a8"], config)["changed"].tolist()   # per layer: what each config gives it
+    [False, True, True, True, False]
+
+The Trade-offs page's history of evaluated configs, and its Pareto front (qviz.evaluate.pareto):
+
+    >>> from qviz.evaluate import evaluate, from_sample, pareto_mask
+    >>> history = []
+    >>> for label, cfg in [("w8a8", PRESETS["w8a8"]), ("mixed", config)]:
+    ...     ev = evaluate(sample.model_bytes, cfg, from_sample(sample), calib=sample.calibration.x)
+    ...     history = add_to_history(history, history_entry("digits_cnn/test", label, ev))
+    >>> frame = history_frame(history, "digits_cnn/test")
+    >>> frame["weight_bytes"].tolist(), pareto_mask(frame, "accuracy").tolist()   # mixed: smaller, no worse
+    ([40952, 21240], [False, True])
 
 Table columns (TABLE_COLUMNS): w_bits / a_bits = 0 means float (no quantization of the
 weights / activations of that layer). A row that ends up equal to the config's default is
@@ -233,29 +254,6 @@ def history_frame(history: list, scope: str) -> pd.DataFrame:
     """The entries of one model and data scope, as a DataFrame (HISTORY_COLUMNS), in evaluation order."""
     rows = [h for h in history if h["model"] == scope]
     return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)).reset_index(drop=True)
-
-
-def pareto_mask(df: pd.DataFrame, metric: str) -> np.ndarray:
-    """True for rows no other row beats: higher `metric`, fewer weight bytes and, when every row
-    has a measured latency, lower latency (one row beats another if >= everywhere, > somewhere).
-    `metric` "kl" is lower-is-better."""
-    if df.empty:
-        return np.zeros(0, bool)
-    score = df[metric].astype(float).to_numpy() * (-1.0 if metric == "kl" else 1.0)
-    costs = [df["weight_bytes"].astype(float).to_numpy()]
-    if df["latency_ms"].notna().all():
-        costs.append(df["latency_ms"].astype(float).to_numpy())
-    keep = np.ones(len(df), bool)
-    for i in range(len(df)):
-        ge = (score >= score[i]) & np.all([c <= c[i] for c in costs], axis=0)
-        gt = (score > score[i]) | np.any([c < c[i] for c in costs], axis=0)
-        keep[i] = not np.any(ge & gt)
-    return keep
-
-
-def metric_name(labeled: bool) -> str:
-    """The headline metric: accuracy with labels, else agreement with the float model (fidelity)."""
-    return "accuracy" if labeled else "agreement"
 
 
 # --- per-layer diff of two configs -------------------------------------------------------------------

@@ -53,8 +53,8 @@ def _explain_int(value: float, x: np.ndarray, spec: QuantSpec) -> dict:
     lo, hi = min(lo_est, 0.0), max(hi_est, 0.0)  # 0 must be representable
     if spec.symmetric:
         lo, hi = -max(-lo, hi), max(-lo, hi)
-    scale, zero_point = qparams_from_range(lo_est, hi_est, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
-    scale, zero_point = np.float32(scale), int(zero_point)
+    scale_array, zp_array = qparams_from_range(lo_est, hi_est, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
+    scale, zero_point = np.float32(scale_array), int(zp_array)
     x_over_s = np.float32(value) / scale
     rounded = int(round_values(np.asarray([x_over_s]), spec.rounding, spec.seed)[0])
     q = int(np.clip(rounded + zero_point, spec.qmin, spec.qmax))

@@ -1,7 +1,13 @@
 """Everything the Layer page shows about one weight tensor under one spec (numpy only).
 
-    >>> view = inspect_weights(w, spec, channel_axis=0)
-    >>> view.clipped_fraction, view.sqnr_db, view.error_map.shape, view.estimators["sqnr_db"]
+    >>> w = np.random.default_rng(0).normal(size=(16, 8, 3, 3)).astype(np.float32)   # a Conv weight
+    >>> view = inspect_weights(w, QuantSpec(bits=4), channel_axis=0)
+    >>> view.clipped_fraction, round(view.sqnr_db, 1), view.map_kind, view.error_map.shape
+    (0.0, 16.1, 'kernels', (43, 47))
+    >>> dict(zip(view.estimators["estimator"], np.round(view.estimators["sqnr_db"], 1).tolist()))
+    {'minmax': 16.1, 'percentile': 16.1, 'sigma': 18.7, 'mse': 18.8, 'entropy': 17.7}
+
+(At 4 bits, clipping a little — sigma, mse — beats keeping every value: min-max.)
 
 Rules:
 - the histogram, levels and clipping thresholds follow the Learn page (qviz.lessons.curves).
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +66,7 @@ class WeightView:
     error_map: np.ndarray  # 2-D image of x - x_dq (downsampled), NaN gaps
     map_kind: str  # "kernels" | "matrix"
     map_factor: int  # block size of the downsampling (1 = every weight)
-    split: tuple  # (thresholds, clip_mse, round_mse, chosen) or None
+    split: tuple | None  # (thresholds, clip_mse, round_mse, chosen) or None
     estimators: dict | None  # columns: estimator, lo, hi, mse, sqnr_db, clipped
     params: dict | None  # group, scale, zero_point (first MAX_PARAM_ROWS groups)
     codes: dict | None  # code, count (binned above MAX_CODE_BINS), used, available
@@ -139,8 +146,9 @@ def inspect_group(w: np.ndarray, spec: QuantSpec, index: int) -> GroupView:
 def group_view(x: np.ndarray, result, index: int) -> GroupView:
     """Histogram, levels and (lo, hi) of row `index` of to_groups(x) under `result`.
 
-    >>> r = quantize(np.array([[1., -1.], [3., 0.]], dtype=np.float32), QuantSpec(bits=8, granularity="channel"))
-    >>> group_view(np.array([[1., -1.], [3., 0.]], dtype=np.float32), r, 1).thresholds[1] == r.hi[1]
+    >>> x = np.array([[1., -1.], [3., 0.]], dtype=np.float32)
+    >>> r = quantize(x, QuantSpec(bits=8, granularity="channel"))
+    >>> group_view(x, r, 1).thresholds == (r.lo[1], r.hi[1])     # row 1's own clipping range
     True
     """
     count = len(result.lo)
@@ -270,7 +278,7 @@ def downsample_extreme(image: np.ndarray, side: int = MAX_MAP_SIDE) -> np.ndarra
     h, w = image.shape
     padded = np.full((math.ceil(h / f) * f, math.ceil(w / f) * f), np.nan)
     padded[:h, :w] = image
-    blocks = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).transpose(0, 2, 1, 3)
+    blocks: np.ndarray = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).transpose(0, 2, 1, 3)
     blocks = blocks.reshape(blocks.shape[0], blocks.shape[1], f * f)
     magnitude = np.where(np.isnan(blocks), -1.0, np.abs(blocks))
     pick = np.argmax(magnitude, axis=2)[..., None]
@@ -295,7 +303,7 @@ def compare_estimators(x: np.ndarray, spec: QuantSpec) -> dict | None:
     """
     if spec.scheme not in RANGE_SCHEMES or x.size == 0:
         return None
-    rows = {"estimator": [], "lo": [], "hi": [], "mse": [], "sqnr_db": [], "clipped": []}
+    rows: dict[str, list[Any]] = {"estimator": [], "lo": [], "hi": [], "mse": [], "sqnr_db": [], "clipped": []}
     for name in COMPARED_ESTIMATORS:
         r = quantize(x, spec.replace(estimator=name))
         for key, value in (
@@ -326,7 +334,7 @@ def param_table(result) -> dict | None:
         "group": list(range(n)),
         "scale": scale[:n].astype(np.float64).tolist(),
         "zero_point": zp[:n].astype(np.int64).tolist(),
-        "groups": int(len(scale)),
+        "groups": len(scale),
     }
 
 

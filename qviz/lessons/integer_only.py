@@ -8,7 +8,7 @@
 Two ways to apply M, both returned:
 - **onnxruntime (the oracle)**: M as a float32 (`float32(sx * sw) / sy`), acc converted to
   float32, multiplied, rounded half to even, clamped. This is what its CPU kernels do (MLAS
-  "requantize output"); tests/test_intonly.py checks it bit for bit against QLinearMatMul.
+  "requantize output"); tests/lessons/test_intonly.py checks it bit for bit against QLinearMatMul.
 - **fixed point (gemmlowp / TFLite)**: M = M0 * 2**-31 * 2**-n with M0 an int32 in
   [2**30, 2**31) and a shift n; acc * M0 is rounded to its high 32 bits (rounding doubling
   high multiply), then divided by 2**n rounding half away from zero: two roundings, as gemmlowp
@@ -16,7 +16,13 @@ Two ways to apply M, both returned:
   It can differ from onnxruntime by one code on a few outputs (different rounding of ties
   and of float32(acc) above 2**24): `fixed_diff` counts them.
 
-Example: M = 0.0123 = 0.7872 * 2**-6 -> M0 = round(0.7872 * 2**31) = 1690499379, n = 6.
+Example: M = 0.0123 = 0.7872 * 2**-6 -> M0 = round(0.7872 * 2**31) = 1690499128, n = 6:
+
+    >>> m0, n = quantize_multiplier(0.0123)
+    >>> int(m0[0]), int(n[0])
+    (1690499128, 6)
+    >>> abs(float(m0[0]) * 2.0**-31 * 2.0**-int(n[0]) - 0.0123) / 0.0123 < 2**-31    # M0 * 2**-31 * 2**-n ~ M
+    True
 
 # NOTE: onnxruntime's x86 u8s8 kernel without AVX-512 VNNI (this machine) multiplies with
 # vpmaddubsw, which sums PAIRS of uint8 * int8 products into int16 *with saturation*: 2 * 255 * 127
@@ -162,8 +168,8 @@ def integer_gemm(x, w, b, x_range, y_range, per_channel: bool = False, reduce_ra
     w_q, sw = quantize_weights(w, per_channel, reduce_range)
     b_q = None if b is None else quantize_bias(b, sx, sw)
     acc = accumulate(x_q, zx, w_q, b_q)
-    sy, zy = qparams_from_range(y_range[0], y_range[1], *U8, symmetric=False)
-    sy, zy = np.float32(sy), int(zy)
+    sy_array, zy_array = qparams_from_range(y_range[0], y_range[1], *U8, symmetric=False)
+    sy, zy = np.float32(sy_array), int(zy_array)
     m_float32 = (np.float32(sx) * sw) / sy
     m0, shift = quantize_multiplier(m_float32)
     y_q = requantize_float(acc, m_float32, zy)

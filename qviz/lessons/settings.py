@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qviz.quant import QuantSpec
 from qviz.lessons.distributions import make_tensor, parse_values
+from qviz.quant import QuantSpec
 
 DEFAULTS = {
     # the tensor

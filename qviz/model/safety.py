@@ -194,7 +194,7 @@ def _small_constants(graph: GraphProto) -> dict[str, np.ndarray]:
         elif node.domain in ("", "ai.onnx") and node.input and all(i in out for i in node.input if i):
             try:
                 value = _fold_shape_op(node, [out[i] if i else None for i in node.input])
-            except Exception:  # malformed shape ops are onnxruntime's to reject, not a crash here
+            except Exception:  # noqa: BLE001 - malformed shape ops are onnxruntime's to reject, not a crash here
                 value = None
             if value is not None and value.size <= _SMALL:
                 out[node.output[0]] = value
@@ -283,7 +283,7 @@ def parse_model(data: bytes) -> ModelProto:
     """
     try:
         model = onnx.load_model_from_string(data)
-    except Exception as e:  # DecodeError, RecursionError (nesting > 100), anything the parser raises
+    except Exception as e:  # noqa: BLE001 - DecodeError, RecursionError (nesting > 100), anything the parser raises
         raise ModelError(f"not an ONNX model: cannot parse it ({type(e).__name__})") from None
     if not model.HasField("graph") or model.ir_version <= 0 or not model.opset_import:
         raise ModelError("not an ONNX model: no graph, IR version or opset import found")

@@ -1,6 +1,15 @@
 """A self-contained HTML report: summary, figures, tables and the config, in one file.
 
-    >>> html_text = render_report("qviz report", {"Model": "net"}, [("Map", fig)], [("Layers", df)], cfg.to_dict())
+    >>> import pandas as pd
+    >>> import plotly.graph_objects as go
+    >>> from qviz.config import PRESETS
+    >>> fig = go.Figure(go.Bar(x=["w8a8", "w4g32"], y=[0.98, 0.95]))
+    >>> df = pd.DataFrame({"id": ["<conv1>"], "bits": [8]})
+    >>> html_text = render_report("qviz report", {"Model": "net"}, [("Map", fig)], [("Layers", df)], PRESETS["w8a8"].to_dict())
+    >>> html_text.startswith("<!DOCTYPE html>"), "&lt;conv1&gt;" in html_text    # model names are escaped
+    (True, True)
+    >>> len(html_text) > 3_000_000                   # plotly.js is inside: it opens offline
+    True
 
 plotly.js is inlined once (plotly ships it in the package: `include_plotlyjs=True` on the
 first figure), so the file opens offline: no CDN, no network. Every string that may come from

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from qviz.plots.learn import CLIP_COLOR, HEIGHT, _layout
+from qviz.plots.learn import CLIP_COLOR, HEIGHT, titled_layout
 
 BLUE = "#4c78a8"
 
@@ -42,7 +42,7 @@ def channel_range_figure(channels: dict, labels: dict) -> go.Figure:
         line_shape="hvh",
     )
     fig.update_layout(bargap=0.1)
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])
 
 
 def error_map_figure(image: np.ndarray, labels: dict, square: bool = False) -> go.Figure:
@@ -67,7 +67,7 @@ def error_map_figure(image: np.ndarray, labels: dict, square: bool = False) -> g
     if square:
         fig.update_yaxes(scaleanchor="x", constrain="domain")
         fig.update_xaxes(constrain="domain")
-    fig = _layout(fig, labels["title"], labels["x"], labels["y"])
+    fig = titled_layout(fig, labels["title"], labels["x"], labels["y"])
     fig.update_layout(height=max(HEIGHT, min(640, 40 + 3 * image.shape[0])))
     return fig
 
@@ -87,11 +87,11 @@ def estimator_figure(table: dict, chosen: str, labels: dict) -> go.Figure:
     )
     lo = min(table["sqnr_db"]) if table["sqnr_db"] else 0.0
     fig.update_yaxes(range=[max(0.0, lo - 3), max(table["sqnr_db"], default=1.0) + 3])
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])
 
 
 def code_usage_figure(codes: dict, labels: dict) -> go.Figure:
     """How often each integer code occurs. labels: title, x, y."""
     fig = go.Figure(go.Bar(x=codes["code"], y=codes["count"], marker_color=BLUE))
     fig.update_layout(bargap=0)
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])

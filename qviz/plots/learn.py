@@ -15,7 +15,7 @@ LEVEL_COLOR = "rgba(90, 90, 90, 0.35)"
 CLIP_COLOR = "#d62728"
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+def titled_layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0.0, font=dict(size=15)),
         height=HEIGHT,
@@ -59,7 +59,7 @@ def histogram_figure(counts, edges, levels, thresholds, labels: dict) -> go.Figu
             x=cx, y=cy, mode="lines", line=dict(color=CLIP_COLOR, width=2, dash="dash"), name=labels["clip"]
         )
     fig.update_layout(bargap=0)
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])
 
 
 def sqnr_bits_figure(bits, sqnr, rule, chosen_bits: int | None, labels: dict) -> go.Figure:
@@ -87,7 +87,7 @@ def sqnr_bits_figure(bits, sqnr, rule, chosen_bits: int | None, labels: dict) ->
             marker=dict(size=13, color=CLIP_COLOR, symbol="circle-open", line=dict(width=3)),
         )
     fig.update_xaxes(dtick=1)
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])
 
 
 def clip_round_figure(thresholds, clip_mse, round_mse, chosen: float | None, labels: dict) -> go.Figure:
@@ -113,4 +113,4 @@ def clip_round_figure(thresholds, clip_mse, round_mse, chosen: float | None, lab
             line=dict(color="#2ca02c", dash="dot", width=2),
         )
     fig.update_yaxes(type="log")
-    return _layout(fig, labels["title"], labels["x"], labels["y"])
+    return titled_layout(fig, labels["title"], labels["x"], labels["y"])

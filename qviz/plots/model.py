@@ -33,7 +33,8 @@ def model_map_figure(ids, op_types, values, labels: dict, log_y: bool = False) -
         customdata=np.arange(len(values)),
         text=None,
         hovertext=[
-            f"#{i} {op}<br>{name}<br>{labels['y']}: {v:.4g}" for i, (op, name, v) in enumerate(zip(ops, names, values))
+            f"#{i} {op}<br>{name}<br>{labels['y']}: {v:.4g}"
+            for i, (op, name, v) in enumerate(zip(ops, names, values, strict=True))
         ],
         hoverinfo="text",
         marker=dict(color=shown, colorscale="Viridis", showscale=True, colorbar=dict(thickness=12)),

@@ -1,7 +1,7 @@
 """The Trade-offs page's figure: every evaluated config, metric vs weight size, Pareto front marked.
 
 x = weight size (KiB), y = accuracy (or fidelity), marker size = latency when measured
-(else one size). The Pareto front (qviz.evaluate.tuning.pareto_mask) is drawn as a line through its
+(else one size). The Pareto front (qviz.evaluate.pareto.pareto_mask) is drawn as a line through its
 points. customdata = the row index, so a click (on_select) tells which config was chosen.
 """
 
@@ -34,7 +34,7 @@ def tradeoff_figure(df, metric: str, front, labels: dict) -> go.Figure:
     hover = [
         f"#{i} {html.escape(str(lab))}<br>{labels['x']}: {s:.1f}<br>{labels['y']}: {v:.4f}"
         + ("" if lat is None or lat != lat else f"<br>{labels['latency']}: {lat:.2f} ms")
-        for i, lab, s, v, lat in zip(idx, df["label"], size_kib, y, df["latency_ms"])
+        for i, lab, s, v, lat in zip(idx, df["label"], size_kib, y, df["latency_ms"], strict=True)
     ]
     fig = go.Figure()
     fig.add_scatter(

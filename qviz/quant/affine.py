@@ -3,7 +3,7 @@
     q    = saturate(round_half_even(x / scale) + zero_point)      q in [qmin, qmax]
     x_dq = (q - zero_point) * scale
 
-The rules onnxruntime follows, and so do we (tests/test_affine_ort.py checks every one):
+The rules onnxruntime follows, and so do we (tests/quant/test_affine_ort.py checks every one):
 - x / scale is a float32 *division*. Multiplying by a precomputed 1/scale differs on about
   one exact tie (x = (k + 0.5) * scale) in ten, so it is not used;
 - rounding is np.rint (ties to even: 2.5 -> 2, 3.5 -> 4), saturation comes after it;
@@ -30,21 +30,31 @@ shape[axis] // block_size at `axis`). zero_point has the scale's shape (or is a 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.granularity import rows_to_params, to_groups
 from qviz.quant.qparams import qparams_from_range
 from qviz.quant.result import QuantResult, make_result
 from qviz.quant.rounding import round_values
-from qviz.quant.spec import QuantSpec, SpecError
+from qviz.quant.spec import QuantSpec, Rounding, SpecError
 
 CHUNK = 1 << 18  # elements per pass: 1 MB of float32 (L2/L3-resident); fewer calls beat a tighter fit (measured)
 
 
 def quantize_linear(
-    x, scale, zero_point, qmin: int, qmax: int, axis=None, block_size=None, rounding: str = "half_even", seed: int = 0
-) -> np.ndarray:
+    x: npt.ArrayLike,
+    scale: npt.ArrayLike,
+    zero_point: npt.ArrayLike,
+    qmin: int,
+    qmax: int,
+    axis: int | None = None,
+    block_size: int | None = None,
+    rounding: Rounding = "half_even",
+    seed: int = 0,
+) -> npt.NDArray[np.int32]:
     """Integer codes of x (int32, same shape), ONNX QuantizeLinear semantics (module docstring)."""
     x = _as_float(x)
     plan = _Plan(x, scale, zero_point, qmin, qmax, axis, block_size)
@@ -59,7 +69,14 @@ def quantize_linear(
     return q
 
 
-def dequantize_linear(q, scale, zero_point, axis=None, block_size=None, dtype=np.float32) -> np.ndarray:
+def dequantize_linear(
+    q: npt.ArrayLike,
+    scale: npt.ArrayLike,
+    zero_point: npt.ArrayLike,
+    axis: int | None = None,
+    block_size: int | None = None,
+    dtype: npt.DTypeLike = np.float32,
+) -> np.ndarray:
     """(q - zero_point) * scale as `dtype` (float32 like onnxruntime; float64 on request)."""
     q = np.asarray(q)
     plan = _Plan(q, scale, zero_point, None, None, axis, block_size, dtype=np.dtype(dtype))
@@ -73,15 +90,15 @@ def dequantize_linear(q, scale, zero_point, axis=None, block_size=None, dtype=np
 
 
 def fake_quantize(
-    x,
-    scale,
-    zero_point,
+    x: npt.ArrayLike,
+    scale: npt.ArrayLike,
+    zero_point: npt.ArrayLike,
     qmin: int,
     qmax: int,
-    axis=None,
-    block_size=None,
-    rounding: str = "half_even",
-    out=None,
+    axis: int | None = None,
+    block_size: int | None = None,
+    rounding: Rounding = "half_even",
+    out: np.ndarray | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """Quantize then dequantize in one pass: equal to dequantize_linear(quantize_linear(x)).
@@ -140,7 +157,15 @@ def _estimate_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.nd
     return np.nan_to_num(lo, nan=0.0, posinf=0.0, neginf=0.0), np.nan_to_num(hi, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _round_clip(x, s, lo, hi, rounding, rng, out) -> None:
+def _round_clip(
+    x: np.ndarray,
+    s: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rounding: Rounding,
+    rng: np.random.Generator | None,
+    out: np.ndarray,
+) -> None:
     """out = clip(round(x / s), lo, hi) with NaN -> lo, where lo = qmin - zp, hi = qmax - zp."""
     np.divide(x, s, out=out)
     if rng is None:
@@ -158,7 +183,7 @@ def _round_clip(x, s, lo, hi, rounding, rng, out) -> None:
         np.copyto(out, np.broadcast_to(lo, out.shape), where=np.isnan(out))
 
 
-def _as_float(x) -> np.ndarray:
+def _as_float(x: npt.ArrayLike) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype in (np.float16, np.float32, np.float64):
         return x
@@ -167,7 +192,7 @@ def _as_float(x) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def _check_out(out, shape, dtype) -> np.ndarray:
+def _check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if out is None:
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype.kind != "f":
@@ -188,20 +213,30 @@ class _Plan:
     # last axis, and a loop of length 1 per element is ~10x slower.
     """
 
-    def __init__(self, x, scale, zero_point, qmin, qmax, axis, block_size, dtype=None):
+    def __init__(
+        self,
+        x: np.ndarray,
+        scale: npt.ArrayLike,
+        zero_point: npt.ArrayLike,
+        qmin: int | None,
+        qmax: int | None,
+        axis: int | None,
+        block_size: int | None,
+        dtype: np.dtype | None = None,
+    ) -> None:
         self.dtype = dtype or (np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32))
         self.shape, pshape = _layout(x.shape, axis, block_size, np.shape(scale))
         self.x = x.reshape(self.shape)
         self.scale = _check_scale(scale, self.dtype).reshape(pshape)
         self.zero_point = _check_zero_point(zero_point, np.shape(scale), qmin, qmax).reshape(pshape)
         self.lo = self.hi = self.zero_point
-        if qmin is not None:
+        if qmin is not None and qmax is not None:  # both set (quantize) or both None (dequantize)
             # NOTE: a uniform zero point (every symmetric spec) gives scalar bounds, and np.clip
             # with scalars is about 7x faster than with arrays (measured, numpy 2.4).
             zp = self.zero_point.flat[0] if _is_uniform(self.zero_point) else self.zero_point
             self.lo, self.hi = (np.asarray(q - zp).astype(self.dtype) for q in (qmin, qmax))
 
-    def chunks(self):
+    def chunks(self) -> Iterator[tuple[tuple[slice, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Yield (index into x, scale, zero_point, lo, hi) for chunks of about CHUNK elements.
 
         A per-axis / blocked scale comes spread over the chunk's shape (one chunk-sized buffer,
@@ -217,7 +252,7 @@ class _Plan:
             yield idx, s, z, lo, hi
 
 
-def _spread(param: np.ndarray, shape: tuple, buf: np.ndarray) -> np.ndarray:
+def _spread(param: np.ndarray, shape: tuple[int, ...], buf: np.ndarray) -> np.ndarray:
     """param broadcast to `shape`, written into the front of buf (a chunk-sized scratch array)."""
     view = buf[: math.prod(shape)].reshape(shape)
     np.copyto(view, param)
@@ -228,7 +263,9 @@ def _is_uniform(a: np.ndarray) -> bool:
     return a.size > 0 and bool(np.all(a == a.flat[0]))
 
 
-def _layout(shape: tuple, axis, block_size, pshape: tuple) -> tuple[tuple, tuple]:
+def _layout(
+    shape: tuple[int, ...], axis: int | None, block_size: int | None, pshape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(view shape of x, broadcastable parameter shape); SpecError if scale has the wrong shape."""
     if axis is None:
         if block_size is not None:
@@ -246,36 +283,38 @@ def _layout(shape: tuple, axis, block_size, pshape: tuple) -> tuple[tuple, tuple
         return ((pre, n), (1, n)) if post == 1 else ((pre, n, post), (1, n, 1))
     if block_size < 1 or n % block_size:
         raise SpecError(f"block_size must be >= 1 and divide the length of axis {axis} ({n}); got {block_size}")
-    _expect_shape(pshape, shape[:axis] + (n // block_size,) + shape[axis + 1 :])
+    _expect_shape(pshape, (*shape[:axis], n // block_size, *shape[axis + 1 :]))
     if post == 1:
         return (pre * (n // block_size), block_size), (pre * (n // block_size), 1)
     return (pre, n // block_size, block_size, post), (pre, n // block_size, 1, post)
 
 
-def _expect_shape(got: tuple, want: tuple) -> None:
+def _expect_shape(got: tuple[int, ...], want: tuple[int, ...]) -> None:
     if tuple(got) != tuple(want):
         raise SpecError(f"scale must have shape {tuple(want)} for this axis/block_size; got {tuple(got)}")
 
 
-def _check_scale(scale, dtype) -> np.ndarray:
+def _check_scale(scale: npt.ArrayLike, dtype: np.dtype) -> np.ndarray:
     scale = np.asarray(scale)
     if scale.dtype.kind != "f" or not np.all(np.isfinite(scale) & (scale > 0)):
         raise SpecError("scale must be finite and > 0 everywhere")
     return scale.astype(dtype)
 
 
-def _check_zero_point(zero_point, pshape, qmin, qmax) -> np.ndarray:
+def _check_zero_point(
+    zero_point: npt.ArrayLike, pshape: tuple[int, ...], qmin: int | None, qmax: int | None
+) -> np.ndarray:
     zp = np.asarray(zero_point)
     if zp.dtype.kind not in "iu":
         raise SpecError(f"zero_point must be integers; got dtype {zp.dtype}")
     if zp.size != 1 and zp.shape != tuple(pshape):
         raise SpecError(f"zero_point must have the scale's shape {tuple(pshape)}; got {zp.shape}")
-    if qmin is not None and zp.size and (zp.min() < qmin or zp.max() > qmax):
+    if qmin is not None and qmax is not None and zp.size and (zp.min() < qmin or zp.max() > qmax):
         raise SpecError(f"zero_point must be in [qmin, qmax] = [{qmin}, {qmax}]")
     return np.broadcast_to(zp.astype(np.int32), pshape) if zp.size == 1 else zp.astype(np.int32)
 
 
-def _chunk_indices(shape: tuple, limit: int):
+def _chunk_indices(shape: tuple[int, ...], limit: int) -> Iterator[tuple[slice, ...]]:
     """Tuples of slices covering `shape`, each selecting about `limit` elements or fewer."""
     inner = math.prod(shape[1:])
     if len(shape) > 1 and inner > limit:
@@ -288,6 +327,6 @@ def _chunk_indices(shape: tuple, limit: int):
         yield (slice(start, start + step),) + (slice(None),) * (len(shape) - 1)
 
 
-def _param_index(pshape: tuple, idx: tuple) -> tuple:
+def _param_index(pshape: tuple[int, ...], idx: tuple[slice, ...]) -> tuple[slice, ...]:
     """The chunk index for a broadcast parameter: broadcast (size-1) dims take everything."""
-    return tuple(s if n > 1 else slice(None) for s, n in zip(idx, pshape))
+    return tuple(s if n > 1 else slice(None) for s, n in zip(idx, pshape, strict=False))

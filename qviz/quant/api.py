@@ -1,11 +1,14 @@
 """quantize(x, spec): the one entry point of the quantization engine.
 
     >>> r = quantize([0.5, -1.0, 1.0], QuantSpec(bits=8, signed=False, symmetric=False))
-    >>> r.q, r.x_dq          # [191, 0, 254], [0.5019608, -0.9960785, 0.9960785]
+    >>> r.q
+    array([191,   0, 254], dtype=int32)
+    >>> r.x_dq
+    array([ 0.5019608, -0.9960785,  0.9960785], dtype=float32)
 
 (scale 2/255 and zero point 127: the grid is [-0.996, 1.004], so -1 and 1 each lose a bit.)
 
-Input rules (each one is tested in tests/test_quantize_api.py):
+Input rules (each one is tested in tests/quant/test_quantize_api.py):
 - x may be anything np.asarray accepts that holds real numbers: lists, scalars, bool, int,
   float16, float32, float64 arrays. Lists, scalars, bool and int become float32 (the type
   models run in); float16 becomes float32 (exactly). Other dtypes (complex, str, object) and
@@ -29,14 +32,17 @@ Non-finite values (the rule, matching what an onnxruntime QuantizeLinear does wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.granularity import check_granularity
 from qviz.quant.result import QuantResult
-from qviz.quant.spec import QuantSpec, SpecError
+from qviz.quant.spec import QuantSpec, Scheme, SpecError
 
 
-def quantize(x, spec: QuantSpec) -> QuantResult:
+def quantize(x: npt.ArrayLike, spec: QuantSpec) -> QuantResult:
     """Quantize x with spec; the module docstring states the input and non-finite rules."""
     if not isinstance(spec, QuantSpec):
         raise SpecError(f"spec must be a QuantSpec; got {type(spec).__name__}")
@@ -48,15 +54,16 @@ def quantize(x, spec: QuantSpec) -> QuantResult:
 
 def dequantize(result: QuantResult) -> np.ndarray:
     """x_dq again from the codes (scheme=int: (q - zero_point) * scale); else result.x_dq."""
-    if result.spec.scheme != "int":
+    q, scale, zero_point = result.q, result.scale, result.zero_point
+    if result.spec.scheme != "int" or q is None or scale is None or zero_point is None:  # (quantize_int sets all 3)
         return result.x_dq
     from qviz.quant.affine import dequantize_linear, onnx_layout
 
     axis, block_size = onnx_layout(result.spec)
-    return dequantize_linear(result.q, result.scale, result.zero_point, axis, block_size, dtype=result.x_dq.dtype)
+    return dequantize_linear(q, scale, zero_point, axis, block_size, dtype=result.x_dq.dtype)
 
 
-def as_input(x) -> np.ndarray:
+def as_input(x: npt.ArrayLike) -> np.ndarray:
     """x as a float32 or float64 array (rules in the module docstring)."""
     if isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64):
         return x
@@ -70,7 +77,7 @@ def as_input(x) -> np.ndarray:
     return arr.astype(np.float64 if keep64 else np.float32)
 
 
-def _quantizer(scheme: str):
+def _quantizer(scheme: Scheme) -> Callable[[np.ndarray, QuantSpec], QuantResult]:
     """The quantize function of a scheme, imported lazily (each lives in its own module)."""
     if scheme == "int":
         from qviz.quant.affine import quantize_int

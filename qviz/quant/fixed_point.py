@@ -7,8 +7,9 @@ The `bits`-bit integer range is spec.qmin..spec.qmax (signed two's complement or
 so the representable values are [qmin, qmax] / 2**n and the integer part has
 m = bits - n - (1 if signed else 0) bits: Q3.4 is 8 bits signed, values -8 .. 7.9375.
 
-    >>> quantize_fixed_point(np.float32([1.3, 100.0]), QuantSpec(scheme="fixed_point", bits=8, frac_bits=4)).x_dq
-    array([1.3125, 7.9375], dtype=float32)      # 1.3*16 = 20.8 -> 21; 100 saturates at 127/16
+    >>> spec = QuantSpec(scheme="fixed_point", bits=8, frac_bits=4)           # Q3.4
+    >>> quantize_fixed_point(np.float32([1.3, 100.0]), spec).x_dq    # 1.3*16 = 20.8 -> 21; 100 saturates at 127/16
+    array([1.3125, 7.9375], dtype=float32)
 
 It is scheme=int with scale 2**-n and zero point 0 (dividing by 2**-n is exact), so it
 shares the int quantizer's code and its rules for non-finite values: +Inf -> qmax,

@@ -29,6 +29,7 @@ Example: cast_to_float([0.1, 300, 1000], "float8_e4m3fn") -> [0.1015625, 288, 44
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.granularity import to_groups
 from qviz.quant.result import QuantResult, make_result
@@ -49,7 +50,7 @@ def max_finite(fmt: str) -> float:
     return FORMATS[_check_format(fmt)][2]
 
 
-def cast_to_float(x, fmt: str, saturate: bool = True) -> np.ndarray:
+def cast_to_float(x: npt.ArrayLike, fmt: str, saturate: bool = True) -> npt.NDArray[np.float32]:
     """Round x to the nearest value of `fmt` (ties to even); float32 array of those values.
 
     `saturate` only matters for the float8 formats, as in ONNX Cast.
@@ -66,7 +67,8 @@ def cast_to_float(x, fmt: str, saturate: bool = True) -> np.ndarray:
         y = np.ldexp(np.rint(np.ldexp(a, -step)), step)
         over = y > fmax  # False for NaN; True for Inf
     y[over] = _overflow_value(fmt, fmax, has_inf, saturate)
-    return np.copysign(y, x).astype(np.float32)
+    signed: npt.NDArray[np.float32] = np.copysign(y, x).astype(np.float32)  # numpy types copysign Any
+    return signed
 
 
 def _overflow_value(fmt: str, fmax: float, has_inf: bool, saturate: bool) -> float:
@@ -75,7 +77,7 @@ def _overflow_value(fmt: str, fmax: float, has_inf: bool, saturate: bool) -> flo
     return np.inf if has_inf else np.nan
 
 
-def quantize_float(x, spec: QuantSpec) -> QuantResult:
+def quantize_float(x: npt.ArrayLike, spec: QuantSpec) -> QuantResult:
     """Simulate storing x in spec.float_format: x_dq = cast_to_float(x), q = None.
 
     lo, hi are -max_finite, +max_finite for every group of the spec's granularity. x_dq is

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qviz.quant.spec import SpecError
+from qviz.quant.spec import Granularity, SpecError
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
@@ -34,7 +34,7 @@ def normalize_axis(axis: int, ndim: int) -> int:
     return axis % ndim
 
 
-def check_granularity(shape: tuple, granularity: str, axis: int, group_size: int) -> int:
+def check_granularity(shape: tuple[int, ...], granularity: Granularity, axis: int, group_size: int) -> int:
     """Validate and return the normalized axis (0 for per-tensor)."""
     if granularity == "tensor":
         return 0
@@ -51,17 +51,17 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0][:12]
 
 
-def param_shape(shape: tuple, granularity: str, axis: int, group_size: int) -> tuple:
+def param_shape(shape: tuple[int, ...], granularity: Granularity, axis: int, group_size: int) -> tuple[int, ...]:
     """Shape of scale / zero_point in ONNX layout."""
     axis = check_granularity(shape, granularity, axis, group_size)
     if granularity == "tensor":
         return ()
     if granularity == "channel":
         return (shape[axis],)
-    return shape[:axis] + (shape[axis] // group_size,) + shape[axis + 1 :]
+    return (*shape[:axis], shape[axis] // group_size, *shape[axis + 1 :])
 
 
-def to_groups(x: np.ndarray, granularity: str, axis: int = 0, group_size: int = 32) -> np.ndarray:
+def to_groups(x: np.ndarray, granularity: Granularity, axis: int = 0, group_size: int = 32) -> np.ndarray:
     """x -> [G, N] with one row per scale entry (a view when the layout allows, else a copy)."""
     axis = check_granularity(x.shape, granularity, axis, group_size)
     if granularity == "tensor":
@@ -71,7 +71,9 @@ def to_groups(x: np.ndarray, granularity: str, axis: int = 0, group_size: int = 
     return np.moveaxis(x, axis, -1).reshape(-1, group_size)
 
 
-def from_groups(x2d: np.ndarray, shape: tuple, granularity: str, axis: int = 0, group_size: int = 32) -> np.ndarray:
+def from_groups(
+    x2d: np.ndarray, shape: tuple[int, ...], granularity: Granularity, axis: int = 0, group_size: int = 32
+) -> np.ndarray:
     """Inverse of to_groups: [G, N] -> tensor of `shape`."""
     axis = check_granularity(shape, granularity, axis, group_size)
     if granularity == "tensor":
@@ -83,7 +85,7 @@ def from_groups(x2d: np.ndarray, shape: tuple, granularity: str, axis: int = 0, 
 
 
 def rows_to_params(
-    values: np.ndarray, shape: tuple, granularity: str, axis: int = 0, group_size: int = 32
+    values: np.ndarray, shape: tuple[int, ...], granularity: Granularity, axis: int = 0, group_size: int = 32
 ) -> np.ndarray:
     """Per-row values [G] -> ONNX-layout parameter array (see param_shape)."""
     values = np.asarray(values)
@@ -95,7 +97,7 @@ def rows_to_params(
     return np.moveaxis(values.reshape(moved), -1, axis)
 
 
-def params_to_rows(param: np.ndarray, granularity: str, axis: int = 0) -> np.ndarray:
+def params_to_rows(param: np.ndarray, granularity: Granularity, axis: int = 0) -> np.ndarray:
     """ONNX-layout parameter array -> per-row values [G] (inverse of rows_to_params)."""
     param = np.asarray(param)
     if granularity == "group":

@@ -69,15 +69,17 @@ class _SortedRows:
     def key(self, v: np.ndarray) -> np.ndarray:
         """Row-local position in [0, 1] (clipped to [-0.5, 1.5]) plus 3 * row: globally sorted."""
         rows = np.arange(len(self.lo))[:, None]
-        return np.clip((v - self.lo[:, None]) / self.width[:, None], -0.5, 1.5) + 3.0 * rows
+        key: np.ndarray = np.clip((v - self.lo[:, None]) / self.width[:, None], -0.5, 1.5) + 3.0 * rows
+        return key
 
-    def cluster_sums(self, levels: np.ndarray):
+    def cluster_sums(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(count, sum, sum of squares) [G, K] of the values nearest to each level."""
         mids = self.key((levels[:, 1:] + levels[:, :-1]) / 2)
         inner = np.searchsorted(self.keys, mids.ravel(), side="left").reshape(mids.shape)
         starts = (np.arange(len(levels)) * self.n)[:, None]
         edges = np.concatenate([starts, inner, starts + self.n], axis=1)
-        return tuple(np.diff(p[edges], axis=1) for p in (self.count, self.total, self.square))
+        count, total, square = (np.diff(p[edges], axis=1) for p in (self.count, self.total, self.square))
+        return count, total, square
 
 
 def _prefix(a: np.ndarray) -> np.ndarray:
@@ -88,7 +90,7 @@ def _prefix(a: np.ndarray) -> np.ndarray:
 def lloyd(rows: _SortedRows, levels: np.ndarray, max_iter: int = MAX_ITER) -> tuple[np.ndarray, int]:
     """Run Lloyd rounds from `levels` [G, K] until nothing moves; (levels, rounds run)."""
     tol = TOL * rows.width[:, None]
-    for step in range(1, max_iter + 1):
+    for step in range(1, max_iter + 1):  # noqa: B007 - the round count is returned after the loop
         count, total, square = rows.cluster_sums(levels)
         new = np.where(count > 0, total / np.maximum(count, 1), levels)
         new = np.sort(_reseed_unused(new, count, total, square), axis=1)
@@ -99,7 +101,7 @@ def lloyd(rows: _SortedRows, levels: np.ndarray, max_iter: int = MAX_ITER) -> tu
     return levels, step
 
 
-def _reseed_unused(levels, count, total, square):
+def _reseed_unused(levels: np.ndarray, count: np.ndarray, total: np.ndarray, square: np.ndarray) -> np.ndarray:
     """Move one unused level per row to mean + std/2 of the cluster with the largest error."""
     mean = total / np.maximum(count, 1)
     sse = np.maximum(square - total * mean, 0.0)

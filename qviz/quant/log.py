@@ -59,7 +59,8 @@ def log_indices(x2d: np.ndarray, e_max: np.ndarray, bits: int) -> np.ndarray:
     zero = np.abs(x) < np.exp2(e_min - 1)
     step = (e - e_min + 1).astype(np.int32)
     index = np.where(x < 0, count - step, count + step)
-    return np.where(zero, count, index).astype(np.int32)
+    codes: np.ndarray = np.where(zero, count, index).astype(np.int32)  # Any to numpy's stubs (zero is a ufunc result)
+    return codes
 
 
 def quantize_log(x: np.ndarray, spec: QuantSpec) -> QuantResult:

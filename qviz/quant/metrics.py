@@ -24,6 +24,7 @@ Rules (never NaN):
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.granularity import normalize_axis
 
@@ -60,14 +61,14 @@ def row_metrics(x2d: np.ndarray, dq2d: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _sqnr_db(signal, noise):
+def _sqnr_db(signal: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """10*log10(signal / noise); +inf without noise, -inf without signal (never NaN)."""
     with np.errstate(divide="ignore"):
         ratio = signal / np.where(noise == 0, 1.0, noise)
         return np.where(noise == 0, np.inf, 10.0 * np.log10(ratio))
 
 
-def _cosine(x, dq):
+def _cosine(x: np.ndarray, dq: np.ndarray) -> np.ndarray:
     """<x, dq> / (|x| |dq|); 1 for two zero rows, 0 when exactly one is zero."""
     dot = np.sum(x * dq, axis=1)
     # NOTE: sqrt(|x|² |dq|²), not |x| * |dq|: for dq == x it is sqrt(dot²) == dot exactly (IEEE), so
@@ -79,39 +80,39 @@ def _cosine(x, dq):
     return np.where(both_zero, 1.0, np.clip(cos, -1.0, 1.0))
 
 
-def _flat(x, x_dq) -> tuple[np.ndarray, np.ndarray]:
+def _flat(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     x, x_dq = np.asarray(x), np.asarray(x_dq)
     if x.shape != x_dq.shape:
         raise ValueError(f"x and x_dq must have the same shape; got {x.shape} and {x_dq.shape}")
     return x.reshape(1, -1), x_dq.reshape(1, -1)
 
 
-def summary(x, x_dq) -> dict[str, float]:
+def summary(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> dict[str, float]:
     """All metrics of the whole tensor as plain floats, plus `count` (finite values of x)."""
     return {name: float(v[0]) if name != "count" else int(v[0]) for name, v in row_metrics(*_flat(x, x_dq)).items()}
 
 
-def mse(x, x_dq) -> float:
+def mse(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> float:
     return summary(x, x_dq)["mse"]
 
 
-def rmse(x, x_dq) -> float:
+def rmse(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> float:
     return summary(x, x_dq)["rmse"]
 
 
-def max_abs_error(x, x_dq) -> float:
+def max_abs_error(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> float:
     return summary(x, x_dq)["max_abs_error"]
 
 
-def sqnr_db(x, x_dq) -> float:
+def sqnr_db(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> float:
     return summary(x, x_dq)["sqnr_db"]
 
 
-def cosine_similarity(x, x_dq) -> float:
+def cosine_similarity(x: npt.ArrayLike, x_dq: npt.ArrayLike) -> float:
     return summary(x, x_dq)["cosine_similarity"]
 
 
-def per_channel_metrics(x, x_dq, axis: int = 0) -> dict[str, np.ndarray]:
+def per_channel_metrics(x: npt.ArrayLike, x_dq: npt.ArrayLike, axis: int = 0) -> dict[str, np.ndarray]:
     """Metrics of each slice along `axis` -> {name: float64 [x.shape[axis]]} plus `channel`."""
     x, x_dq = np.asarray(x), np.asarray(x_dq)
     if x.shape != x_dq.shape:

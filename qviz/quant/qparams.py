@@ -22,19 +22,22 @@ scale = float32(2/255) = 0.0078431; zero_point = rint(0 + 1/scale) = rint(127.49
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 TINY = np.finfo(np.float32).tiny
 MAX_SCALE = 2.0**127
 
 
-def qparams_from_range(lo, hi, qmin: int, qmax: int, symmetric: bool, pow2_scale: bool = False):
+def qparams_from_range(
+    lo: npt.ArrayLike, hi: npt.ArrayLike, qmin: int, qmax: int, symmetric: bool, pow2_scale: bool = False
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
     """Return (scale float32, zero_point int32), each the broadcast shape of lo and hi."""
     lo = np.minimum(np.asarray(lo, dtype=np.float64), 0.0)
     hi = np.maximum(np.asarray(hi, dtype=np.float64), 0.0)
     if symmetric:
         amax = np.maximum(-lo, hi)
         lo, hi = -amax, amax
-    scale = (hi - lo) / (qmax - qmin)
+    scale: np.ndarray = (hi - lo) / (qmax - qmin)  # float64 until the cast to float32 below
     scale = np.where(scale < TINY, 1.0, scale)
     if pow2_scale:
         scale = np.exp2(np.ceil(np.log2(scale)))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.spec import QuantSpec
 
@@ -37,7 +39,7 @@ class QuantResult:
     clip_mse: float
     round_mse: float
     codebook: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mse(self) -> float:
@@ -52,7 +54,9 @@ class QuantResult:
         return self.spec.qmax
 
 
-def make_result(spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo, hi, **fields) -> QuantResult:
+def make_result(
+    spec: QuantSpec, x: np.ndarray, x_dq: np.ndarray, lo: npt.ArrayLike, hi: npt.ArrayLike, **fields: Any
+) -> QuantResult:
     """Build a QuantResult, computing the clipped fraction and the clipping/rounding error split.
 
     lo, hi are per-row bounds of the representable range (shape [G] for the spec's

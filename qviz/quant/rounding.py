@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from qviz.quant.spec import ROUNDINGS, SpecError
+from qviz.quant.spec import ROUNDINGS, Rounding, SpecError
 
 
-def round_values(x: np.ndarray, mode: str = "half_even", seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+def round_values(
+    x: np.ndarray, mode: Rounding = "half_even", seed: int = 0, out: np.ndarray | None = None
+) -> np.ndarray:
     """Round x to integers (as floats) with `mode`; writes into `out` if given (may be x itself)."""
+    y: np.ndarray  # numpy types a ufunc's result as Any
     if mode == "half_even":
-        return np.rint(x, out=out)
+        y = np.rint(x, out=out)
+        return y
     if mode == "floor":
-        return np.floor(x, out=out)
+        y = np.floor(x, out=out)
+        return y
     if mode == "trunc":
-        return np.trunc(x, out=out)
+        y = np.trunc(x, out=out)
+        return y
     if mode == "half_away":
         # sign(x) * floor(|x| + 0.5), done without extra full-size temporaries.
         sign = np.signbit(x)
@@ -34,5 +40,6 @@ def round_values(x: np.ndarray, mode: str = "half_even", seed: int = 0, out: np.
         rng = np.random.default_rng(seed)
         noise = rng.random(np.shape(x), dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
         out = np.add(x, noise, out=out)
-        return np.floor(out, out=out)
+        y = np.floor(out, out=out)
+        return y
     raise SpecError(f"rounding must be one of {', '.join(ROUNDINGS)}; got {mode!r}")

@@ -3,9 +3,13 @@
 A spec is flat on purpose: every field is a plain value, so a spec is one row of the
 per-layer table in the app, one JSON object in a config file, and a cache key.
 
-    >>> QuantSpec(bits=4, granularity="group", axis=1, group_size=32)
-    >>> QuantSpec(scheme="float", float_format="float8_e4m3fn")
-    >>> QuantSpec(scheme="fixed_point", bits=8, frac_bits=5)      # Q2.5 with a sign bit
+    >>> QuantSpec(bits=4, granularity="group", axis=1, group_size=32).qmax   # int4: codes -8..7
+    7
+    >>> QuantSpec(scheme="float", float_format="float8_e4m3fn").bits          # set by the format
+    8
+    >>> s = QuantSpec(scheme="fixed_point", bits=8, frac_bits=5)      # Q2.5 with a sign bit
+    >>> s.qmin / 2**5, s.qmax / 2**5                                  # its range
+    (-4.0, 3.96875)
 
 Fields that a scheme does not use keep their defaults and are ignored by it.
 """
@@ -14,29 +18,43 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
-SCHEMES = ("int", "fixed_point", "log", "kmeans", "float")
-GRANULARITIES = ("tensor", "channel", "group")
-ROUNDINGS = ("half_even", "half_away", "floor", "trunc", "stochastic")
-ESTIMATORS = ("minmax", "percentile", "sigma", "mse", "entropy", "manual")
-FLOAT_FORMATS = ("float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
+Scheme = Literal["int", "fixed_point", "log", "kmeans", "float"]
+Granularity = Literal["tensor", "channel", "group"]
+Rounding = Literal["half_even", "half_away", "floor", "trunc", "stochastic"]
+Estimator = Literal["minmax", "percentile", "sigma", "mse", "entropy", "manual"]
+FloatFormat = Literal["float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
+
+SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
+GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
+ROUNDINGS: tuple[Rounding, ...] = get_args(Rounding)
+ESTIMATORS: tuple[Estimator, ...] = get_args(Estimator)
+FLOAT_FORMATS: tuple[FloatFormat, ...] = get_args(FloatFormat)
 
 # Allowed bit widths per scheme (inclusive).
-BITS_RANGE = {"int": (2, 16), "fixed_point": (2, 32), "log": (2, 8), "kmeans": (1, 8), "float": (8, 16)}
-FLOAT_FORMAT_BITS = {"float16": 16, "bfloat16": 16, "float8_e4m3fn": 8, "float8_e5m2": 8}
+BITS_RANGE: dict[Scheme, tuple[int, int]] = {
+    "int": (2, 16),
+    "fixed_point": (2, 32),
+    "log": (2, 8),
+    "kmeans": (1, 8),
+    "float": (8, 16),
+}
+FLOAT_FORMAT_BITS: dict[FloatFormat, int] = {"float16": 16, "bfloat16": 16, "float8_e4m3fn": 8, "float8_e5m2": 8}
 
 
 class SpecError(ValueError):
     """A spec or config parameter has an impossible value; the message names it."""
 
 
-def _choice(name: str, value, allowed) -> None:
+def _choice(name: str, value: object, allowed: Collection[object]) -> None:
     if value not in allowed:
         raise SpecError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -65,23 +83,23 @@ class QuantSpec:
     seed            for rounding=stochastic and k-means init
     """
 
-    scheme: str = "int"
+    scheme: Scheme = "int"
     bits: int = 8
     signed: bool = True
     symmetric: bool = True
     restricted_range: bool = False
-    granularity: str = "tensor"
+    granularity: Granularity = "tensor"
     axis: int = 0
     group_size: int = 32
-    rounding: str = "half_even"
-    estimator: str = "minmax"
+    rounding: Rounding = "half_even"
+    estimator: Estimator = "minmax"
     percentile: float = 99.99
     sigmas: float | None = None
     range_min: float | None = None
     range_max: float | None = None
     pow2_scale: bool = False
     frac_bits: int = 4
-    float_format: str = "float16"
+    float_format: FloatFormat = "float16"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -127,21 +145,23 @@ class QuantSpec:
         """Smallest integer code: -2**(b-1) (+1 if restricted) when signed, else 0."""
         if not self.signed:
             return 0
-        return -(2 ** (self.bits - 1)) + (1 if self.restricted_range else 0)
+        half: int = 2 ** (self.bits - 1)  # typeshed types int ** int as Any (a negative power is a float)
+        return -half + (1 if self.restricted_range else 0)
 
     @property
     def qmax(self) -> int:
         """Largest integer code: 2**(b-1)-1 when signed, else 2**b - 1."""
-        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
+        codes: int = 2 ** (self.bits - 1) if self.signed else 2**self.bits  # int ** int is typed Any
+        return codes - 1
 
-    def replace(self, **changes) -> "QuantSpec":
+    def replace(self, **changes: Any) -> QuantSpec:
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "QuantSpec":
+    def from_dict(cls, data: dict[str, Any]) -> QuantSpec:
         """Build from JSON data; unknown keys are an error (a typo must not be ignored)."""
         if not isinstance(data, dict):
             raise SpecError(f"a quantization spec must be a JSON object; got {type(data).__name__}")

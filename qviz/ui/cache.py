@@ -9,13 +9,13 @@ import json
 
 import streamlit as st
 
+from qviz.evaluate.model_map import model_map_table, weight_sqnr
 from qviz.lessons.inspect_layer import inspect_activation, inspect_group, inspect_weights
 from qviz.model import Layer, weight_stats
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer, resolve_layer_specs
-from qviz.evaluate.model_map import model_map_table, weight_sqnr
 from qviz.quant import QuantSpec
 from qviz.ui.models import CurrentModel
-from qviz.ui.state import _parse_config, config_json, current_config
+from qviz.ui.state import config_json, current_config, parse_config
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -39,7 +39,7 @@ def _spec_json(spec: QuantSpec | None) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _model_map(model_sha: str, config_text: str, _model: CurrentModel):
-    specs = resolve_layer_specs(_model.layers, _parse_config(config_text))
+    specs = resolve_layer_specs(_model.layers, parse_config(config_text))
     sqnr = {
         x.id: _weight_sqnr(model_sha, x.weight_name, _spec_json(specs[x.id].weights), _model)
         for x in _model.layers

@@ -10,7 +10,6 @@ from qviz.config import PRESETS
 from qviz.quant import QuantSpec, SpecError
 from qviz.ui.state import DEFAULT_PRESET, current_config, set_layer_weights
 
-
 EDIT_FIELDS = (
     "quantize",
     "scheme",
@@ -50,6 +49,7 @@ def apply_layer_edit(layer_id: str, token: str) -> None:
         set_layer_weights(layer_id, None)
         return
     base = edited_weights(layer_id) or PRESETS[DEFAULT_PRESET].default.weights
+    assert base is not None  # DEFAULT_PRESET quantizes weights
     changes = {f: values[f] for f in EDIT_FIELDS[1:] if values[f] is not None}
     try:
         spec = base.replace(**changes)

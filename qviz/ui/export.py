@@ -12,9 +12,8 @@ import streamlit as st
 from qviz.model.deploy.deployable import deploy, deployable
 from qviz.model.deploy.ort_overrides import layers_csv, to_ort_overrides
 from qviz.ui.models import CurrentModel
-from qviz.ui.state import _parse_config, config_json, current_config
+from qviz.ui.state import config_json, current_config, parse_config
 from qviz.ui.text import lang
-
 
 ORT_SNIPPET = """import numpy as np
 import onnxruntime as ort
@@ -29,12 +28,12 @@ print(logits.argmax(axis=1))
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _deployed(model_sha: str, data_key: str, config_text: str, _model: CurrentModel) -> bytes:
-    return deploy(_model.loaded, _parse_config(config_text), simulator=_model.simulator)
+    return deploy(_model.loaded, parse_config(config_text), simulator=_model.simulator)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _simulated(model_sha: str, data_key: str, config_text: str, _model: CurrentModel) -> bytes:
-    return _model.simulator.simulate(_parse_config(config_text))
+    return _model.simulator.simulate(parse_config(config_text))
 
 
 def deployable_problems(model: CurrentModel) -> list[str]:

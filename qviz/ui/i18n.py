@@ -425,7 +425,7 @@ TEXT = {
     "exp_failed": {"en": "Export failed: {message}", "zh": "导出失败：{message}"},
     "exp_download_deploy": {"en": "Download the deployable ONNX", "zh": "下载可部署 ONNX"},
     "exp_download_simulated": {"en": "Download the simulated ONNX", "zh": "下载模拟 ONNX"},
-    "exp_size": {"en": "{size} KiB", "zh": "{size} KiB"},
+    "exp_size": {"en": "{size}", "zh": "{size}"},
     "exp_sim_header": {
         "en": "Simulated model (float ops, quantized values)",
         "zh": "模拟模型（浮点算子，量化后的数值）",

@@ -12,7 +12,7 @@ from qviz.ui.state import LAYER_KEY
 def current_layer(model: CurrentModel) -> Layer | None:
     """The selected layer; the first one when nothing (or an id of another model) is selected."""
     by_id = {x.id: x for x in model.layers}
-    chosen = by_id.get(st.session_state.get(LAYER_KEY))
+    chosen = by_id.get(st.session_state.get(LAYER_KEY, ""))  # ("": no layer has it)
     if chosen is None and model.layers:
         chosen = model.layers[0]
         st.session_state[LAYER_KEY] = chosen.id

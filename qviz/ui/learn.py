@@ -15,7 +15,6 @@ import streamlit as st
 
 from qviz.lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
 
-
 LEARN_PREFIX = "learn_"
 EXAMPLE_KEY = "learn_example"
 

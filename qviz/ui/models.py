@@ -15,8 +15,8 @@ import streamlit as st
 from qviz.model import Layer, LoadedModel, load_model
 from qviz.model.simulate.simulator import Simulator
 from qviz.samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
-from qviz.worker.host import ModelHost
 from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
+from qviz.worker.host import ModelHost
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +43,7 @@ class CurrentModel:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _sample(sample_id: str) -> Sample:
+def cached_sample(sample_id: str) -> Sample:
     return load_sample(sample_id)
 
 
@@ -56,7 +56,7 @@ def _loaded(sha256: str, _data: bytes) -> LoadedModel:
 # NOTE: an upload's sessions (calibration, evaluation, sweeps, latency) run in its own isolated
 # worker process (qviz.worker.host), stopped once no cache holds the model any more.
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _loaded_upload(sha256: str, _data: bytes) -> LoadedModel:
+def loaded_upload(sha256: str, _data: bytes) -> LoadedModel:
     return load_model(_data).isolated(ModelHost())
 
 
@@ -77,7 +77,7 @@ def current_model() -> CurrentModel:
     if source.get("kind") == "upload" and upload and upload["sha256"] == source.get("sha256"):
         return _upload_model(upload)
     sample_id = source.get("id") if source.get("id") in sample_ids() else DEFAULT_SAMPLE
-    sample = _sample(sample_id)
+    sample = cached_sample(sample_id)
     loaded = _loaded(hashlib.sha256(sample.model_bytes).hexdigest(), sample.model_bytes)
     sim = _simulator(loaded.sha256, f"sample:{sample_id}", loaded, sample.calibration.x)
     return CurrentModel(
@@ -86,7 +86,7 @@ def current_model() -> CurrentModel:
 
 
 def _upload_model(upload: dict) -> CurrentModel:
-    loaded = _loaded_upload(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
+    loaded = loaded_upload(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == loaded.sha256:
         key, calib, labels = data["sha256"], data["data"].x, data["data"].y

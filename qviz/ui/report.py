@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from qviz.plots.html_page import render_report
 from qviz.config.url import config_code
+from qviz.plots.html_page import render_report
 from qviz.ui.cache import layer_specs, model_map, weight_view
 from qviz.ui.export import deployable_problems
 from qviz.ui.figures import channel_fig, error_map_fig, layer_histogram_fig, model_map_fig
 from qviz.ui.layers import current_layer
 from qviz.ui.models import CurrentModel
 from qviz.ui.state import config_json, current_config
-from qviz.ui.text import lang, t
+from qviz.ui.text import format_size, lang, t
 
 
 # NOTE: the key holds everything the report prints, the file name too: two users may upload the same
@@ -37,7 +37,7 @@ def build_report(model: CurrentModel) -> str:
         t("rep_model"): model.name,
         t("sum_layers"): len(model.layers),
         t("sum_params"): f"{model.loaded.param_count:,}",
-        t("sum_size"): f"{model.loaded.file_size / 1024:.1f} KiB",
+        t("sum_size"): format_size(model.loaded.file_size),
         t("rep_config"): config_code(config) if len(config_code(config)) < 40 else t("rep_custom"),
     }
     figures = [
@@ -46,7 +46,7 @@ def build_report(model: CurrentModel) -> str:
     ]
     layer = current_layer(model)
     specs = layer_specs(model, layer) if layer else None
-    if specs is not None and specs.weights is not None:
+    if layer is not None and specs is not None and specs.weights is not None:
         view = weight_view(model, layer, specs.weights)
         figures += [
             (t("rep_layer", layer=layer.id), layer_histogram_fig(model, layer, view)),

@@ -13,13 +13,21 @@ import threading
 
 import streamlit as st
 
-from qviz.evaluate import tuning
 from qviz.config import ModelConfig
-from qviz.evaluate import EvalData, Evaluation, evaluate, from_arrays, from_sample, generated, layer_errors
-from qviz.ui.models import CurrentModel, _sample
-from qviz.ui.state import DATA_KEY, _parse_config, current_config
+from qviz.evaluate import (
+    EvalData,
+    Evaluation,
+    evaluate,
+    from_arrays,
+    from_sample,
+    generated,
+    layer_errors,
+    metric_names,
+    tuning,
+)
+from qviz.ui.models import CurrentModel, cached_sample
+from qviz.ui.state import DATA_KEY, current_config, parse_config
 from qviz.ui.tables import config_label
-
 
 HISTORY_KEY = "tune_history"
 
@@ -27,7 +35,7 @@ HISTORY_KEY = "tune_history"
 def eval_data(model: CurrentModel) -> EvalData:
     """The data configs are scored on: a sample's test split, the uploaded .npz, else generated inputs."""
     if model.sample_id is not None:
-        return from_sample(_sample(model.sample_id), "test")
+        return from_sample(cached_sample(model.sample_id), "test")
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == model.sha256:
         return from_arrays(model.loaded, data["data"].x, data["data"].y, source="npz")
@@ -50,7 +58,7 @@ def runner(model: CurrentModel):
 def _evaluation(model_sha: str, data_key: str, config_text: str, _model: CurrentModel) -> Evaluation:
     run, lock = runner(_model)
     with lock:
-        return evaluate(run, _parse_config(config_text))
+        return evaluate(run, parse_config(config_text))
 
 
 def evaluation(model: CurrentModel, config: ModelConfig | None = None) -> Evaluation:
@@ -62,7 +70,7 @@ def evaluation(model: CurrentModel, config: ModelConfig | None = None) -> Evalua
 def _layer_errors(model_sha: str, data_key: str, config_text: str, _model: CurrentModel):
     run, lock = runner(_model)
     with lock:
-        return layer_errors(run, _parse_config(config_text))
+        return layer_errors(run, parse_config(config_text))
 
 
 def layer_error_table(model: CurrentModel, config: ModelConfig | None = None):
@@ -71,7 +79,7 @@ def layer_error_table(model: CurrentModel, config: ModelConfig | None = None):
 
 
 def headline_metric(model: CurrentModel) -> str:
-    return tuning.metric_name(runner(model)[0].data.labels is not None)
+    return metric_names.headline_metric(runner(model)[0].data.labels is not None)
 
 
 def history() -> list:

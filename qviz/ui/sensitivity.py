@@ -17,15 +17,13 @@ import json
 
 import streamlit as st
 
-from qviz.evaluate import tuning
 from qviz.config import ModelConfig
-from qviz.evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep
+from qviz.evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep, tuning
 from qviz.model.simulate.simulator import Simulator
 from qviz.ui.models import CurrentModel
 from qviz.ui.scoring import evaluation, record, runner
-from qviz.ui.state import _parse_config, set_config
+from qviz.ui.state import parse_config, set_config
 from qviz.ui.text import t
-
 
 SWEEP_KEY = "sens_sweep"
 SEARCH_KEY = "sens_search"
@@ -123,6 +121,6 @@ def run_search(model: CurrentModel, budget: Budget, bits, base: ModelConfig, pro
 
 def apply_search(model: CurrentModel, config_text: str) -> None:
     """Button callback: make the search's best config the current one (and record it in the history)."""
-    config = _parse_config(config_text)
+    config = parse_config(config_text)
     set_config(config)
     record(model, evaluation(model, config), t("sn_search_label"))

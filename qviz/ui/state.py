@@ -22,13 +22,12 @@ import functools
 
 import streamlit as st
 
-from qviz.config import ModelConfig, PRESETS
+from qviz.config import PRESETS, ModelConfig
+from qviz.config.url import config_code, config_from_code
 from qviz.lessons import DEFAULTS
 from qviz.quant import QuantSpec, SpecError
 from qviz.samples import DEFAULT_SAMPLE, sample_ids
-from qviz.config.url import config_code, config_from_code
 from qviz.ui.learn import learn_key
-
 
 MODEL_KEY = "model_source"
 UPLOAD_KEY = "model_upload"
@@ -64,13 +63,13 @@ def select_sample(sample_id: str) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_config(text: str) -> ModelConfig:
+def parse_config(text: str) -> ModelConfig:
     return ModelConfig.from_json(text)
 
 
 def current_config() -> ModelConfig:
     init_model_state()
-    return _parse_config(st.session_state[CONFIG_KEY])
+    return parse_config(st.session_state[CONFIG_KEY])
 
 
 def config_json() -> str:

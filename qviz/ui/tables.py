@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from qviz.config import PRESETS
+from qviz.config.url import config_code
 from qviz.model import LoadedModel
 from qviz.model.deploy.ort_overrides import describe_spec
 from qviz.quant import QuantSpec
-from qviz.config.url import config_code
 from qviz.ui.models import CurrentModel
 from qviz.ui.state import current_config
 from qviz.ui.text import t

@@ -39,9 +39,19 @@ def option_labels(prefix: str):
 def language_switch() -> None:
     """Sidebar selectbox English / 简体中文, stored in session state under `lang`."""
     st.session_state.setdefault(LANG_KEY, i18n.DEFAULT_LANGUAGE)
-    st.sidebar.selectbox("Language / 语言", options=list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key=LANG_KEY)
+    st.sidebar.selectbox(
+        "Language / 语言", options=list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.__getitem__, key=LANG_KEY
+    )
 
 
 def md_escape(text: str) -> str:
     """Backslash-escape Markdown (and LaTeX $) in model-provided text shown inside st.error/st.info."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+
+
+def format_size(n_bytes: float) -> str:
+    """A byte count as the pages show it: KiB below 1 MiB (every sample), then MiB, then GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes / 1024:.1f} KiB"

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from qviz.evaluate import tuning
-from qviz.evaluate import config_latency
+from qviz.evaluate import config_latency, tuning
 from qviz.ui.models import CurrentModel
 from qviz.ui.scoring import HISTORY_KEY, history, runner
-from qviz.ui.state import _parse_config, set_config
-
+from qviz.ui.state import parse_config, set_config
 
 LATENCY_RUNS = 20
 
 
 def restore_config(config_text: str) -> None:
-    set_config(_parse_config(config_text))
+    set_config(parse_config(config_text))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _latency(model_sha: str, data_key: str, config_text: str, _model: CurrentModel):
     run, lock = runner(_model)
     with lock:
-        lat = config_latency(run.sim, _parse_config(config_text), run.data.feeds[0], runs=LATENCY_RUNS)
+        lat = config_latency(run.sim, parse_config(config_text), run.data.feeds[0], runs=LATENCY_RUNS)
     return float(lat.median_ms), lat.model
 
 
@@ -39,4 +37,4 @@ def measure_latency(model: CurrentModel, progress=None) -> None:
 
 
 def diff_table(model: CurrentModel, a_text: str, b_text: str):
-    return tuning.config_diff(model.layers, _parse_config(a_text), _parse_config(b_text))
+    return tuning.config_diff(model.layers, parse_config(a_text), parse_config(b_text))

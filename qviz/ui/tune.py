@@ -11,12 +11,11 @@ import hashlib
 
 import streamlit as st
 
-from qviz.evaluate import tuning
 from qviz.config import ModelConfig
+from qviz.evaluate import tuning
 from qviz.quant import SpecError
 from qviz.ui.models import CurrentModel
 from qviz.ui.state import current_config, set_config
-
 
 SELECTED_KEY = "tune_selected"
 TUNE_ERROR_KEY = "tune_error"

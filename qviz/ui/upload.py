@@ -11,13 +11,13 @@ import hashlib
 import streamlit as st
 
 from qviz.model import LoadedModel, ModelError
-from qviz.model.simulate.calibrate import calibration_feeds
 from qviz.model.load.input_data import InputData, read_inputs_npz
+from qviz.model.simulate.calibrate import calibration_feeds
 from qviz.quant import SpecError
-from qviz.worker.preflight import preflight_inputs, preflight_model
-from qviz.worker import WorkerError
-from qviz.ui.models import CurrentModel, _loaded_upload
+from qviz.ui.models import CurrentModel, loaded_upload
 from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
+from qviz.worker import WorkerError
+from qviz.worker.preflight import preflight_inputs, preflight_model
 
 
 # NOTE: a failed pre-flight raises, and Streamlit does not cache exceptions: only passes are kept.
@@ -34,7 +34,7 @@ def load_upload(data: bytes) -> LoadedModel:
     """
     sha = hashlib.sha256(data).hexdigest()
     _preflighted(sha, data)
-    return _loaded_upload(sha, data)
+    return loaded_upload(sha, data)
 
 
 def accept_upload(name: str, data: bytes) -> LoadedModel:

@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from qviz.model import ModelError
-from qviz.quant import SpecError
-from qviz.ui import export, models, report, tables, text
+from qviz.ui import export, messages, models, report, tables, text
 
 t = text.t
 
@@ -12,12 +10,10 @@ t = text.t
 def built(kind: str, model, build) -> bytes | str | None:
     """Heavy exports: computed on click (cached by model hash + config JSON), then offered for download."""
     if st.button(t(f"exp_build_{kind}"), key=f"export_build_{kind}"):
-        try:
-            with st.spinner(t("computing")):
-                build(model)
+        with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
+            build(model)
             export.mark_built(kind, model)
-        except (SpecError, ModelError) as error:
-            st.error(t("exp_failed", message=text.md_escape(str(error))))
+        if shown.failed:
             return None
     return build(model) if export.is_built(kind, model) else None
 
@@ -38,7 +34,7 @@ def deploy_section(model, problems) -> None:
             mime="application/octet-stream",
             key="export_dl_deploy",
         )
-        st.caption(t("exp_size", size=f"{len(data) / 1024:.1f}"))
+        st.caption(t("exp_size", size=text.format_size(len(data))))
 
 
 def simulated_section(model) -> None:

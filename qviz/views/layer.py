@@ -1,11 +1,11 @@
 """Layer: one layer's weights under its current spec, and an editor for that spec. Widgets -> qviz -> render."""
 
+from typing import Any
+
 import streamlit as st
 
-from qviz.model import ModelError
-from qviz.quant import SpecError
-from qviz.ui import cache, editor, figures, layers, models, state, tables, text
 from qviz.quant.spec import BITS_RANGE, ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.ui import cache, editor, figures, layers, messages, models, state, tables, text
 
 t = text.t
 EDITABLE_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
@@ -16,7 +16,7 @@ def spec_editor(layer) -> None:
     st.subheader(t("lp_editor"))
     token = editor.edit_token(layer.id)
     k = lambda field: editor.edit_key(field, token)  # noqa: E731
-    changed = dict(on_change=editor.apply_layer_edit, args=(layer.id, token))
+    changed: dict[str, Any] = dict(on_change=editor.apply_layer_edit, args=(layer.id, token))
     spec = editor.edited_weights(layer.id)
     st.checkbox(t("lp_quantize"), value=spec is not None, key=k("quantize"), **changed)
     if spec is not None:
@@ -159,11 +159,9 @@ def codes_section(view) -> None:
 
 def activation_section(model, layer, specs) -> None:
     st.subheader(t("lp_act_header"))
-    try:
-        with st.spinner(t("computing")):
-            act = cache.activation_view(model, layer, specs.activations)
-    except (SpecError, ModelError) as error:  # the calibration run of an upload runs in its worker
-        st.error(t("error_prefix", message=text.md_escape(str(error))))
+    with messages.show_errors() as shown, st.spinner(t("computing")):  # an upload's calibration runs in its worker
+        act = cache.activation_view(model, layer, specs.activations)
+    if shown.failed:
         return
     if act is None:
         st.info(t("lp_act_na"))
@@ -194,12 +192,8 @@ if layer.quantized:
 if specs.weights is None:
     st.info(t("lp_float_weights"))
 else:
-    try:
-        with st.spinner(t("computing")):
-            view = cache.weight_view(model, layer, specs.weights)
-    except SpecError as error:
-        st.error(t("error_prefix", message=text.md_escape(str(error))))
-        st.stop()
+    with messages.show_errors(stop=True), st.spinner(t("computing")):
+        view = cache.weight_view(model, layer, specs.weights)
     metrics_row(view)
     weights_section(model, layer, view)
     range_section(view)

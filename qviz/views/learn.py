@@ -1,18 +1,26 @@
 """Learn: quantize one tensor and see every number. Reads widgets -> calls qviz -> renders."""
 
+from typing import Any
+
 import streamlit as st
 
-from qviz.model import ModelError
-from qviz.ui import learn, models, text
+from qviz.lessons import (
+    DISTRIBUTIONS,
+    EXAMPLES_BY_KEY,
+    SIZES,
+    SOURCES,
+    WORKED_EXAMPLES,
+    formula_latex,
+    integer_walkthrough,
+)
 from qviz.lessons.exercises import EXERCISES
-from qviz.ui import intonly as io
-from qviz.lessons import DISTRIBUTIONS, EXAMPLES_BY_KEY, SIZES, SOURCES, WORKED_EXAMPLES, formula_latex
 from qviz.plots import clip_round_figure, histogram_figure, sqnr_bits_figure
-from qviz.quant import SpecError
 from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.ui import intonly as io
+from qviz.ui import learn, messages, models, text
 
 t, k = text.t, learn.learn_key
-CHANGED = dict(on_change=learn.forget_example)
+CHANGED: dict[str, Any] = dict(on_change=learn.forget_example)
 
 
 def tensor_controls() -> None:
@@ -188,10 +196,8 @@ def intonly_section() -> None:
             st.info(t("io_no_layer"))
             return
         st.text(t("io_model", name=model.name))
-        try:
+        with messages.show_errors():  # an upload's calibration run is in its worker
             walkthrough(model, layer_ids)
-        except (SpecError, ModelError) as error:  # an upload's calibration run is in its worker
-            st.error(t("error_prefix", message=text.md_escape(str(error))))
 
 
 def walkthrough(model, layer_ids: list[str]) -> None:
@@ -208,16 +214,16 @@ def walkthrough(model, layer_ids: list[str]) -> None:
     r = walk["r"]
     st.text(walk["layer"])
     st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
-    st.dataframe(io.input_table(r), hide_index=True)
+    st.dataframe(integer_walkthrough.input_table(r), hide_index=True)
     st.markdown(t("io_step_weights", n=r.sw.size))
-    st.dataframe(io.weight_table(r), hide_index=True)
+    st.dataframe(integer_walkthrough.weight_table(r), hide_index=True)
     st.markdown(t("io_step_acc"))
     st.latex(r"\mathrm{acc}_j = \sum_k (x_{q,k} - z_x)\,W_{q,jk} + b_{q,j},\quad b_q = \mathrm{round}(b / (s_x s_w))")
     st.markdown(t("io_step_m"))
     st.latex(r"M = \frac{s_x s_w}{s_y} = M_0 \cdot 2^{-31} \cdot 2^{-n}")
-    st.dataframe(io.multiplier_rows(r), hide_index=True)
+    st.dataframe(integer_walkthrough.multiplier_rows(r), hide_index=True)
     st.markdown(t("io_step_out", sy=f"{r.sy:.6g}", zy=r.zy))
-    st.dataframe(io.output_table(r), hide_index=True)
+    st.dataframe(integer_walkthrough.output_table(r), hide_index=True)
     badges(walk, r)
 
 
@@ -270,23 +276,16 @@ with st.sidebar:
 examples_panel()
 
 settings = learn.learn_settings()
-try:
-    with st.spinner(t("computing")):
-        lesson = learn.cached_lesson(settings)
-except SpecError as error:
-    st.error(t("error_prefix", message=str(error)))
-    st.stop()
+with messages.show_errors(stop=True), st.spinner(t("computing")):
+    lesson = learn.cached_lesson(settings)
 
 metrics_row(lesson)
 histogram_section(lesson)
 codes_col, formula_col = st.columns([2, 3])
 with codes_col:
     codes_section(lesson)
-with formula_col:
-    try:
-        formula_section(lesson, settings)
-    except SpecError as error:
-        st.error(t("error_prefix", message=str(error)))
+with formula_col, messages.show_errors():
+    formula_section(lesson, settings)
 curves_section(lesson)
 intonly_section()
 exercises_section()

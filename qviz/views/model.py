@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from qviz.model import ModelError
-from qviz.ui import cache, figures, layers, models, navigation, state, tables, text, upload
 from qviz.config import PRESETS
 from qviz.evaluate.model_map import QUANTITIES
+from qviz.ui import cache, figures, layers, messages, models, navigation, state, tables, text, upload
 
 t = text.t
 MAP_COLUMNS = [
@@ -31,7 +30,7 @@ def source_controls(model) -> None:
     left.selectbox(
         t("mp_sample"),
         ids,
-        format_func=titles.get,
+        format_func=titles.__getitem__,
         key="model_sample_pick",
         placeholder=t("mp_uploaded_placeholder"),
         on_change=models.on_sample_change,
@@ -67,7 +66,7 @@ def summary_section(model) -> None:
     cols = st.columns(5)
     cols[0].metric(t("sum_layers"), len(model.layers))
     cols[1].metric(t("sum_params"), f"{loaded.param_count:,}")
-    cols[2].metric(t("sum_size"), f"{loaded.file_size / 1024:.1f} KiB")
+    cols[2].metric(t("sum_size"), text.format_size(loaded.file_size))
     cols[3].metric(t("sum_opset"), loaded.opset)
     cols[4].metric(t("sum_nodes"), sum(loaded.op_counts.values()))
     io_col, ops_col = st.columns([3, 2])
@@ -89,7 +88,7 @@ def config_controls() -> None:
         placeholder=t("mp_preset_placeholder"),
         format_func=text.option_labels("preset_"),
     )
-    if left.button(t("mp_apply_preset"), disabled=name is None):
+    if left.button(t("mp_apply_preset"), disabled=name is None) and name is not None:  # disabled: returns False
         state.apply_preset(name)
     right.text(t("mp_config_now", code=tables.config_label()))
 
@@ -119,11 +118,8 @@ st.caption(t("model_intro"))
 error = state.url_error()
 if error:
     st.warning(t("mp_url_error", message=text.md_escape(error)))
-try:
+with messages.show_errors("mp_model_error", stop=True):
     current = models.current_model()
-except ModelError as err:
-    st.error(t("mp_model_error", message=text.md_escape(str(err))))
-    st.stop()
 source_controls(current)
 current = models.current_model()
 summary_section(current)

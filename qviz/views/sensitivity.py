@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from qviz.config import ModelConfig, PRESETS
-from qviz.model import ModelError
-from qviz.quant import SpecError
-from qviz.ui import figures, models, sensitivity, text
+from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import Budget
-from qviz.evaluate.sweep import SWEEP_METRICS
+from qviz.evaluate.metric_names import RANKING_METRICS
+from qviz.ui import figures, messages, models, sensitivity, text
 
 t = text.t
 SWEEP_BITS = [8, 6, 4, 3, 2]
@@ -27,7 +25,7 @@ def sweep_form(model) -> None:
         format_func=text.option_labels("sn_mode_"),
     )
     c[2].text_input(t("tn_pattern"), key="sens_pattern", help=t("tn_pattern_help"))
-    c[3].selectbox(t("sn_metric"), SWEEP_METRICS, key="sens_metric", format_func=text.option_labels("sn_metric_"))
+    c[3].selectbox(t("sn_metric"), RANKING_METRICS, key="sens_metric", format_func=text.option_labels("sn_metric_"))
     st.button(
         t("sn_run"), type="primary", on_click=start_sweep, args=(model,), disabled=not bits or not modes, key="sens_run"
     )
@@ -46,13 +44,13 @@ def sweep_run(model, state) -> None:
     box.button(t("sn_stop"), on_click=sensitivity.stop_sweep, key="sens_stop")
     bar = box.progress(sensitivity.sweep_progress(state), text=t("sn_progress", done=0, total=len(state["layers"])))
     while state["status"] == "running":
-        try:
-            if not sensitivity.sweep_step(model, state):
-                break
-        except (SpecError, ModelError) as error:  # an upload's worker can fail too (qviz.worker)
+        with messages.show_errors() as shown:  # an upload's worker can fail too (qviz.worker)
+            more = sensitivity.sweep_step(model, state)
+        if shown.failed:
             state["status"] = "stopped"
-            st.error(t("error_prefix", message=text.md_escape(str(error))))
             return
+        if not more:
+            break
         done = len({r["layer"] for r in state["records"]})
         bar.progress(sensitivity.sweep_progress(state), text=t("sn_progress", done=done, total=len(state["layers"])))
     holder.empty()
@@ -91,10 +89,9 @@ def search_section(model) -> None:
         st.button(t("sn_stop"), key="sens_search_stop")
         bar = st.progress(0.0, text=t("computing"))
         report = lambda done, total, label: bar.progress(min(1.0, done / max(1, total)), text=t("computing"))  # noqa: E731
-        try:
+        with messages.show_errors() as shown:
             result = sensitivity.run_search(model, budget, sorted(bits, reverse=True), base, report)
-        except (SpecError, ModelError) as error:
-            st.error(t("error_prefix", message=text.md_escape(str(error))))
+        if shown.failed:
             return
         bar.empty()
     if result is not None:
@@ -109,7 +106,7 @@ def search_result(model, result) -> None:
     metric = result.metric
     c = st.columns(4)
     c[0].metric(t(f"to_metric_{metric}"), f"{best[metric]:.2%}")
-    c[1].metric(t("tn_size"), f"{best['weight_bytes'] / 1024:.1f} KiB")
+    c[1].metric(t("tn_size"), text.format_size(best["weight_bytes"]))
     c[2].metric(t("tn_bpw"), f"{best['bits_per_weight']:.2f}")
     c[3].metric(t("sn_evaluated"), len(result.evaluated))
     st.button(

@@ -2,10 +2,8 @@
 
 import streamlit as st
 
-from qviz.evaluate import tuning
-from qviz.model import ModelError
-from qviz.quant import SpecError
-from qviz.ui import figures, models, scoring, state, text, tradeoffs
+from qviz.evaluate import pareto
+from qviz.ui import figures, messages, models, scoring, state, text, tradeoffs
 
 t = text.t
 
@@ -70,11 +68,8 @@ def diff_section(model, df) -> None:
 st.title(t("tradeoffs_title"))
 model = models.current_model()
 st.text(t("mp_current", name=model.name))
-try:
-    with st.spinner(t("computing")):
-        scoring.record(model, scoring.evaluation(model))  # the current config is always one of the points
-except (SpecError, ModelError) as error:
-    st.error(t("error_prefix", message=text.md_escape(str(error))))
+with messages.show_errors(), st.spinner(t("computing")):
+    scoring.record(model, scoring.evaluation(model))  # the current config is always one of the points
 if st.button(t("to_measure"), key="trade_measure"):
     bar = st.progress(0.0, text=t("to_measuring"))
     tradeoffs.measure_latency(model, lambda done, total: bar.progress(done / total, text=t("to_measuring")))
@@ -84,7 +79,7 @@ if df.empty:
     st.info(t("to_empty"))
     st.stop()
 metric = scoring.headline_metric(model)
-front = tuning.pareto_mask(df, metric)
+front = pareto.pareto_mask(df, metric)
 st.plotly_chart(figures.tradeoff_fig(df, metric, front), on_select="rerun", selection_mode="points", key="trade_plot")
 st.caption(t("to_note", n=len(df), front=int(front.sum())))
 restore_section(df)

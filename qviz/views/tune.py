@@ -2,11 +2,9 @@
 
 import streamlit as st
 
-from qviz.model import ModelError
-from qviz.quant import SpecError
-from qviz.ui import figures, models, scoring, state, tables, text, tune
 from qviz.config import PRESETS
 from qviz.quant.spec import ESTIMATORS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.ui import figures, messages, models, scoring, state, tables, text, tune
 
 t = text.t
 EDIT_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
@@ -100,7 +98,7 @@ def results(model, ev, errors) -> None:
     else:
         cols[0].metric(t("tn_agreement"), f"{ev.fidelity['agreement']:.2%}")
     cols[1].metric(t("tn_sqnr"), f"{ev.fidelity['sqnr_db']:.1f} dB")
-    cols[2].metric(t("tn_size"), f"{ev.size.weight_bytes / 1024:.1f} KiB")
+    cols[2].metric(t("tn_size"), text.format_size(ev.size.weight_bytes))
     cols[3].metric(t("tn_bpw"), f"{ev.size.bits_per_weight:.2f}")
     st.caption(t("tn_eval_note", n=ev.n, source=ev.source, count=len(scoring.history_df(model))))
     st.plotly_chart(figures.layer_error_fig(errors))
@@ -124,12 +122,8 @@ if tune.apply_tune_edits(model, key, table):
 error = tune.tune_error()
 if error:
     st.error(t("error_prefix", message=text.md_escape(error)))
-try:
-    with st.spinner(t("computing")):
-        ev = scoring.evaluation(model)
-        errors = scoring.layer_error_table(model)
-except (SpecError, ModelError) as error:
-    st.error(t("error_prefix", message=text.md_escape(str(error))))
-    st.stop()
+with messages.show_errors(stop=True), st.spinner(t("computing")):
+    ev = scoring.evaluation(model)
+    errors = scoring.layer_error_table(model)
 scoring.record(model, ev)
 results(model, ev, errors)

@@ -2,14 +2,14 @@
 
 The app calls these instead of qviz.model directly for user uploads:
 
-    >>> from qviz.worker import describe_upload, run_model, simulate_and_run, WorkerError
-    >>> from qviz.worker.host import ModelHost   # every later session of an accepted upload:
-    >>> loaded = load_model(data).isolated(ModelHost())   # host.py
-    >>> info = describe_upload(data)       # {"summary": {...}, "layers": [...], "weight_stats": [...]}
-    >>> out = run_model(data, {"x": x})    # {"y": array}
-    >>> out = simulate_and_run(data, cfg.to_json(), calib_x, {"x": x})
-    >>> try: ...
-    ... except (ModelError, SpecError, WorkerError) as e: st.error(ui.md_escape(str(e)))
+    from qviz.worker import describe_upload, run_model, simulate_and_run, WorkerError
+    from qviz.worker.host import ModelHost   # every later session of an accepted upload:
+    loaded = load_model(data).isolated(ModelHost())   # host.py
+    info = describe_upload(data)       # {"summary": {...}, "layers": [...], "weight_stats": [...]}
+    out = run_model(data, {"x": x})    # {"y": array}
+    out = simulate_and_run(data, cfg.to_json(), calib_x, {"x": x})
+    try: ...
+    except (ModelError, SpecError, WorkerError) as e: st.error(ui.md_escape(str(e)))
 
   Messages are short plain text but may quote model-provided names (node, tensor, input
   names): a page shows them through `qviz.ui.md_escape`, never as raw markdown.

@@ -1,7 +1,9 @@
 """WorkerError: what a user reads when the worker, not the model check, ended a call.
 
-    >>> raise exit_error(-signal.SIGSEGV, Limits())
-    WorkerError: the model crashed the worker (signal 11, SIGSEGV); the server is fine ...
+    >>> import signal
+    >>> e = exit_error(-signal.SIGSEGV, Limits())
+    >>> e.kind, str(e)
+    ('crash', 'the model crashed the worker (signal 11, SIGSEGV); the server is fine, only this model failed')
 
 Kinds: "crash" (a signal), "memory" (over the address-space limit), "cpu_time", "wall_time",
 "busy" (too many calls waiting), "internal" (a bug in qviz; details go to the server log).

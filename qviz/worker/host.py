@@ -1,7 +1,7 @@
 """ModelHost: an executor (qviz.model.runtime.executor) whose sessions live in one isolated process.
 
-    >>> loaded = load_model(data).isolated(ModelHost())
-    >>> Runner(Simulator(loaded, calib), data).outputs(cfg)   # every session runs in the host
+    loaded = load_model(data).isolated(ModelHost())
+    Runner(Simulator(loaded, calib), data).outputs(cfg)   # every session runs in the host
 
 Every accepted upload gets one (qviz.ui.models): calibration, evaluation, sweeps, searches,
 latency, the kernel report and onnxruntime's quantize_static of an upload then run in a
@@ -122,7 +122,7 @@ _hosts: weakref.WeakSet = weakref.WeakSet()
 _spawn_lock = threading.Lock()  # one process start at a time, so the count below holds
 
 
-def _make_room(keep: "ModelHost") -> None:
+def _make_room(keep: ModelHost) -> None:
     """Stop least recently used idle hosts until fewer than MAX_HOSTS processes live."""
     live = sorted((h for h in list(_hosts) if h is not keep and h._shared.proc is not None), key=lambda h: h.last_used)
     for host in live[: max(0, len(live) + 1 - MAX_HOSTS)]:
@@ -147,7 +147,7 @@ class ModelHost:
         _hosts.add(self)
 
     # ---- the executor interface (qviz.model.runtime.executor) ----
-    def session(self, data: bytes, threads: int = 1) -> "RemoteSession":
+    def session(self, data: bytes, threads: int = 1) -> RemoteSession:
         return RemoteSession(self, data, threads)
 
     def measure(self, data: bytes, feed: dict, *, runs: int, warmup: int, threads: int = 1) -> list[float]:
@@ -160,16 +160,17 @@ class ModelHost:
         return bytes(self._locked(lambda: self._call("quantize_static", bytes(data), list(feeds), overrides)))
 
     # ---- sessions ----
-    def open(self, session: "RemoteSession") -> dict:
+    def open(self, session: RemoteSession) -> dict:
         return self._locked(lambda: self._ensure_open(session))
 
-    def run(self, session: "RemoteSession", names, feeds: dict) -> list:
+    def run(self, session: RemoteSession, names, feeds: dict) -> list:
         """session.run in the process (module doc: immutable feeds are sent once)."""
         return self._locked(lambda: self._run(session, None if names is None else list(names), feeds))
 
-    def _run(self, session: "RemoteSession", names, feeds: dict) -> list:
+    def _run(self, session: RemoteSession, names, feeds: dict) -> list:
         self._ensure_open(session)
         proc = self._shared.proc
+        assert proc is not None  # _ensure_open left a live process (or raised)
         plain, refs, keep = {}, {}, {}
         for name, x in feeds.items():
             token = self._token(x) if _immutable(x) else None
@@ -183,11 +184,13 @@ class ModelHost:
         proc.tensors.update(keep.values())
         return out
 
-    def _ensure_open(self, session: "RemoteSession") -> dict:
+    def _ensure_open(self, session: RemoteSession) -> dict:
         proc = self._shared.proc
         if proc is None or proc.ended() or session.sid not in proc.opened:
             session.meta = self._call("open", session.sid, session.data, session.threads)
-            self._shared.proc.opened.add(session.sid)
+            proc = self._shared.proc
+            assert proc is not None  # a call that returns leaves its process running
+            proc.opened.add(session.sid)
         return session.meta
 
     def _token(self, x: np.ndarray) -> int:
@@ -200,7 +203,7 @@ class ModelHost:
     def new_sid(self) -> int:
         return next(self._ids)
 
-    def release_later(self, session: "RemoteSession") -> None:
+    def release_later(self, session: RemoteSession) -> None:
         """When `session` is garbage-collected, the process drops it with the next call."""
         weakref.finalize(session, self._shared.release, session.sid)
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,7 @@ from qviz.model.runtime.executor import LOCAL
 from qviz.model.runtime.session import run_session
 from qviz.worker import limits as limits_mod
 from qviz.worker import protocol
-from qviz.worker.zygote import REQUEST_MAX_BYTES, _workdir, run_request
+from qviz.worker.child import REQUEST_MAX_BYTES, run_request, workdir
 
 FATAL = ("memory", "internal")
 
@@ -63,12 +65,18 @@ def _quantize_static(state: dict, data, feeds: list, overrides: dict) -> bytes:
     return LOCAL.quantize_static(bytes(data), feeds, overrides)
 
 
-OPS = {"open": _open, "run": _run, "measure": _measure, "optimized": _optimized, "quantize_static": _quantize_static}
+OPS: dict[str, Callable[..., Any]] = {
+    "open": _open,
+    "run": _run,
+    "measure": _measure,
+    "optimized": _optimized,
+    "quantize_static": _quantize_static,
+}
 
 
 def host_main(data_fd: int, limits: dict) -> None:
     """Serve requests until EOF or a fatal error, then exit (module doc)."""
-    limits_mod.apply_in_child(limits, _workdir(os.getpid()), host=True)
+    limits_mod.apply_in_child(limits, workdir(os.getpid()), host=True)
     sock = socket.socket(fileno=data_fd)
     state: dict = {"sessions": {}, "tensors": {}}
     while (request := protocol.recv_frame(sock, REQUEST_MAX_BYTES, copy=False)) is not None:

@@ -1,8 +1,13 @@
 """Resource limits of one worker call, and how a worker process applies them to itself.
 
-    >>> Limits()                                   # 3 GB address space, 60 s CPU, 60 s wall
-    >>> Limits(memory_bytes=512 * 2**20, wall_seconds=2)   # what the tests use
-    >>> Limits.from_env()                          # QVIZ_WORKER_MEMORY_MB, _CPU_S, _WALL_S
+    >>> Limits().memory_text(), Limits().cpu_seconds, Limits().wall_seconds    # the defaults
+    ('3 GB', 60, 60.0)
+    >>> Limits(memory_bytes=512 * 2**20, wall_seconds=2).memory_text()         # what the tests use
+    '512 MB'
+    >>> Limits.from_env({"QVIZ_WORKER_MEMORY_MB": "1024"}).memory_text()       # also _CPU_S, _WALL_S
+    '1 GB'
+
+(`Limits.from_env()` reads os.environ: QVIZ_WORKER_MEMORY_MB, QVIZ_WORKER_CPU_S, QVIZ_WORKER_WALL_S.)
 
 In the worker (after the fork, before reading the request):
   RLIMIT_AS     memory_bytes: an allocation past it fails (MemoryError / onnxruntime's
@@ -19,6 +24,7 @@ In the worker (after the fork, before reading the request):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -26,6 +32,7 @@ import resource
 import signal
 import tempfile
 from dataclasses import asdict, dataclass
+from typing import Any
 
 GB = 2**30
 HOST_FILE_BYTES = 512 * 2**20  # > the 200 MiB model cap: an optimized graph of the largest upload
@@ -56,10 +63,10 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be a positive number; got {value!r}")
 
     @classmethod
-    def from_env(cls, environ=None) -> "Limits":
+    def from_env(cls, environ=None) -> Limits:
         """Defaults, overridden by QVIZ_WORKER_MEMORY_MB, QVIZ_WORKER_CPU_S, QVIZ_WORKER_WALL_S."""
         env = os.environ if environ is None else environ
-        kw = {}
+        kw: dict[str, Any] = {}
         if "QVIZ_WORKER_MEMORY_MB" in env:
             kw["memory_bytes"] = int(env["QVIZ_WORKER_MEMORY_MB"]) * 2**20
         if "QVIZ_WORKER_CPU_S" in env:
@@ -92,7 +99,7 @@ def scrubbed_env(home: str) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
     }
-    env.update({name: "1" for name in THREAD_VARS})
+    env.update(dict.fromkeys(THREAD_VARS, "1"))
     # NOTE: pyarrow's default pool (mimalloc) reserves 1 GB of address space on the first
     # DataFrame, which RLIMIT_AS counts: the system allocator reserves nothing up front.
     env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
@@ -143,7 +150,5 @@ def disarm_call() -> None:
 
 
 def _die_with_parent() -> None:
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the zygote still kills its children on exit
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the zygote still kills its children on exit
-        pass

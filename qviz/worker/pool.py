@@ -1,8 +1,8 @@
 """WorkerPool: run a whitelisted task in a fresh, limited worker process; at most N at once.
 
-    >>> pool = WorkerPool(Limits(wall_seconds=20), max_workers=2)
-    >>> pool.call("describe_upload", data)         # dict, or ModelError / SpecError / WorkerError
-    >>> pool.close()                               # zygote and any worker gone
+    pool = WorkerPool(Limits(wall_seconds=20), max_workers=2)
+    pool.call("describe_upload", data)         # dict, or ModelError / SpecError / WorkerError
+    pool.close()                               # zygote and any worker gone
 
 One call = one process forked from the zygote (zygote.py), used once, then reaped: no state
 survives from one upload to the next, and a crash only ends that call. Concurrency is
@@ -135,7 +135,7 @@ class WorkerPool:
         self._zygote: _Zygote | None = None
 
     # ---- lifecycle ----
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         """Start the zygote now (the first call otherwise pays its ~1 s start)."""
         self._ensure_zygote()
         return self

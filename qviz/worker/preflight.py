@@ -1,8 +1,8 @@
 """Pre-flight of uploaded models: parse, check and run them in an isolated worker first.
 
-    >>> info = preflight_model(data)               # ModelError / SpecError / WorkerError if it fails
-    >>> info["summary"]["inputs"]                  # the worker's describe_upload result
-    >>> preflight_inputs(data, first_feed)         # one batch of the user's .npz, run in a worker
+    info = preflight_model(data)               # ModelError / SpecError / WorkerError if it fails
+    info["summary"]["inputs"]                  # the worker's describe_upload result
+    preflight_inputs(data, first_feed)         # one batch of the user's .npz, run in a worker
 
 What a pre-flight does (every step in a worker: qviz.worker, with its memory / CPU / wall
 limits, no secrets, an empty working directory):

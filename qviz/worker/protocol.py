@@ -70,9 +70,9 @@ def encode(value) -> list:
     """The frame for `value` as a list of buffers (arrays are not copied)."""
     blobs: list = []
     header = json.dumps({"value": _pack(value, blobs), "blobs": [_blob_meta(b) for b in blobs]}).encode()
-    parts = [len(header).to_bytes(4, "big"), header] + [_raw(b) for b in blobs]
+    parts = [len(header).to_bytes(4, "big"), header, *(_raw(b) for b in blobs)]
     total = sum(len(p) for p in parts)
-    return [total.to_bytes(8, "big")] + parts
+    return [total.to_bytes(8, "big"), *parts]
 
 
 def decode(frame: bytes | bytearray | memoryview, *, copy: bool = True):

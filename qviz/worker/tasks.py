@@ -115,12 +115,12 @@ def _run(model_bytes: bytes, feeds: dict) -> dict:
     sess = make_session(model_bytes, check=False)
     try:
         outputs = sess.run(None, feeds)
-    except Exception as e:  # onnxruntime raises private exception types
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises private exception types
         text = str(e).strip().splitlines()
         raise ModelError(
             f"onnxruntime failed running the model: {text[0][:300] if text else type(e).__name__}"
         ) from None
-    return {"outputs": [[o.name, np.asarray(x)] for o, x in zip(sess.get_outputs(), outputs)]}
+    return {"outputs": [[o.name, np.asarray(x)] for o, x in zip(sess.get_outputs(), outputs, strict=True)]}
 
 
 @task

@@ -20,6 +20,7 @@ status (4 bytes) when it ends; the zygote reaps every worker (no zombies, no orp
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -28,12 +29,11 @@ import shutil
 import signal
 import socket
 import sys
-import traceback
 
 from qviz.worker import limits as limits_mod
 from qviz.worker import protocol
+from qviz.worker.child import REQUEST_MAX_BYTES, run_request, workdir
 
-REQUEST_MAX_BYTES = 2**31
 BOOT = (
     "import sys, json; c = json.loads(sys.argv[2]); sys.path[:0] = c['path']; "
     "from qviz.worker.zygote import main; main(int(sys.argv[1]), c)"
@@ -64,7 +64,8 @@ class _Zygote:
 
     def serve(self) -> None:
         while True:
-            ready, _, _ = select.select([self.ctrl, self.wake[0]], [], [])
+            watched: list[socket.socket | int] = [self.ctrl, self.wake[0]]
+            ready, _, _ = select.select(watched, [], [])
             if self.wake[0] in ready:
                 _drain(self.wake[0])
                 self.reap()
@@ -76,7 +77,8 @@ class _Zygote:
         if not msg:
             return False
         if msg[:1] in (b"F", b"H") and len(fds) == 2:
-            self.fork(json.loads(msg[1:]), *fds, host=msg[:1] == b"H")
+            data_fd, status_fd = fds
+            self.fork(json.loads(msg[1:]), data_fd, status_fd, host=msg[:1] == b"H")
             return True
         for fd in fds:
             os.close(fd)
@@ -122,18 +124,14 @@ class _Zygote:
             if fd is not None:
                 _write(fd, status.to_bytes(4, "big", signed=True))
                 os.close(fd)
-            shutil.rmtree(_workdir(pid), ignore_errors=True)
+            shutil.rmtree(workdir(pid), ignore_errors=True)
 
     def kill_all(self) -> None:
         for pid in list(self.children):
             os.kill(pid, signal.SIGKILL)
         for pid in list(self.children):
             os.waitpid(pid, 0)
-            shutil.rmtree(_workdir(pid), ignore_errors=True)
-
-
-def _workdir(pid: int) -> str:
-    return os.path.join(os.environ["HOME"], f"w{pid}")
+            shutil.rmtree(workdir(pid), ignore_errors=True)
 
 
 def _drain(fd: int) -> None:
@@ -145,10 +143,8 @@ def _drain(fd: int) -> None:
 
 
 def _write(fd: int, data: bytes) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the server stopped listening (it gave up on this call)
         os.write(fd, data)
-    except OSError:  # the server stopped listening (it gave up on this call)
-        pass
 
 
 # ---- one worker: one call ----------------------------------------------------------------
@@ -156,7 +152,7 @@ def _write(fd: int, data: bytes) -> None:
 
 def worker_main(data_fd: int, limits: dict) -> None:
     """Apply limits, read one request, run it, send one reply, exit."""
-    limits_mod.apply_in_child(limits, _workdir(os.getpid()))
+    limits_mod.apply_in_child(limits, workdir(os.getpid()))
     sock = socket.socket(fileno=data_fd)
     request = protocol.recv_frame(sock, REQUEST_MAX_BYTES, copy=False)
     reply = run_request(request)
@@ -167,31 +163,3 @@ def worker_main(data_fd: int, limits: dict) -> None:
     sock.close()
     sys.stdout.flush()
     os._exit(0)
-
-
-ALLOC_FAILURES = ("bad_alloc", "Failed to allocate", "out of memory", "Cannot allocate memory")
-
-
-def run_request(request: dict, call=None) -> dict:
-    """{"ok": call(request)} or {"error": kind, "message": ...}; never raises. `call`
-    defaults to running a whitelisted task (tasks.py)."""
-    from qviz.model import ModelError
-    from qviz.quant.spec import SpecError
-
-    try:
-        return {"ok": (call or _call)(request)}
-    except MemoryError:
-        return {"error": "memory"}
-    except (ModelError, SpecError) as e:
-        text = str(e)
-        if any(s in text for s in ALLOC_FAILURES):
-            return {"error": "memory"}
-        return {"error": "model" if isinstance(e, ModelError) else "spec", "message": text}
-    except Exception as e:  # a bug in qviz: the server logs the detail, the user gets a short message
-        return {"error": "internal", "type": type(e).__name__, "detail": traceback.format_exc(limit=8)}
-
-
-def _call(request: dict):
-    from qviz.worker.tasks import run_task
-
-    return run_task(request["task"], request["args"])

@@ -1,8 +1,20 @@
 """The deployable model: what onnxruntime's CPU kernels execute natively, built from a config.
 
-    >>> problems = deployable(PRESETS["w8a8"], layers)          # [] or ["layer 'fc': why"]
-    >>> data = deploy(loaded, PRESETS["w8a8"], calib_x)        # ONNX bytes, checked
-    >>> integer_ops_report(data)                              # {"conv1": "integer", ...} (kernels.py)
+    >>> from qviz.config import PRESETS, LayerConfig
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.model.deploy.kernels import integer_ops_report
+    >>> from qviz.quant import QuantSpec
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> loaded = load_model(sample.model_bytes)
+    >>> layers = layer_table(loaded)
+    >>> deployable(PRESETS["w8a8"], layers)                   # every layer has a native form
+    []
+    >>> deployable(PRESETS["w8a8"].with_layer(layers[0].id, LayerConfig(QuantSpec(bits=3), None)), layers)
+    ["layer '/net/net.0/Gemm' (weights int3 sym tensor minmax, activations float): weights bits=3: onnxruntime has int4 and int8 weights only (7 bits: stored as int8)"]
+    >>> data = deploy(loaded, PRESETS["w8a8"], sample.calibration.x)    # ONNX bytes, checked
+    >>> integer_ops_report(data)                              # kernels.py
+    {'/net/net.0/Gemm': 'integer', '/net/net.2/Gemm': 'integer', '/net/net.4/Gemm': 'integer'}
 
 Forms (native.py has the table): `qdq` layers go through onnxruntime's own quantize_static
 (QDQ format, per-channel weights, the activation scale/zero point of each quantized layer
@@ -26,20 +38,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import onnx
 from onnx import ModelProto, TensorProto, helper
 
 from qviz.config import ModelConfig
-from qviz.quant import quantize
-from qviz.quant.spec import SpecError
-from qviz.model.deploy.ort_overrides import describe_spec, to_ort_overrides
-from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
-from qviz.model.load.layer_table import Layer
 from qviz.model.deploy.native import native_form
+from qviz.model.deploy.ort_overrides import describe_spec, to_ort_overrides
+from qviz.model.load.layer_table import Layer
+from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
 from qviz.model.simulate.simulator import Simulator
+from qviz.quant import quantize
+from qviz.quant.spec import SpecError
 
 ONNX_INT = {
     (8, True): TensorProto.INT8,
@@ -142,8 +156,9 @@ def _reduced(config: ModelConfig, layers: list[Layer]) -> ModelConfig:
     specs = resolve_layer_specs(layers, config)
     for layer in layers:
         s = specs[layer.id]
-        if native_form(layer, s)[0] == "qdq" and s.weights.bits == 8:
+        if native_form(layer, s)[0] == "qdq" and s.weights is not None and s.weights.bits == 8:
             lc = config.for_layer(layer.id)
+            assert lc.weights is not None  # s.weights was resolved from it
             config = config.with_layer(layer.id, replace(lc, weights=lc.weights.replace(bits=7)))
     return config
 
@@ -181,7 +196,7 @@ def _inits(ed: GraphEditor) -> dict[str, TensorProto]:
     return {t.name: t for t in ed.model.graph.initializer}
 
 
-def _replace_init(ed: GraphEditor, name: str, x: np.ndarray) -> None:
+def _replace_init(ed: GraphEditor, name: str, x: npt.ArrayLike) -> None:
     t = _inits(ed)[name]
     t.CopyFrom(onnx.numpy_helper.from_array(np.asarray(x), name))
 
@@ -192,8 +207,10 @@ def _engine_weights(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: S
     dq = _producer(ed, node.input[layer.weight_input])
     if dq is None or dq.op_type != "DequantizeLinear":
         return
+    assert s.weights is not None  # form "qdq" (native_form)
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), s.weights)
-    qdtype = (
+    assert r.q is not None and r.scale is not None  # scheme=int
+    qdtype: npt.DTypeLike | None = (
         helper.tensor_dtype_to_np_dtype(ONNX_INT[(s.weights.bits, s.weights.signed)]) if s.weights.bits == 8 else None
     )
     if s.weights.bits == 7:
@@ -225,6 +242,7 @@ def _requantize_bias(ed: GraphEditor, node, layer: Layer, w_scale, sim: Simulato
     xdq = _producer(ed, node.input[0])
     if bdq is None or xdq is None or bdq.op_type != "DequantizeLinear" or xdq.op_type != "DequantizeLinear":
         return
+    assert layer.bias_name is not None  # the caller checked
     inits = _inits(ed)
     x_scale = onnx.numpy_helper.to_array(inits[xdq.input[1]]).astype(np.float32)
     b_scale = (x_scale * np.asarray(w_scale, np.float32).reshape(-1)).astype(np.float32)
@@ -240,11 +258,13 @@ def _requantize_bias(ed: GraphEditor, node, layer: Layer, w_scale, sim: Simulato
 def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simulator) -> None:
     """Integer weights behind a DequantizeLinear (per tensor, per channel or blocked)."""
     w = s.weights
+    assert w is not None  # form "weight_only" (native_form)
     if (w.bits == 4 or w.granularity == "group") and _opset(ed.model) < 21:
         raise SpecError(
             f"layer {layer.id!r}: int4 or group-wise weights need opset >= 21; the model has {_opset(ed.model)}"
         )
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), w)
+    assert r.q is not None  # scheme=int
     node = ed.nodes[i]
     elem = tensor_elem_type(ed.model, node.input[layer.weight_input]) or TensorProto.FLOAT
     qtype = ONNX_INT[(w.bits, w.signed)]
@@ -253,7 +273,7 @@ def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simu
     zp = ed.add_tensor(int_tensor(f"{base}_zp", qtype, np.asarray(r.zero_point)))
     scale = ed.add_initializer(f"{base}_scale", np.asarray(r.scale).astype(helper.tensor_dtype_to_np_dtype(elem)))
     out = ed.unique(f"{base}_dq")
-    attrs = {} if w.granularity == "tensor" else {"axis": w.axis}
+    attrs: dict[str, Any] = {} if w.granularity == "tensor" else {"axis": w.axis}
     if w.granularity == "group":
         attrs["block_size"] = w.group_size
     ed.insert_before(i, [helper.make_node("DequantizeLinear", [q, scale, zp], [out], name=ed.unique(out), **attrs)])

@@ -1,7 +1,13 @@
 """integer_ops_report: which kernels onnxruntime really runs for each layer of a deployed model.
 
-    >>> integer_ops_report(deploy(m, PRESETS["w8a8"], calib))
-    {'conv1': 'integer', 'conv2.weight': 'integer', 'fc': 'integer'}
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model.deploy.deployable import deploy
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> integer_ops_report(deploy(sample.model_bytes, PRESETS["w8a8"], sample.calibration.x))["/features/features.0/Conv"]
+    'integer'
+    >>> integer_ops_report(deploy(sample.model_bytes, PRESETS["w8"]))     # weight-only int8: dequantized, run in float
+    {'/features/features.0/Conv': 'float fallback', '/features/features.3/Conv': 'float fallback', '/features/features.7/Conv': 'float fallback', '/classifier/classifier.1/Gemm': 'float fallback', '/classifier/classifier.3/Gemm': 'float fallback'}
 
 How: a session is created with graph optimizations (ORT_ENABLE_EXTENDED: QDQ fusion) and
 `optimized_model_filepath` in a temporary directory; the optimized graph it writes is read
@@ -19,9 +25,9 @@ from __future__ import annotations
 import onnx
 import onnxruntime as ort
 
-from qviz.model.runtime.executor import LOCAL
 from qviz.model.load.layer_table import layer_table
 from qviz.model.load.loader import load_model
+from qviz.model.runtime.executor import LOCAL
 
 INTEGER_OPS = (
     "QLinearConv",

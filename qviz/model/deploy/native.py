@@ -1,6 +1,16 @@
 """Which layer configs onnxruntime runs natively, and in which form.
 
-    >>> native_form(layer, specs)        # ("qdq", "") | ("weight_only", "") | ("fp16", "") | (None, "why not")
+    >>> from qviz.config import PRESETS, LayerConfig
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.model.simulate.resolve import resolve_layer_specs
+    >>> from qviz.quant import QuantSpec
+    >>> from qviz.samples import load_sample
+    >>> layer = layer_table(load_model(load_sample("digits_cnn").model_bytes))[0]   # a Conv
+    >>> [native_form(layer, resolve_layer_specs([layer], PRESETS[p])[layer.id]) for p in ("w8a8", "w4g32", "fp16")]
+    [('qdq', ''), ('weight_only', ''), ('fp16', '')]
+    >>> int3 = PRESETS["w8a8"].with_default(LayerConfig(QuantSpec(bits=3), None))
+    >>> native_form(layer, resolve_layer_specs([layer], int3)[layer.id])
+    (None, 'weights bits=3: onnxruntime has int4 and int8 weights only (7 bits: stored as int8)')
 
   form          when                                                        deployed as
   float         no weights and no activations spec                          untouched
@@ -19,9 +29,9 @@ says why, naming the spec.
 
 from __future__ import annotations
 
-from qviz.quant.spec import QuantSpec
 from qviz.model.load.layer_table import Layer
 from qviz.model.simulate.resolve import LayerSpecs
+from qviz.quant.spec import QuantSpec
 
 QDQ_OPS = ("Conv", "Gemm", "MatMul")
 WEIGHT_BITS = (4, 7, 8)  # 7: int8 storage with codes in [-64, 63] (onnxruntime reduce_range)
@@ -57,7 +67,7 @@ def _weights_problem(w: QuantSpec | None) -> str:
     return ""
 
 
-def _activations_problem(layer: Layer, specs: LayerSpecs, w: QuantSpec) -> str:
+def _activations_problem(layer: Layer, specs: LayerSpecs, w: QuantSpec | None) -> str:
     a = specs.activations
     if a is None:
         return ""
@@ -69,7 +79,7 @@ def _activations_problem(layer: Layer, specs: LayerSpecs, w: QuantSpec) -> str:
         return f"activations bits={a.bits}: onnxruntime quantizes activations to 8 or 16 bits"
     if a.granularity != "tensor":
         return "per-channel activations: onnxruntime's integer kernels take one activation scale"
-    if w.granularity == "group":
+    if w is not None and w.granularity == "group":
         return "group-wise weights with quantized activations: onnxruntime's QDQ kernels need per-channel weights"
     if layer.op_type not in QDQ_OPS:
         return f"quantized activations on {layer.op_type}: only {', '.join(QDQ_OPS)} are deployed in QDQ form"

@@ -1,8 +1,16 @@
 """Exports of a config: onnxruntime quantize_static overrides, a per-layer CSV.
 
-    >>> ov = to_ort_overrides(loaded, PRESETS["w8a8"])          # JSON-friendly dict
-    >>> json.dump(ov, f)                                          # what `qviz export-config` writes
-    >>> quantize_static(m_in, m_out, reader, **ort_quantize_kwargs(ov))
+    >>> from qviz.config import PRESETS
+    >>> from qviz.samples import load_sample
+    >>> ov = to_ort_overrides(load_sample("digits_cnn").model_bytes, PRESETS["w8a8"])   # JSON-friendly dict
+    >>> ov["activation_type"], ov["weight_type"], ov["per_channel"], ov["nodes_to_exclude"]
+    ('QUInt8', 'QInt8', True, [])
+    >>> ov["extra_options"]["TensorQuantOverrides"]["features.0.weight"]
+    [{'quant_type': 'QInt8', 'symmetric': True, 'axis': 0}]
+
+`json.dump(ov, f)` is what `qviz export-config` writes; onnxruntime's quantizer takes it as
+
+    quantize_static(m_in, m_out, reader, **ort_quantize_kwargs(ov))
 
 The dict holds what quantize_static takes: `activation_type`, `weight_type`, `per_channel`,
 `nodes_to_exclude` and `extra_options.TensorQuantOverrides` ({tensor: [{"quant_type": ...}]}),
@@ -23,12 +31,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
 from qviz.config import ModelConfig
-from qviz.model.load.layer_table import Layer, layer_table
 from qviz.model.deploy.native import native_form, ort_type
+from qviz.model.load.layer_table import Layer, layer_table
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
 from qviz.model.simulate.simulator import as_loaded
 
@@ -52,7 +61,10 @@ def to_ort_overrides(
     """quantize_static arguments for `config` (module doc); qparams: {tensor: (scale, zero_point)}."""
     layers = layers if layers is not None else layer_table(as_loaded(model))
     specs = resolve_layer_specs(layers, config)
-    overrides, exclude, notes, act_types = {}, [], [], Counter()
+    overrides: dict[str, list[dict[str, Any]]] = {}
+    exclude: list[str] = []
+    notes: list[str] = []
+    act_types: Counter[str] = Counter()
     for layer in layers:
         form, problem = native_form(layer, specs[layer.id])
         if form != "qdq":
@@ -60,6 +72,7 @@ def to_ort_overrides(
                 _exclude(layer, form, problem, exclude, notes)
             continue
         w, a = specs[layer.id].weights, specs[layer.id].activations
+        assert w is not None and a is not None  # form "qdq": both are quantized (native_form)
         overrides[layer.weight_name] = [_weight_override(w)]
         overrides[layer.inputs[0]] = [_act_override(a, (qparams or {}).get(layer.inputs[0]))]
         act_types[ort_type(a)] += 1
@@ -97,7 +110,7 @@ def _weight_override(w) -> dict:
 
 
 def _act_override(a, qp) -> dict:
-    d = {"quant_type": ort_type(a)}
+    d: dict[str, Any] = {"quant_type": ort_type(a)}
     if qp is not None:
         d["scale"], d["zero_point"] = float(np.asarray(qp[0]).reshape(())), int(np.asarray(qp[1]).reshape(()))
     else:

@@ -1,6 +1,11 @@
 """Generated model inputs: seeded random values from each input's (name, dtype, shape).
 
+    >>> from qviz.model import load_model
+    >>> from qviz.samples import load_sample
+    >>> loaded = load_model(load_sample("digits_cnn").model_bytes)
     >>> feed = generated_inputs(loaded.inputs, rows=64, seed=0)          # {input name: ndarray}
+    >>> {name: (x.shape, str(x.dtype)) for name, x in feed.items()}
+    {'input': ((64, 1, 8, 8), 'float32')}
     >>> generated_inputs([("ids", "int64", ["N", "seq"])], rows=4, dims={"seq": 16})["ids"].shape
     (4, 16)
 

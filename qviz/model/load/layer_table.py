@@ -1,7 +1,12 @@
 """The layer table: every quantizable op of a model, one row per weight.
 
-    >>> [(l.id, l.op_type, l.weight_shape, l.channel_axis) for l in layer_table(m)]
-    [('conv1', 'Conv', (16, 3, 3, 3), 0), ('fc.weight', 'Gemm', (10, 16), 0)]
+    >>> from qviz.model import load_model
+    >>> from qviz.samples import load_sample
+    >>> for x in layer_table(load_model(load_sample("digits_mlp").model_bytes)):
+    ...     print(x.id, x.op_type, x.weight_shape, x.channel_axis)
+    /net/net.0/Gemm Gemm (128, 64) 0
+    /net/net.2/Gemm Gemm (64, 128) 0
+    /net/net.4/Gemm Gemm (10, 64) 0
 
 A layer is a node with a constant weight operand. A weight is constant when it is an
 initializer or a Constant node's output, possibly through Identity/Cast (fp16 storage) or
@@ -171,11 +176,8 @@ def _macs(node: onnx.NodeProto, cand: _Candidate, shape: tuple[int, ...], g: _Gr
 
 
 def _params(node: onnx.NodeProto, shape, bias: str | None, g: _Graph) -> int:
-    if node.op_type == "MatMulNBits":
-        n = _attr(node, "K") * _attr(node, "N")
-    else:
-        n = math.prod(shape)
-    return n + (g.weights.size(bias) if bias in g.weights else 0)
+    n = _attr(node, "K") * _attr(node, "N") if node.op_type == "MatMulNBits" else math.prod(shape)
+    return n + (g.weights.size(bias) if bias is not None and bias in g.weights else 0)
 
 
 def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph) -> Layer | None:
@@ -239,7 +241,7 @@ def _dedupe(layers: list[Layer]) -> list[Layer]:
     return out
 
 
-def _model_and_weights(model: LoadedModel | ModelProto) -> tuple[ModelProto, WeightStore]:
+def model_and_weights(model: LoadedModel | ModelProto) -> tuple[ModelProto, WeightStore]:
     if isinstance(model, LoadedModel):
         return model.model, model.weights
     return model, WeightStore(model.graph)
@@ -247,7 +249,7 @@ def _model_and_weights(model: LoadedModel | ModelProto) -> tuple[ModelProto, Wei
 
 def layer_table(model: LoadedModel | ModelProto) -> list[Layer]:
     """Every quantizable layer of the top-level graph, in graph order (see module doc)."""
-    proto, weights = _model_and_weights(model)
+    proto, weights = model_and_weights(model)
     g = _Graph(proto, weights)
     layers = [x for i, node in enumerate(proto.graph.node) for x in _node_layers(node, i, g)]
     return _dedupe(layers)

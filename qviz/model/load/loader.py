@@ -1,8 +1,9 @@
 """load_model: bytes or a path in, a validated LoadedModel out, or one ModelError.
 
-    >>> m = load_model(Path("net.onnx"))          # or load_model(uploaded_bytes)
+    >>> from qviz.samples import load_sample
+    >>> m = load_model(load_sample("digits_cnn").model_bytes)   # or load_model(Path("net.onnx"))
     >>> m.opset, m.param_count, m.inputs[0]
-    (21, 11_689_512, TensorInfo(name='x', dtype='float32', shape=('N', 3, 224, 224)))
+    (21, 40394, TensorInfo(name='input', dtype='float32', shape=('batch', 1, 8, 8)))
 
 Order of checks (every failure is a ModelError with a short message):
   1. size cap and empty input; a path is read as bytes, its name never selects the parser
@@ -29,9 +30,9 @@ import onnx
 from onnx import ModelProto
 
 from qviz.model import safety
-from qviz.model.runtime.executor import LOCAL
-from qviz.model.safety import ModelError, node_label
 from qviz.model.load.weights import WeightStore, count_nonfinite
+from qviz.model.runtime.executor import LOCAL, Executor
+from qviz.model.safety import ModelError, node_label
 
 DEFAULT_MAX_BYTES = 200 * 2**20
 
@@ -70,9 +71,9 @@ class LoadedModel:
     nonfinite_weights: dict[str, int] = field(default_factory=dict)
     empty_weights: tuple[str, ...] = ()
     # Where its sessions run (executor.py): this process, or an isolated worker for uploads.
-    executor: object = field(default=LOCAL, repr=False)
+    executor: Executor = field(default=LOCAL, repr=False)
 
-    def isolated(self, executor) -> "LoadedModel":
+    def isolated(self, executor: Executor) -> LoadedModel:
         """This model with every session made through `executor` (qviz.worker.host.ModelHost)."""
         return dataclasses.replace(self, executor=executor)
 

@@ -1,7 +1,10 @@
 """Static activation shapes for MAC counts, with every dynamic dimension set to 1.
 
-    >>> infer_shapes(model)["conv1_out"]
-    (1, 16, 32, 32)
+    >>> import onnx
+    >>> from qviz.samples import load_sample
+    >>> model = onnx.load_model_from_string(load_sample("digits_cnn").model_bytes)
+    >>> infer_shapes(model)["/features/features.0/Conv_output_0"]     # input (batch, 1, 8, 8), batch -> 1
+    (1, 16, 8, 8)
 
 # NOTE: `onnx.shape_inference.infer_shapes` serializes the whole model, weights included. For
 # a 400 MB model that doubles memory, so we infer on a *light copy*: large initializers and
@@ -11,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import onnx
@@ -73,10 +77,8 @@ def infer_shapes(model: ModelProto, batch: int = 1) -> dict[str, tuple[int, ...]
     light.functions.extend(model.functions)
     light.graph.CopyFrom(_light_graph(model.graph))
     _fix_dynamic_dims(light.graph, batch)
-    try:
+    with contextlib.suppress(Exception):  # shape inference is a best effort; MACs become unknown
         light = onnx.shape_inference.infer_shapes(light, strict_mode=False)
-    except Exception:  # shape inference is a best effort; MACs become unknown
-        pass
     g = light.graph
     shapes = {}
     for value in list(g.input) + list(g.value_info) + list(g.output):

@@ -1,6 +1,10 @@
 """Per-layer weight statistics, vectorized, one weight decoded at a time.
 
-    >>> weight_stats(loaded).loc[0, ["id", "abs_max", "channel_spread"]]
+    >>> from qviz.model import load_model
+    >>> from qviz.samples import load_sample
+    >>> row = weight_stats(load_model(load_sample("digits_cnn").model_bytes)).iloc[0]
+    >>> row["id"], round(float(row["abs_max"]), 2), round(float(row["channel_spread"]), 2)
+    ('/features/features.0/Conv', 2.74, 2.85)
 
 channel_spread = max_c(absmax_c) / min_c(absmax_c) over output channels: how much one
 per-tensor scale would waste on the quietest channel (1 = all channels alike; inf when a
@@ -13,11 +17,13 @@ already-quantized layer that is the integer tensor (see `weight_dtype`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from onnx import ModelProto
 
-from qviz.model.load.layer_table import Layer, _model_and_weights, layer_table
+from qviz.model.load.layer_table import Layer, layer_table, model_and_weights
 from qviz.model.load.loader import LoadedModel
 from qviz.model.load.weights import as_numeric, count_nonfinite
 
@@ -63,7 +69,7 @@ def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
     """min/max/mean/std/abs_max, per-channel abs-max range and NaN/Inf count of one array."""
     x = as_numeric(x)
     nonfinite = count_nonfinite(x)
-    row = {"size": int(x.size), "nonfinite": nonfinite, "empty": x.size == 0}
+    row: dict[str, Any] = {"size": int(x.size), "nonfinite": nonfinite, "empty": x.size == 0}
     if x.size == 0:
         return row
     if nonfinite:
@@ -96,7 +102,7 @@ def array_stats(x: np.ndarray, channel_axis: int | None = None) -> dict:
 
 def weight_stats(model: LoadedModel | ModelProto, layers: list[Layer] | None = None) -> pd.DataFrame:
     """One row per layer (COLUMNS); `layers` defaults to `layer_table(model)`."""
-    _, weights = _model_and_weights(model)
+    _, weights = model_and_weights(model)
     layers = layer_table(model) if layers is None else layers
     rows = []
     for layer in layers:

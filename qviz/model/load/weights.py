@@ -1,8 +1,13 @@
 """Finding a model's weights: initializers and Constant-node tensors, decoded on demand.
 
+    >>> import onnx
+    >>> from qviz.samples import load_sample
+    >>> model = onnx.load_model_from_string(load_sample("digits_cnn").model_bytes)
     >>> store = WeightStore(model.graph)
-    >>> store["fc1.weight"].shape        # decoded now; read-only view of the raw bytes
-    >>> store.nbytes("fc1.weight")       # no decoding
+    >>> store["features.0.weight"].shape        # decoded now; read-only view of the raw bytes
+    (16, 1, 3, 3)
+    >>> store.nbytes("features.0.weight")       # no decoding: 144 float32
+    576
 
 # NOTE: `WeightStore` does not cache. Each `store[name]` decodes again (one copy of the bytes,
 # because protobuf hands out a fresh `bytes` for raw_data). That keeps peak memory at about
@@ -25,7 +30,7 @@ from onnx import AttributeProto, GraphProto, TensorProto
 from qviz.model.safety import tensor_nbytes
 
 # ONNX data types whose raw_data is exactly numpy's little-endian layout.
-_DIRECT = {
+_DIRECT: dict[int, type[np.generic]] = {
     TensorProto.FLOAT: np.float32,
     TensorProto.DOUBLE: np.float64,
     TensorProto.FLOAT16: np.float16,

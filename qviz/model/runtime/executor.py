@@ -1,9 +1,23 @@
 """Where onnxruntime runs a model: in this process, or in an isolated worker.
 
-    >>> loaded.executor.session(model_bytes)          # .run(names, feeds), .get_inputs(), .get_outputs()
-    >>> loaded.executor.measure(model_bytes, feed, runs=50, warmup=5, threads=1)   # [ms per run]
-    >>> loaded.executor.optimized(model_bytes, level=2)                          # ONNX bytes
-    >>> loaded.executor.quantize_static(model_bytes, feeds, overrides)           # ONNX bytes
+    >>> import onnx
+    >>> from qviz.model import load_model
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> loaded = load_model(sample.model_bytes)          # a sample: loaded.executor is LOCAL
+    >>> sess = loaded.executor.session(loaded.model_bytes)   # .run(names, feeds), .get_inputs(), .get_outputs()
+    >>> sess.run(None, {"input": sample.test.x[:2]})[0].shape
+    (2, 10)
+    >>> feed = {"input": sample.test.x[:1]}
+    >>> len(loaded.executor.measure(loaded.model_bytes, feed, runs=5, warmup=1, threads=1))   # [ms per run]
+    5
+    >>> opt = loaded.executor.optimized(loaded.model_bytes, level=2)     # ONNX bytes: Gemm + Relu fused
+    >>> [n.op_type for n in onnx.load_model_from_string(opt).graph.node]
+    ['FusedGemm', 'FusedGemm', 'Gemm']
+
+And onnxruntime's own quantizer, calibrating on `feeds` (qviz.model.deploy.deployable uses it):
+
+    loaded.executor.quantize_static(model_bytes, feeds, overrides)           # ONNX bytes
 
 Every session qviz makes of a loaded model, or of a model built from it (simulated, suffix,
 calibration, deployed; onnxruntime's quantize_static, which calibrates with its own sessions),
@@ -20,6 +34,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 import onnxruntime as ort
 
@@ -37,6 +52,18 @@ def time_runs(sess, feed: dict, runs: int, warmup: int) -> list[float]:
         run_session(sess, None, feed)
         times.append((time.perf_counter() - t) * 1e3)
     return times
+
+
+class Executor(Protocol):
+    """Where a loaded model's sessions run: LOCAL, or qviz.worker.host.ModelHost (module doc)."""
+
+    def session(self, data: bytes, threads: int = 1) -> Any: ...
+
+    def measure(self, data: bytes, feed: dict, *, runs: int, warmup: int, threads: int = 1) -> list[float]: ...
+
+    def optimized(self, data: bytes, level: int) -> bytes: ...
+
+    def quantize_static(self, data: bytes, feeds: list[dict], overrides: dict) -> bytes: ...
 
 
 class LocalExecutor:

@@ -1,8 +1,14 @@
 """onnxruntime as the oracle of qviz.lessons.integer_only: one-node QLinearMatMul / QLinearConv models.
 
-    >>> r = integer_gemm(x, w, b, x_range, y_range)
-    >>> qlinear_matmul(r)      # uint8 (batch, out), no bias (QLinearMatMul has none)
-    >>> qlinear_conv_1x1(r)    # uint8 (batch, out), with r.b_q: the Gemm as a 1x1 QLinearConv
+    >>> from qviz.lessons.integer_only import integer_gemm
+    >>> rng = np.random.default_rng(0)
+    >>> x, w, b = rng.normal(size=(4, 16)), 0.1 * rng.normal(size=(8, 16)), 0.1 * rng.normal(size=8)
+    >>> r = integer_gemm(x, w, b, x_range=(-3.0, 3.0), y_range=(-2.0, 2.0))
+    >>> y = qlinear_conv_1x1(r)    # uint8 (batch, out), with r.b_q: the Gemm as a 1x1 QLinearConv
+    >>> y.dtype, y.shape, bool((y == r.y_q).all())      # the walkthrough's codes, bit for bit
+    (dtype('uint8'), (4, 8), True)
+    >>> qlinear_matmul(r).shape    # uint8 (batch, out), no bias (QLinearMatMul has none)
+    (4, 8)
 
 The models feed the *same* codes and scales as the walkthrough, so any difference is in the
 integer arithmetic or the requantization, never in the quantization of the inputs.
@@ -18,14 +24,14 @@ from qviz.model.runtime.session import make_session
 
 def _scale_inputs(r) -> list:
     per_channel = r.sw.size > 1
-    sw = r.sw.astype(np.float32) if per_channel else np.float32(r.sw[0]).reshape(())
+    sw = r.sw.astype(np.float32) if per_channel else np.asarray(np.float32(r.sw[0]))
     return [
-        numpy_helper.from_array(np.float32(r.sx).reshape(()), "sx"),
-        numpy_helper.from_array(np.uint8(r.zx).reshape(()), "zx"),
+        numpy_helper.from_array(np.asarray(np.float32(r.sx)), "sx"),
+        numpy_helper.from_array(np.asarray(np.uint8(r.zx)), "zx"),
         numpy_helper.from_array(sw, "sw"),
         numpy_helper.from_array(np.zeros(sw.shape, np.int8), "zw"),
-        numpy_helper.from_array(np.float32(r.sy).reshape(()), "sy"),
-        numpy_helper.from_array(np.uint8(r.zy).reshape(()), "zy"),
+        numpy_helper.from_array(np.asarray(np.float32(r.sy)), "sy"),
+        numpy_helper.from_array(np.asarray(np.uint8(r.zy)), "zy"),
     ]
 
 

@@ -1,7 +1,10 @@
 """make_session: the one way qviz creates an onnxruntime session.
 
-    >>> sess = make_session(loaded.model_bytes)            # CPU, 1 thread, no spinning
-    >>> run_session(sess, None, {"x": x})                   # sess.run, errors as ModelError
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_mlp")
+    >>> sess = make_session(sample.model_bytes)             # CPU, 1 thread, no spinning
+    >>> [y.shape for y in run_session(sess, None, {"input": sample.test.x[:5]})]   # sess.run, errors as ModelError
+    [(5, 10)]
 
 Rules it applies to every session:
   - CPUExecutionProvider only (this machine also lists AzureExecutionProvider);
@@ -57,18 +60,19 @@ def make_session(
     `options` (e.g. from `session_options(...)` with `optimized_model_filepath` set) replaces
     the defaults; build it with `session_options` so the limits stay.
     """
+    proto: onnx.ModelProto | None
     if isinstance(model, onnx.ModelProto):
         proto, data = model, model.SerializeToString()
     else:
         proto, data = (safety.parse_model(bytes(model)) if check else None), bytes(model)
-    if check:
+    if check and proto is not None:  # (check: parsed above)
         safety.check_no_external_data(proto)
         safety.check_tensor_sizes(proto)
         safety.check_memory_bombs(proto)
     so = options or session_options(threads, optimization_level=optimization_level)
     try:
         return ort.InferenceSession(data, sess_options=so, providers=PROVIDERS)
-    except Exception as e:  # onnxruntime raises several private exception types
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises several private exception types
         raise safety.ModelError(f"onnxruntime cannot load the model: {_first_line(e)}") from None
 
 

@@ -26,11 +26,11 @@ Inputs in float16 are cast to float32 first and back after (the engine works in 
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import NodeProto, TensorProto, helper
 
+from qviz.model.simulate.graph_edit import GraphEditor
 from qviz.quant.qparams import TINY
 from qviz.quant.spec import QuantSpec, SpecError
-from qviz.model.simulate.graph_edit import GraphEditor
 
 FLOAT_TYPES = {
     "float16": TensorProto.FLOAT16,
@@ -43,6 +43,8 @@ ROUND_OPS = {"half_even": "Round", "floor": "Floor"}
 
 class _Chain:
     """Appends nodes that each read the previous output; names made unique by the editor."""
+
+    nodes: list[NodeProto]
 
     def __init__(self, ed: GraphEditor, prefix: str, x: str):
         self.ed, self.prefix, self.out, self.nodes = ed, prefix, x, []

@@ -1,9 +1,12 @@
 """ByteLRU: a least-recently-used cache of arrays bounded by total bytes and by entries.
 
-    >>> cache = ByteLRU(max_bytes=256 * 2**20, max_entries=1024)
-    >>> cache.get(key)            # None when absent (and marks a hit as most recent)
-    >>> cache.put(key, array)     # evicts the least recently used until both bounds hold
+    >>> cache = ByteLRU(max_bytes=1000, max_entries=1024)
+    >>> cache.put("a", np.zeros(100))     # 800 bytes
+    >>> cache.get("b") is None            # None when absent (and a hit marks the entry most recent)
+    True
+    >>> cache.put("b", np.zeros(50))      # 400 more: over 1000, so the least recently used goes
     >>> cache.nbytes, len(cache), cache.evictions
+    (400, 1, 1)
 
 # NOTE: the newest entry is always kept, even alone above max_bytes: a single weight larger
 # than the budget is then computed once per change instead of once per use.

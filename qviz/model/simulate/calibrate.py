@@ -1,8 +1,20 @@
 """Calibration: run the float model on sample inputs, keep the tensors a config quantizes.
 
-    >>> feeds = calibration_feeds(model, calib_x)            # ndarray, dict or list of feed dicts
-    >>> acts = collect_tensors(model, ["conv1_in", "h"], feeds)   # {name: all batches, concatenated}
-    >>> scale, zero_point = activation_qparams(acts["h"], spec)   # the engine's estimator + qparams
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> loaded = load_model(sample.model_bytes)
+    >>> feeds = calibration_feeds(loaded.model, sample.calibration.x)   # ndarray, dict or list of feed dicts
+    >>> len(feeds), feeds[0]["input"].shape             # 200 rows in batches of 64
+    (4, (64, 1, 8, 8))
+    >>> h = layer_table(loaded)[1].inputs[0]             # the second Conv's input: a ReLU output
+    >>> acts = collect_tensors(loaded.model, [h], feeds)     # {name: all batches, concatenated}
+    >>> acts[h].shape, round(float(acts[h].min()), 3), round(float(acts[h].max()), 3)
+    ((200, 16, 8, 8), 0.0, 4.534)
+    >>> from qviz.quant import QuantSpec
+    >>> scale, zero_point = activation_qparams(acts[h], QuantSpec(bits=8, signed=False, symmetric=False))
+    >>> round(float(scale) * 255, 3), int(zero_point)    # uint8 over [0, 4.534]: the engine's qparams
+    (4.534, 0)
 
 `calib` may be: one array (a single-input model; split along axis 0 in batches), a dict
 {input name: array} (split the same way), or a list of feed dicts (used as given).
@@ -19,14 +31,14 @@ import numpy as np
 import onnx
 from onnx import ModelProto
 
-from qviz.quant.granularity import rows_to_params, to_groups
-from qviz.quant.qparams import qparams_from_range
-from qviz.quant.ranges import estimate_range
-from qviz.quant.spec import QuantSpec, SpecError
 from qviz.model.load.generated_inputs import generated_inputs
 from qviz.model.load.loader import tensor_info
 from qviz.model.runtime.executor import LOCAL
 from qviz.model.runtime.session import run_session
+from qviz.quant.granularity import rows_to_params, to_groups
+from qviz.quant.qparams import qparams_from_range
+from qviz.quant.ranges import estimate_range
+from qviz.quant.spec import QuantSpec, SpecError
 
 DEFAULT_BATCH = 64
 
@@ -88,12 +100,12 @@ def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL)
     sess = executor.session(m.SerializeToString())
     parts: dict[str, list] = {x: [] for x in names}
     for feed in feeds:
-        for name, value in zip(names, run_session(sess, names, feed)):
+        for name, value in zip(names, run_session(sess, names, feed), strict=True):
             parts[name].append(value)
     return {x: np.concatenate(v, axis=0) if v[0].ndim else np.stack(v) for x, v in parts.items()}
 
 
-def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
+def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray | np.generic, np.ndarray | np.generic]:
     """(scale float32, zero_point int32) for a static activation, ONNX layout (scalar or [C]).
 
     scheme=int: spec.estimator on the calibration tensor (per tensor or per channel of

@@ -1,10 +1,23 @@
 """GraphEditor: build a changed copy of a model — new initializers, rewired inputs, inserted nodes.
 
-    >>> ed = GraphEditor(model)                       # copies the ModelProto once
-    >>> w = ed.add_initializer("conv1.weight_dq", x_dq)
-    >>> ed.set_input(node_index, 1, w)                 # the node now reads the new tensor
-    >>> ed.insert_before(node_index, [helper.make_node(...)])
-    >>> data = ed.to_bytes()                          # unused initializers dropped
+    >>> import onnx
+    >>> from onnx import helper
+    >>> from qviz.samples import load_sample
+    >>> model = onnx.load_model_from_string(load_sample("digits_mlp").model_bytes)
+    >>> ed = GraphEditor(model)                        # copies the ModelProto once
+    >>> w = ed.add_initializer("net.0.weight", np.zeros((128, 64), np.float32))
+    >>> w                                              # the name is taken: a unique one
+    'net.0.weight_2'
+    >>> ed.set_input(0, 1, w)                          # node 0 (a Gemm) now reads the new tensor
+    >>> half = ed.add_initializer("half", np.float32(0.5))
+    >>> x = ed.unique("input_halved")
+    >>> ed.insert_before(0, [helper.make_node("Mul", ["input", half], [x])])
+    >>> ed.set_input(0, 0, x)
+    >>> edited = onnx.load_model_from_string(ed.to_bytes())
+    >>> [n.op_type for n in edited.graph.node]
+    ['Mul', 'Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm']
+    >>> "net.0.weight" in {t.name for t in edited.graph.initializer}    # unused initializers dropped
+    False
 
 Nodes are inserted just before the node that needs them, so the graph stays in topological
 order (ONNX requires it). Names made by `unique` never collide with any existing tensor/node.
@@ -64,7 +77,7 @@ class GraphEditor:
     def finish(self) -> ModelProto:
         """Place inserted nodes, drop initializers nobody reads; return the edited ModelProto."""
         g = self.model.graph
-        order = []
+        order: list[NodeProto] = []
         for i, node in enumerate(g.node):
             order.extend(self._before.get(i, ()))
             order.append(node)

@@ -1,8 +1,14 @@
 """Per-layer specs: a ModelConfig read against the layer table, axes made concrete.
 
-    >>> specs = resolve_layer_specs(layer_table(m), PRESETS["w4g32"])
-    >>> specs["fc"].weights.axis, specs["fc"].weights.group_size, specs["fc"].note
+    >>> from qviz.config import PRESETS
+    >>> from qviz.model import layer_table, load_model
+    >>> from qviz.samples import load_sample
+    >>> specs = resolve_layer_specs(layer_table(load_model(load_sample("digits_cnn").model_bytes)), PRESETS["w4g32"])
+    >>> fc = specs["/classifier/classifier.1/Gemm"]      # Gemm W[out, in]: groups along "in", axis 1
+    >>> fc.weights.axis, fc.weights.group_size, fc.note
     (1, 32, '')
+    >>> specs["/features/features.3/Conv"].note          # Conv W[32, 16, 3, 3]: 16 inputs
+    'group_size 32 does not divide 16: groups of 16'
 
 The weights_axis="auto" rule (qviz.config): granularity=channel quantizes along the
 layer's output-channel axis (`layer.channel_axis`), granularity=group along its reduction
@@ -24,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qviz.config import ModelConfig
-from qviz.quant.spec import QuantSpec
 from qviz.model.load.layer_table import Layer
+from qviz.quant.spec import QuantSpec
 
 MIN_BLOCK = 16
 CONV_OPS = ("Conv", "ConvTranspose")

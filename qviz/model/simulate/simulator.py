@@ -1,9 +1,17 @@
 """The simulated model: what a config does to accuracy, for any scheme, run in onnxruntime.
 
-    >>> sim = Simulator(loaded, calib_x)               # holds the model and its caches
+    >>> from qviz.config import PRESETS, LayerConfig
+    >>> from qviz.quant import QuantSpec
+    >>> from qviz.samples import load_sample
+    >>> sample = load_sample("digits_cnn")
+    >>> sim = Simulator(sample.model_bytes, sample.calibration.x)   # holds the model and its caches
     >>> data = sim.simulate(PRESETS["w8a8"])           # ONNX bytes
-    >>> data = sim.simulate(cfg.with_layer("fc", LayerConfig(QuantSpec(bits=3), None)))
-    >>> sim.weight_quantizations                       # only 'fc' was quantized again
+    >>> sim.weight_quantizations                       # 5 layers
+    5
+    >>> fc = sim.layers[-1].id
+    >>> data = sim.simulate(PRESETS["w8a8"].with_layer(fc, LayerConfig(QuantSpec(bits=3), None)))
+    >>> sim.weight_quantizations                       # only the last layer was quantized again
+    6
 
 Per quantized layer:
   - weights: replaced by the engine's dequantized values (`qviz.quant.quantize(w, spec).x_dq`,
@@ -31,15 +39,15 @@ import onnx
 from onnx import ModelProto
 
 from qviz.config import ModelConfig
-from qviz.quant import quantize
-from qviz.quant.spec import QuantSpec, SpecError
+from qviz.model.load.layer_table import Layer, layer_table
+from qviz.model.load.loader import LoadedModel, load_model
 from qviz.model.simulate import act_nodes
 from qviz.model.simulate.byte_lru import ByteLRU
 from qviz.model.simulate.calibrate import activation_qparams, calibration_feeds, collect_tensors, generated_feeds
 from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
-from qviz.model.load.layer_table import Layer, layer_table
-from qviz.model.load.loader import LoadedModel, load_model
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
+from qviz.quant import quantize
+from qviz.quant.spec import QuantSpec, SpecError
 
 WEIGHT_CACHE_BYTES = 256 * 2**20
 WEIGHT_CACHE_ENTRIES = 1024
@@ -81,7 +89,7 @@ class Simulator:
     def build(self, config: ModelConfig) -> ModelProto:
         ed = GraphEditor(self.proto)
         done: set[tuple[int, str]] = set()
-        for layer, specs in zip(self.layers, resolve_layer_specs(self.layers, config).values()):
+        for layer, specs in zip(self.layers, resolve_layer_specs(self.layers, config).values(), strict=True):
             try:
                 self._edit_layer(ed, layer, specs, done)
             except SpecError as e:
@@ -121,7 +129,7 @@ class Simulator:
             self._acts = collect_tensors(self.proto, names, self.feeds(), self.loaded.executor)
         return self._acts
 
-    def qparams(self, tensor: str, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
+    def qparams(self, tensor: str, spec: QuantSpec) -> tuple[np.ndarray | np.generic, np.ndarray | np.generic]:
         """Static (scale, zero_point) of an activation tensor for `spec` (cached)."""
         key = (tensor, spec)
         if key not in self._qparams:
@@ -132,6 +140,7 @@ class Simulator:
         x = layer.inputs[0]
         sample = self.activations()[x]
         spec, prefix = specs.activations, f"{x}_qviz"
+        assert spec is not None  # called for layers whose activations are quantized
         if spec.scheme == "float":
             nodes, out = act_nodes.float_nodes(ed, x, prefix, spec, sample.dtype)
         elif specs.dynamic:

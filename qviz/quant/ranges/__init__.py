@@ -16,17 +16,21 @@ every estimator except manual stays inside the data's [min, max].
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from qviz.quant.spec import SpecError
 from qviz.quant.ranges.entropy import entropy_range
 from qviz.quant.ranges.manual import manual_range
 from qviz.quant.ranges.minmax import minmax_range
 from qviz.quant.ranges.mse import mse_range
 from qviz.quant.ranges.percentile import percentile_range
 from qviz.quant.ranges.sigma import SIGMAS_BY_BITS, sigma_range
+from qviz.quant.spec import Estimator, QuantSpec, SpecError
 
-ESTIMATOR_FUNCTIONS = {
+RangeEstimator = Callable[[np.ndarray, QuantSpec], tuple[np.ndarray, np.ndarray]]
+
+ESTIMATOR_FUNCTIONS: dict[Estimator, RangeEstimator] = {
     "minmax": minmax_range,
     "percentile": percentile_range,
     "sigma": sigma_range,
@@ -36,7 +40,7 @@ ESTIMATOR_FUNCTIONS = {
 }
 
 
-def estimate_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def estimate_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi), float64 [G], for each row of x2d [G, N] with spec.estimator."""
     x2d = np.asarray(x2d)
     if x2d.ndim != 2:

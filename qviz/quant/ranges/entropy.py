@@ -25,15 +25,20 @@ Rows with fewer than B/4 finite values use fewer bins (about 4 per value, at lea
 rows with fewer than 4 values per level (count < 4 * nq: e.g. groups of 32 at 4 bits) and
 bits >= 11 (nq > B / 2: the histogram cannot resolve the grid) keep min-max.
 
-    >>> x = np.random.default_rng(0).standard_t(3, size=(1, 100_000))
-    >>> entropy_range(x, QuantSpec(bits=8))          # clips the heavy tails
+    >>> from qviz.quant import QuantSpec
+    >>> x = np.random.default_rng(0).standard_t(3, size=(1, 100_000))   # heavy tails
+    >>> lo, hi = entropy_range(x, QuantSpec(bits=8))
+    >>> round(float(hi[0]), 1), round(float(np.abs(x).max()), 1)        # clips them: t < max |x|
+    (26.7, 75.3)
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from qviz.quant.ranges.minmax import finite_mask, finite_minmax
+from qviz.quant.spec import QuantSpec
 
 BINS = 2047
 EPS = 1e-4
@@ -42,7 +47,7 @@ WORK_BUDGET = 1 << 24  # rows * windows * (nq + 1) scored in full; above it, a s
 MIN_VALUES_PER_LEVEL = 4  # sparser rows keep min-max (their histogram says nothing about KL)
 
 
-def entropy_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def entropy_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """Per-row [-t, t] minimizing KL(p || q), kept inside [min, max]."""
     finite = finite_mask(x2d)
     lo, hi = finite_minmax(x2d, finite)
@@ -62,7 +67,7 @@ def entropy_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(-t, lo), np.minimum(t, hi)
 
 
-def _row_histograms(x2d, finite, amax, bins: int) -> np.ndarray:
+def _row_histograms(x2d: np.ndarray, finite: np.ndarray | None, amax: np.ndarray, bins: int) -> np.ndarray:
     """Counts [G, bins] of each row's finite values over [-amax, amax] (as np.histogram)."""
     rows = x2d.shape[0]
     x = x2d.astype(np.float64) if finite is None else np.where(finite, x2d, 0.0)
@@ -70,7 +75,8 @@ def _row_histograms(x2d, finite, amax, bins: int) -> np.ndarray:
     np.clip(idx, 0, bins - 1, out=idx)
     idx = (idx.astype(np.int64) + (np.arange(rows) * bins)[:, None]).ravel()
     weights = None if finite is None else finite.ravel().astype(np.float64)
-    return np.bincount(idx, weights=weights, minlength=rows * bins).reshape(rows, bins).astype(np.float64)
+    counts: np.ndarray = np.bincount(idx, weights=weights, minlength=rows * bins)  # numpy types it Any here
+    return counts.reshape(rows, bins).astype(np.float64)
 
 
 def _best_window(hist: np.ndarray, nq: int) -> np.ndarray:
@@ -79,7 +85,7 @@ def _best_window(hist: np.ndarray, nq: int) -> np.ndarray:
     half = np.arange(nq // 2, zero + 1)
     stride = max(1, -(-hist.shape[0] * len(half) * (nq + 1) // WORK_BUDGET))
     coarse = np.broadcast_to(half[::stride], (hist.shape[0], len(half[::stride])))
-    best = coarse[np.arange(len(coarse)), np.argmin(_blocked_kl(hist, coarse, nq), axis=1)]
+    best: np.ndarray = coarse[np.arange(len(coarse)), np.argmin(_blocked_kl(hist, coarse, nq), axis=1)]
     fine = np.clip(best[:, None] + np.arange(-stride + 1, stride), half[0], half[-1])
     best = fine[np.arange(len(fine)), np.argmin(_blocked_kl(hist, fine, nq), axis=1)]
     return 2 * best + 1
@@ -127,7 +133,7 @@ def window_kl(hist: np.ndarray, start: np.ndarray, length: np.ndarray, nq: int) 
     q_level = np.where(empty, EPS, q_block / np.maximum(nz_block, 1))
     q_total = np.sum(np.where(empty, EPS * nz_block, q_block), axis=2)
     cross = np.sum(np.where(p_block > 0, p_block * np.log(np.maximum(q_level, EPS)), 0.0), axis=2)
-    kl = (sum_plogp - cross) / total - np.log(total) + np.log(q_total)
+    kl: np.ndarray = (sum_plogp - cross) / total - np.log(total) + np.log(q_total)
     return kl[0] if np.ndim(hist) == 1 else kl
 
 
@@ -138,9 +144,9 @@ def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _prefix(a: np.ndarray) -> np.ndarray:
     """Prefix sums along the last axis with a leading 0: sum of a[..., i:j] = p[..., j] - p[..., i]."""
-    return np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a, axis=-1, dtype=np.float64)], axis=-1)
+    return np.concatenate([np.zeros((*a.shape[:-1], 1)), np.cumsum(a, axis=-1, dtype=np.float64)], axis=-1)
 
 
-def _xlogx(x):
+def _xlogx(x: npt.ArrayLike) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     return np.where(x > 0, x * np.log(np.maximum(x, 1e-300)), 0.0)

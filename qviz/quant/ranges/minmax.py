@@ -5,7 +5,8 @@
 Nothing is clipped, so all the error is rounding error; one outlier stretches the grid for
 every other value. The other estimators reuse `finite_minmax` for their bounds.
 
-    >>> minmax_range(np.array([[-1.0, 0.5, np.inf, 3.0]]), spec)
+    >>> from qviz.quant import QuantSpec
+    >>> minmax_range(np.array([[-1.0, 0.5, np.inf, 3.0]]), QuantSpec())
     (array([-1.]), array([3.]))
 
 # NOTE: non-finite values (nan, +-inf) are ignored by every estimator; a row with no
@@ -15,6 +16,8 @@ every other value. The other estimators reuse `finite_minmax` for their bounds.
 from __future__ import annotations
 
 import numpy as np
+
+from qviz.quant.spec import QuantSpec
 
 
 def finite_mask(x2d: np.ndarray) -> np.ndarray | None:
@@ -35,6 +38,6 @@ def finite_minmax(x2d: np.ndarray, finite: np.ndarray | None = None) -> tuple[np
     return lo, hi
 
 
-def minmax_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def minmax_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """[min, max] of each row's finite values."""
     return finite_minmax(x2d, finite_mask(x2d))

@@ -29,8 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from qviz.quant.qparams import qparams_from_range
-from qviz.quant.rounding import round_values
 from qviz.quant.ranges.minmax import finite_mask, finite_minmax
+from qviz.quant.rounding import round_values
+from qviz.quant.spec import QuantSpec
 
 EXACT_MAX_N = 4096  # rows up to this length are scored value by value
 HIST_BINS = 4096  # summary bins for longer rows
@@ -41,7 +42,7 @@ CHUNK_ELEMENTS = 1 << 17  # rows * candidates * points per scoring step (1 MB of
 MARGIN = 1e-6  # relative gain needed to leave min-max (float32 vs float64 ties)
 
 
-def mse_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def mse_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """Per-row clipping range minimizing the int quantization MSE (see module docstring)."""
     finite = finite_mask(x2d)
     lo, hi = finite_minmax(x2d, finite)
@@ -58,12 +59,14 @@ def mse_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
     return _clip_range(lo, hi, ratio)
 
 
-def _clip_range(lo, hi, ratio):
+def _clip_range(lo: np.ndarray, hi: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[r*min(lo,0), r*max(hi,0)] kept inside [lo, hi] (same qparams, reads as a data range)."""
     return np.maximum(ratio * np.minimum(lo, 0.0), lo), np.minimum(ratio * np.maximum(hi, 0.0), hi)
 
 
-def _summarize(x2d, finite, lo, hi):
+def _summarize(
+    x2d: np.ndarray, finite: np.ndarray | None, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(points [G, M], counts [G, M]): the values themselves, or histogram bin means."""
     if x2d.shape[1] <= EXACT_MAX_N:
         counts = np.ones(x2d.shape) if finite is None else finite.astype(np.float64)
@@ -71,7 +74,9 @@ def _summarize(x2d, finite, lo, hi):
     return _histogram_points(x2d, finite, lo, hi)
 
 
-def _histogram_points(x2d, finite, lo, hi):
+def _histogram_points(
+    x2d: np.ndarray, finite: np.ndarray | None, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row HIST_BINS-bin histogram over [lo, hi]: (bin means, or centres if empty; counts)."""
     rows = x2d.shape[0]
     # Non-finite values become 0 with weight 0: they land in some bin but add nothing.
@@ -89,7 +94,9 @@ def _histogram_points(x2d, finite, lo, hi):
     return points, counts
 
 
-def _best_ratio(points, counts, lo, hi, ratios, spec) -> np.ndarray:
+def _best_ratio(
+    points: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ratios: np.ndarray, spec: QuantSpec
+) -> np.ndarray:
     """The ratio (per row) with the smallest error; ratios[:, 0] unless another beats it by MARGIN."""
     err = _candidate_errors(points, counts, lo, hi, ratios, spec)
     best = np.argmin(err, axis=1)
@@ -98,7 +105,9 @@ def _best_ratio(points, counts, lo, hi, ratios, spec) -> np.ndarray:
     return ratios[rows, best]
 
 
-def _candidate_errors(points, counts, lo, hi, ratios, spec) -> np.ndarray:
+def _candidate_errors(
+    points: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ratios: np.ndarray, spec: QuantSpec
+) -> np.ndarray:
     """Sum of count * (point - dq(point))^2 for every row and ratio -> [G, C]."""
     rows, m = points.shape
     err = np.empty(ratios.shape)
@@ -110,17 +119,17 @@ def _candidate_errors(points, counts, lo, hi, ratios, spec) -> np.ndarray:
         p, w = points[r0 : r0 + row_step, None, :], counts[r0 : r0 + row_step]
         for c0 in range(0, ratios.shape[1], cand_step):
             r = ratios[r0 : r0 + row_step, c0 : c0 + cand_step]
-            dq = _fake_quant(p, lo[r0 : r0 + row_step, None] * r, hi[r0 : r0 + row_step, None] * r, spec)
+            dq = fake_quant_range(p, lo[r0 : r0 + row_step, None] * r, hi[r0 : r0 + row_step, None] * r, spec)
             dq -= p
             np.square(dq, out=dq)
             err[r0 : r0 + row_step, c0 : c0 + cand_step] = np.einsum("gcm,gm->gc", dq, w)
     return err
 
 
-def _fake_quant(x, lo, hi, spec):
+def fake_quant_range(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, spec: QuantSpec) -> np.ndarray:
     """Quantize-dequantize x [G, C, M] with ranges lo, hi [G, C], as scheme=int does."""
-    scale, zero_point = qparams_from_range(lo, hi, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
-    scale = scale.astype(np.float64)[..., None]
+    scale32, zero_point = qparams_from_range(lo, hi, spec.qmin, spec.qmax, spec.symmetric, spec.pow2_scale)
+    scale = scale32.astype(np.float64)[..., None]
     zero_point = zero_point[..., None]
     mode = "half_even" if spec.rounding == "stochastic" else spec.rounding
     q = round_values(x / scale, mode) + zero_point
@@ -128,7 +137,9 @@ def _fake_quant(x, lo, hi, spec):
     return (q - zero_point) * scale
 
 
-def _keep_if_better(x2d, finite, lo, hi, ratio, spec) -> np.ndarray:
+def _keep_if_better(
+    x2d: np.ndarray, finite: np.ndarray | None, lo: np.ndarray, hi: np.ndarray, ratio: np.ndarray, spec: QuantSpec
+) -> np.ndarray:
     """Exact full-data check: keep ratio 1 (min-max) wherever the winner is not better by MARGIN."""
     ratios = np.stack([np.ones_like(ratio), ratio], axis=1)
     err = np.zeros(ratios.shape)

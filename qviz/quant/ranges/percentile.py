@@ -6,6 +6,7 @@
 Percentiles interpolate linearly between order statistics (numpy's default). With
 p = 100 this is min-max (symmetric: max |x|).
 
+    >>> from qviz.quant import QuantSpec
     >>> x = np.arange(1.0, 101.0)[None]           # 1..100
     >>> percentile_range(x, QuantSpec(symmetric=False, percentile=99.0))
     (array([1.99]), array([99.01]))
@@ -16,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from qviz.quant.ranges.minmax import finite_mask, finite_minmax
+from qviz.quant.spec import QuantSpec
 
 
-def percentile_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def percentile_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """Per-row percentile bounds of the finite values; [0, 0] for rows with none."""
     p = float(spec.percentile)
     if spec.symmetric:
@@ -35,7 +37,8 @@ def row_percentiles(x2d: np.ndarray, ps: list[float]) -> np.ndarray:
     """Percentiles ps (in %) of each row's finite values -> float64 [len(ps), G]."""
     finite = finite_mask(x2d)
     if finite is None:
-        return np.percentile(x2d, ps, axis=1).astype(np.float64)
+        out: np.ndarray = np.percentile(x2d, ps, axis=1).astype(np.float64)  # numpy types it Any
+        return out
     # NOTE: np.nanpercentile falls back to a per-row Python loop; sorting with the
     # non-finite values pushed to the end of each row stays vectorized.
     xs = np.sort(np.where(finite, x2d, np.inf), axis=1).astype(np.float64)

@@ -16,8 +16,11 @@ quantization of convolutional networks for rapid-deployment"):
 Bits outside 1..16 use the nearest table entry. The bounds never go past the data's
 min/max (a wider range only wastes codes).
 
+    >>> from qviz.quant import QuantSpec
     >>> x = np.random.default_rng(0).normal(size=(1, 100_000))
-    >>> sigma_range(x, QuantSpec(bits=4))            # ~ (-2.56, 2.56)
+    >>> lo, hi = sigma_range(x, QuantSpec(bits=4))            # k = 2.56 at 4 bits; std(x) ~ 1
+    >>> round(float(lo[0]), 2), round(float(hi[0]), 2)
+    (-2.56, 2.56)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from qviz.quant.ranges.minmax import finite_mask, finite_minmax
+from qviz.quant.spec import QuantSpec
 
 # k*(bits) from the formula above (minimized on a 0.0005 grid), bits 1..16.
 SIGMAS_BY_BITS = {
@@ -47,14 +51,14 @@ SIGMAS_BY_BITS = {
 }
 
 
-def sigmas_for(spec) -> float:
+def sigmas_for(spec: QuantSpec) -> float:
     """spec.sigmas if set, else the Gaussian-optimal k for spec.bits (see module docstring)."""
     if spec.sigmas is not None:
         return float(spec.sigmas)
     return SIGMAS_BY_BITS[min(max(spec.bits, 1), 16)]
 
 
-def sigma_range(x2d: np.ndarray, spec) -> tuple[np.ndarray, np.ndarray]:
+def sigma_range(x2d: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """Per-row mean +- k*std of the finite values, kept inside [min, max]."""
     finite = finite_mask(x2d)
     lo, hi = finite_minmax(x2d, finite)
