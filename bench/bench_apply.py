@@ -24,15 +24,13 @@ import numpy as np
 import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # qviz, and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.model import make_session  # noqa: E402
 from qviz.model.deploy.deployable import deploy, needs_reduce_range  # noqa: E402
-from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
 from qviz.model.deploy.kernels import integer_ops_report  # noqa: E402
+from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
 from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.quant import QuantSpec  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402

@@ -19,10 +19,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # qviz, and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.quant.api import quantize  # noqa: E402
 from qviz.quant.ranges import estimate_range  # noqa: E402
 from qviz.quant.spec import QuantSpec  # noqa: E402
@@ -69,7 +67,7 @@ def cases(x: np.ndarray) -> dict:
 
 def time_interleaved(funcs: dict, runs: int) -> dict:
     samples = {name: [] for name in funcs}
-    for name, (f, _) in funcs.items():
+    for f, _ in funcs.values():
         f()  # warm up (imports, first allocations)
     for _ in range(runs):
         for name, (f, _) in funcs.items():

@@ -29,10 +29,8 @@ import numpy as np
 import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # qviz, and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.config import PRESETS, ModelConfig  # noqa: E402
 from qviz.evaluate import Budget, evaluate, from_sample, make_runner, search, sweep, weight_candidate, weight_size  # noqa: E402
 from qviz.model import make_session  # noqa: E402

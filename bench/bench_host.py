@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from common import machine, write_section  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # qviz, and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.evaluate import Runner, evaluate, from_sample, make_runner, sweep  # noqa: E402
 from qviz.model import load_model  # noqa: E402

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
+sys.path.insert(0, str(ROOT))  # bench.common (qviz itself is imported in child processes)
+from bench.common import machine, write_section  # noqa: E402
 
 SECTION = "## Model loading"
 

@@ -19,18 +19,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # qviz, qviz_dev and bench.common
 
 import streamlit  # noqa: E402
-from app_pages import by_label, open_page  # noqa: E402
-from common import machine, write_section  # noqa: E402
-from qviz.ui import tune  # noqa: E402
+
+from bench.common import machine, write_section  # noqa: E402
 from qviz.config import ModelConfig  # noqa: E402
 from qviz.evaluate import from_sample  # noqa: E402
 from qviz.model import layer_table, load_model, make_session  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402
+from qviz.ui import tune  # noqa: E402
+from qviz_dev.app_pages import by_label, open_page  # noqa: E402
 
 SECTION = "## App interactions"
 SAMPLES = ("digits_mobilenet", "digits_transformer")

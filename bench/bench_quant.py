@@ -30,10 +30,8 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
-
+sys.path.insert(0, str(ROOT))  # qviz, and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.quant.affine import fake_quantize  # noqa: E402
 
 SHAPE = (4096, 4096)
@@ -101,7 +99,7 @@ def contenders(x, scale, zp, axis, block_size, with_naive: bool) -> dict:
 def time_interleaved(cases: dict, runs: int) -> dict:
     """Median seconds per contender; one run of each per round, so drift hits all alike."""
     times = {name: [] for name in cases}
-    for name, (setup, run) in cases.items():  # warm-up
+    for setup, run in cases.values():  # warm-up
         run(setup())
     for _ in range(runs):
         for name, (setup, run) in cases.items():

@@ -6,18 +6,19 @@
 Measured in one process, interleaved run by run (median of RUNS):
     in-process   qviz.worker.tasks.describe_upload(data)  (load_model + layer_table + weight_stats)
     worker       qviz.worker.describe_upload(data)        (the same work in a forked, limited worker)
-for a bundled sample (digits_mobilenet), a tiny model (tests/model_factory.conv_net) and a
+for a bundled sample (digits_mobilenet), a tiny model (qviz_dev/model_factory.conv_net) and a
 150 MB one (gemm_stack(10, 2000)), so the fixed and the per-byte cost are both visible. Also:
     cold start   WorkerPool().start() + first call (the zygote importing onnxruntime once),
                  against `python -c "import qviz.worker.tasks"` (what spawning a fresh
                  interpreter per call would cost every time)
-    memory       the server's RSS before and after 100 hostile uploads (the tests/security corpus,
+    memory       the server's RSS before and after 100 hostile uploads (the qviz_dev/hostile_models corpus,
                  cycled; memory bombs included) with a 1 GB worker limit
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -25,13 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-sys.path.insert(0, str(ROOT / "bench"))
-from common import machine, write_section  # noqa: E402
-
-import model_factory as mf  # noqa: E402
+sys.path.insert(0, str(ROOT))  # qviz, qviz_dev and bench.common
+from bench.common import machine, write_section  # noqa: E402
 from qviz.model import ModelError  # noqa: E402
 from qviz.worker import Limits, WorkerError, WorkerPool, describe_upload, tasks  # noqa: E402
+from qviz_dev import model_factory as mf  # noqa: E402
 
 SECTION = "## Isolation"
 SAMPLE = ROOT / "qviz" / "samples" / "digits_mobilenet" / "model.onnx"
@@ -63,15 +62,15 @@ def cold_start(runs: int) -> dict:
     zygote, spawn = [], []
     for _ in range(runs):
         pool = WorkerPool(max_workers=1)
-        zygote.append(timed(lambda: describe_upload(tiny, pool=pool)))
+        zygote.append(timed(lambda pool=pool: describe_upload(tiny, pool=pool)))
         pool.close()
         code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import qviz.worker.tasks"
-        spawn.append(timed(lambda: subprocess.run([sys.executable, "-c", code], check=True)))
+        spawn.append(timed(lambda code=code: subprocess.run([sys.executable, "-c", code], check=True)))
     return {"zygote": statistics.median(zygote), "spawn": statistics.median(spawn)}
 
 
 def hostile_memory(n: int) -> dict:
-    from security.hostile_models import CORPUS
+    from qviz_dev.hostile_models import CORPUS
 
     cases = [c for name, c in CORPUS.items() if name != "endless_loop"]
     pool = WorkerPool(Limits(memory_bytes=2**30, wall_seconds=5), max_workers=2).start()
@@ -88,17 +87,17 @@ def hostile_memory(n: int) -> dict:
 
 
 def _try(pool, case) -> None:
-    try:
+    with contextlib.suppress(ModelError, WorkerError):
         pool.call(case.task, case.data, *([case.feeds] if case.task == "run_model" else []))
-    except (ModelError, WorkerError):
-        pass
 
 
 def report(sample: dict, tiny: dict, large: dict, cold: dict, mem: dict, runs: int) -> str:
-    row = lambda name, r: (
-        f"| {name} | {r['inproc'] * 1e3:.1f} | {r['worker'] * 1e3:.1f} | "  # noqa: E731
-        f"{(r['worker'] - r['inproc']) * 1e3:.1f} | {r['worker'] / r['inproc']:.2f} |"
-    )
+    def row(name: str, r: dict) -> str:
+        return (
+            f"| {name} | {r['inproc'] * 1e3:.1f} | {r['worker'] * 1e3:.1f} | "
+            f"{(r['worker'] - r['inproc']) * 1e3:.1f} | {r['worker'] / r['inproc']:.2f} |"
+        )
+
     return "\n".join(
         [
             SECTION,
@@ -119,7 +118,7 @@ def report(sample: dict, tiny: dict, large: dict, cold: dict, mem: dict, runs: i
             f"| fresh `python -c 'import qviz.worker.tasks'` (what spawn-per-call would pay every call) | {cold['spawn']:.2f} | 1.00 |",
             "",
             f"Server memory: RSS {mem['before']:.1f} MiB before and {mem['after']:.1f} MiB after {mem['n']} hostile uploads "
-            f"(the tests/security corpus cycled, 2 GiB runtime memory bombs included, 1 GiB worker limit): "
+            f"(the qviz_dev/hostile_models corpus cycled, 2 GiB runtime memory bombs included, 1 GiB worker limit): "
             f"{mem['after'] - mem['before']:+.1f} MiB, {mem['seconds'] / mem['n'] * 1e3:.0f} ms per upload.",
             "",
             "How to read it:",

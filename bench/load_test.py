@@ -3,10 +3,10 @@
     python bench/load_test.py                       # 20 benign + 2 hostile sessions, 600 s
     python bench/load_test.py --sessions 20 --hostile 2 --seconds 60 --json out.json --write-docs
 
-The server runs `streamlit run app.py` on 127.0.0.1 (a free port, tests/e2e/conftest.py serve_app)
+The server runs `streamlit run app.py` on 127.0.0.1 (a free port, qviz_dev/browser.py serve_app)
 with the shipped .streamlit/config.toml and the default worker limits (QVIZ_WORKER_* from the environment).
 
-Benign sessions are bench/st_client.py clients: no browser, the frontend's websocket protocol. Loop:
+Benign sessions are qviz_dev/st_client.py clients: no browser, the frontend's websocket protocol. Loop:
 pick a bundled sample (Model page) -> open Tune (evaluates the config) -> set the bulk edit to every
 layer ("*") at 4 or 6 weight bits (alternating, so the config really changes) and apply (re-evaluates)
 -> back to Model. Each interaction is checked (the page names the sample, Tune shows the accuracy,
@@ -17,7 +17,7 @@ Why no browsers for them: 22 Chromium pages on this 2-core machine measured thei
 (load average 15-31, p95 36-75 s while the server used 0.1 core).
 
 Hostile sessions stay real Chromium pages (the real upload path through the browser): open the
-Model page (a new session every time), upload the next model of tests/security/hostile_models.py,
+Model page (a new session every time), upload the next model of qviz_dev/hostile_models.py,
 wait until the page settles, record rejected / accepted.
 
 Server memory: VmRSS of the streamlit process, sampled every second; "baseline" is after one warm-up
@@ -39,10 +39,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "bench"), str(REPO / "tests"), str(REPO / "tests" / "security")]
-from common import machine, write_section  # noqa: E402
-from st_client import StreamlitClient  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
+sys.path.insert(0, str(REPO))  # qviz_dev and bench.common
+from bench.common import machine, write_section  # noqa: E402
+from qviz_dev.browser import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
+from qviz_dev.st_client import StreamlitClient  # noqa: E402
 
 SECTION = "## Classroom load"
 SAMPLES = ["Digits MLP", "Digits CNN (BatchNorm folded)", "Breast cancer tabular MLP"]
@@ -190,7 +190,7 @@ async def benign(i: int, url: str, deadline: float, stats: Stats, max_rounds: in
                 if app is None:
                     app, applied = await open_client(url, stats), {}  # a new session starts from the default config
                 await one_round(app, i + k, stats, applied)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a load driver records any failed round and carries on
                 stats.failures.append(f"session {i} round {k}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
                 if app is not None:
                     await app.close()
@@ -200,7 +200,7 @@ async def benign(i: int, url: str, deadline: float, stats: Stats, max_rounds: in
             await app.close()
 
 
-# ---- hostile sessions: real Chromium pages uploading the tests/security corpus
+# ---- hostile sessions: real Chromium pages uploading the hostile corpus (qviz_dev/hostile_models.py)
 
 
 async def browser_runs(page) -> int:
@@ -253,7 +253,7 @@ async def hostile(j: int, browser, url: str, deadline: float, stats: Stats, file
                 stats.hostile["rejected" if rejected else "accepted"] += 1
                 if not rejected:
                     stats.accepted.add(path.name)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a hostile upload may fail in any way; record it and carry on
                 stats.hostile["failed"] += 1
                 stats.failures.append(f"hostile {j} {path.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
     finally:
@@ -261,7 +261,7 @@ async def hostile(j: int, browser, url: str, deadline: float, stats: Stats, file
 
 
 def hostile_files(tmp: Path) -> list[Path]:
-    from hostile_models import CORPUS
+    from qviz_dev.hostile_models import CORPUS
 
     files = []
     for name, case in CORPUS.items():
@@ -297,7 +297,7 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
         *[benign(i, url, deadline, stats) for i in range(args.sessions)],
         *[hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)],
     )
-    wall, cpu, own = time.monotonic() - t0, [b - a for a, b in zip(cpu0, cpu_seconds(pid))], os.times()
+    wall, cpu, own = time.monotonic() - t0, [b - a for a, b in zip(cpu0, cpu_seconds(pid), strict=True)], os.times()
     load_avg = os.getloadavg()[0]
     if browser is not None:
         await browser.close()
@@ -386,7 +386,7 @@ Server memory (VmRSS of the streamlit process): cold {mem["cold"]} MB; baseline 
 
 How to read it:
 
-- **p95 of benign interactions {r["p95_s"]:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (bench/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r["cpus"]} cores as the server, as do the hostile sessions' Chromium pages.
+- **p95 of benign interactions {r["p95_s"]:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (qviz_dev/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r["cpus"]} cores as the server, as do the hostile sessions' Chromium pages.
 - Every round is checked (the page names the picked sample, Tune shows the accuracy, the config code in the URL changed after "apply", no error shown); a failed check counts as a failure, never as a fast success. "set a bulk-edit widget" are the clicks that lead up to "apply" (target, pattern, bits; each reruns the Tune page).
 - Each session pauses a random 0-{2 * r["think_s"]:g} s (mean {r["think_s"]:g} s) after every interaction, as a student reads the result; with `--think 0` the sessions click back to back, which measures the server's saturation (every script run of every session shares one Python process), not a class.
 - The headline leaves out opening the app: all sessions connect in the same second.
@@ -412,9 +412,12 @@ def main() -> None:
     )
     args = ap.parse_args()
     THINK_S = args.think
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(Path(tmp) / "server.log", "w") as log, serve_app(log) as (url, proc):
-            result = asyncio.run(drive(url, proc.pid, args, Path(tmp)))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open(Path(tmp) / "server.log", "w") as log,
+        serve_app(log) as (url, proc),
+    ):
+        result = asyncio.run(drive(url, proc.pid, args, Path(tmp)))
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from onnx import TensorProto, helper
 from streamlit.testing.v1 import AppTest
 
 from qviz.ui import i18n
+from qviz_dev import REPO
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(REPO / "app.py")
 MAX_FIGURE_BYTES = 2 * 2**20
 
 

@@ -1,4 +1,4 @@
-"""Test-only worker tasks: preloaded by the test pools (WorkerPool(task_modules=[...])), never by the app."""
+"""Test-only worker tasks: preloaded by the test pools (qviz_dev.workers.make_pool), never by the app."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-import model_factory as mf
+from qviz_dev import model_factory as mf
 
 XSS = "<img src=x onerror=alert(1)>"
 MARKDOWN = "[click me](javascript:alert(1)) **bold** <script>alert(2)</script>"

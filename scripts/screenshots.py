@@ -3,7 +3,7 @@
     python scripts/screenshots.py
 
 Serves the app with `streamlit run` and drives Debian's Chromium with Playwright, the same way
-as the browser tests (tests/e2e/conftest.py). One session on the default sample: a few presets
+as the browser tests (qviz_dev/browser.py). One session on the default sample: a few presets
 are applied on Tune (so Trade-offs has points) and a sweep is run before the Sensitivity shot.
 """
 
@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # qviz_dev
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, open_app, serve_app, wait_idle  # noqa: E402
-from tests.e2e.test_flow_browser import choose, go  # noqa: E402
+from qviz_dev.browser import CHROMIUM, CHROMIUM_ARGS, choose, go, open_app, serve_app, wait_idle  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 MAX_BYTES = 300 * 1024

@@ -59,3 +59,39 @@ def test_every_navigation_entry_exists():
 
     assert PAGES[0][0] == "learn"
     assert all(Path(page_path(name)).is_file() for name, *_ in PAGES)
+
+
+def test_no_two_modules_share_a_name_unless_they_are_one_pages_pieces():
+    """One name, one concept. The exception is the README's convention: a page's pieces in different
+    layers share the page's name (qviz/views/tune.py, qviz/ui/tune.py, qviz/plots/tune.py)."""
+    from qviz.ui.navigation import PAGES
+
+    pages = {name for name, *_ in PAGES}
+    paths = [p for p in (ROOT / "qviz").rglob("*.py") if p.name != "__init__.py"]
+    names = [p.stem for p in paths] + [p.parent.name for p in (ROOT / "qviz").rglob("__init__.py")]
+    shared = {n for n in names if names.count(n) > 1} - pages
+    assert not shared, f"module names used for different things: {sorted(shared)}"
+    for name in pages:  # a page's pieces live only in the page layers
+        homes = {p.parent.relative_to(ROOT).as_posix() for p in paths if p.stem == name}
+        assert homes <= {"qviz/views", "qviz/ui", "qviz/plots"}, (name, homes)
+
+
+def run_tool(*command: str) -> subprocess.CompletedProcess:
+    """A code-rule tool of this virtual environment, run on the repository (its config is pyproject.toml)."""
+    tool = Path(sys.executable).with_name(command[0])
+    return subprocess.run([str(tool), *command[1:]], cwd=ROOT, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("lint-imports",),  # the layers, the model's parts, no import cycles
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy",),  # strict on qviz.quant and qviz.config, normal elsewhere
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_code_rules_hold(command):
+    out = run_tool(*command)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]

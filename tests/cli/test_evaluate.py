@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import model_factory as mf
-from cli_helpers import assert_one_error_line, run_cli
 from qviz.cli import main as cli
 from qviz.config import PRESETS, ModelConfig
 from qviz.samples import load_sample
+from qviz_dev import model_factory as mf
+from qviz_dev.cli_helpers import assert_one_error_line, run_cli
 
 
 def test_evaluate_sample_json(capsys):
@@ -40,7 +40,7 @@ def test_evaluate_config_file_and_npz(capsys, tmp_path):
 def test_sweep_text_csv_and_json(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "8,2")
     assert code == 0 and "w2" in out and "a8" in out
-    code, _, err = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--csv", tmp_path / "s.csv")
+    code, _, _err = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--csv", tmp_path / "s.csv")
     df = pd.read_csv(tmp_path / "s.csv")
     assert code == 0 and len(df) == 6 and {"layer", "candidate", "damage", "kl"} <= set(df.columns)
     code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--metric", "kl", "--json")

@@ -6,15 +6,13 @@ import json
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
-import model_factory as mf
-from cli_helpers import assert_one_error_line, run_cli
 from qviz import samples
-
-ROOT = Path(__file__).resolve().parents[1]
+from qviz_dev import REPO
+from qviz_dev import model_factory as mf
+from qviz_dev.cli_helpers import assert_one_error_line, run_cli
 
 
 @pytest.fixture
@@ -136,9 +134,12 @@ def test_real_bundled_sample(capsys):
 def test_subprocess_end_to_end(conv_path, tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "qviz.cli.main", *map(str, a)], capture_output=True, text=True, cwd=ROOT
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "qviz.cli.main", *map(str, a)], capture_output=True, text=True, cwd=REPO
+        )
+
     ok = run("inspect", conv_path, "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["model"]["param_count"] == 490
     err = run("inspect", bad)

@@ -8,12 +8,12 @@ import numpy as np
 import onnx
 import pytest
 
-import model_factory as mf
-from cli_helpers import assert_one_error_line, run_cli
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import load_model
 from qviz.model.deploy.kernels import integer_ops_report
 from qviz.quant import QuantSpec
+from qviz_dev import model_factory as mf
+from qviz_dev.cli_helpers import assert_one_error_line, run_cli
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""bench/st_client.py against a real `streamlit run`: the load test's client must keep speaking the protocol.
+"""qviz_dev/st_client.py against a real `streamlit run`: the load test's client must keep speaking the protocol.
 
 One session: open the Model page, pick another sample through its selectbox, open Tune. If Streamlit
 changes its websocket protocol, these checks fail instead of the load test timing no-ops.
@@ -7,8 +7,8 @@ changes its websocket protocol, these checks fail instead of the load test timin
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.st_client import StreamlitClient
-from tests.e2e.conftest import serve_app
+from qviz_dev.browser import serve_app
+from qviz_dev.st_client import StreamlitClient
 
 
 async def drive(url: str) -> list[str]:

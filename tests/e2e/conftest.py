@@ -1,4 +1,4 @@
-"""Real-browser fixtures: the app served by `streamlit run`, driven by Debian's Chromium.
+"""Real-browser fixtures: the app served by `streamlit run`, driven by Debian's Chromium (qviz_dev.browser).
 
 # NOTE: never a downloaded browser build: Playwright drives the system binary. Without it the
 # tests skip locally, but fail under CI (CI=true), where `make test` installs it.
@@ -6,84 +6,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-STARTUP_SECONDS = 60
-ACTION_MS = 60_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
-
-
-@contextlib.contextmanager
-def serve_app(log=subprocess.DEVNULL):
-    """`streamlit run app.py` on a free loopback port; yields (url, process) once healthy, stops it after.
-
-    The one way the browser tests, scripts/screenshots.py and bench/load_test.py serve the app.
-    """
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-    ]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+from qviz_dev.browser import ACTION_MS, CHROMIUM, CHROMIUM_ARGS, serve_app
 
 
 @pytest.fixture(scope="session")
@@ -113,16 +40,3 @@ def page(browser, app_url):
     pg.set_default_timeout(ACTION_MS)
     yield pg
     context.close()
-
-
-def open_app(page, url: str, path: str = "") -> None:
-    """Load a page of the app and wait until its script has finished running."""
-    page.goto(f"{url}/{path}")
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
-    wait_idle(page)
-
-
-def wait_idle(page) -> None:
-    """Wait for the current script run to end (a rerun starts a moment after an action)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-test-script-state="notRunning"]')

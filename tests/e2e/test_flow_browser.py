@@ -3,33 +3,12 @@ run a small sweep, export the deployable model, upload it back and see it descri
 
 from __future__ import annotations
 
-from .conftest import open_app, wait_idle
+import pytest
+
+from qviz_dev.browser import choose, go, metric_value, open_app, type_into, wait_idle
 
 
-def metric_value(page, label: str) -> str:
-    metric = page.get_by_test_id("stMetric").filter(has_text=label).first
-    return metric.get_by_test_id("stMetricValue").inner_text()
-
-
-def go(page, title: str) -> None:
-    """Switch page through the sidebar navigation (same session: state is kept)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    wait_idle(page)
-
-
-def choose(page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
-
-
-def type_into(page, label: str, text: str) -> None:
-    box = page.get_by_role("textbox", name=label).first
-    box.fill(text)
-    box.press("Enter")
-    wait_idle(page)
-
-
+@pytest.mark.slow
 def test_switch_tune_sweep_export_and_upload_back(page, app_url, tmp_path):
     open_app(page, app_url, "model")
     choose(page, "Bundled sample", "Digits MLP")

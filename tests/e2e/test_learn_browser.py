@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from .conftest import open_app, wait_idle
+import pytest
+
+from qviz_dev.browser import metric_value, open_app, wait_idle
 
 
-def metric_value(page, label: str) -> str:
-    metric = page.get_by_test_id("stMetric").filter(has_text=label).first
-    return metric.get_by_test_id("stMetricValue").inner_text()
-
-
+@pytest.mark.slow
 def test_learn_page_replays_the_code_191_example(page, app_url):
     open_app(page, app_url)
     page.get_by_text("Learn: quantize one tensor").first.wait_for()
@@ -23,6 +21,7 @@ def test_learn_page_replays_the_code_191_example(page, app_url):
     assert metric_value(page, "Zero point") == "127"
 
 
+@pytest.mark.slow
 def test_language_switch_to_chinese(page, app_url):
     open_app(page, app_url)
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()

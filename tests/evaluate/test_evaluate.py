@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-import model_factory as mf
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.evaluate import (
     EvalData,
@@ -31,6 +30,7 @@ from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, SpecError
 from qviz.quant.metrics import sqnr_db
 from qviz.samples import load_sample
+from qviz_dev import model_factory as mf
 
 MODELS = ["conv_net", "mlp", "multi_input", "fp16_weights", "constant_weights", "lstm_net", "conv_transpose_net"]
 CONFIGS = {
@@ -68,11 +68,11 @@ def test_runner_matches_simulated_session(name, config):
     sim, data = _setup(name)
     runner = Runner(sim, data)
     cfg = CONFIGS[config]
-    for got, want in zip(runner.outputs(cfg), _oracle(sim, cfg, data)):
+    for got, want in zip(runner.outputs(cfg), _oracle(sim, cfg, data), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     for layer in runner.layers:  # one-layer configs run on the layer's switchable session
         one = ModelConfig().with_layer(layer.id, cfg.for_layer(layer.id))
-        for got, want in zip(runner.outputs(one), _oracle(sim, one, data)):
+        for got, want in zip(runner.outputs(one), _oracle(sim, one, data), strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-import model_factory as mf
 from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import from_arrays, layer_errors
 from qviz.evaluate.layer_error import only_layer
 from qviz.model.simulate.calibrate import collect_tensors
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant.metrics import summary
+from qviz_dev import model_factory as mf
 
 
 def _setup(name="conv_net", n=10):
@@ -35,7 +35,7 @@ def test_local_and_propagated_match_collected_tensors(name):
     names = [x.outputs[0] for x in layers]
     ref = _tensors(sim.proto, names, data)
     full = _tensors(sim.build(cfg), names, data)
-    for row, layer in zip(df.to_dict("records"), layers):
+    for row, layer in zip(df.to_dict("records"), layers, strict=True):
         out = layer.outputs[0]
         local = _tensors(sim.build(only_layer(cfg, layer.id)), [out], data)[out]
         assert row["local_sqnr_db"] == pytest.approx(summary(ref[out], local)["sqnr_db"], rel=1e-4)

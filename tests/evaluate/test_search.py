@@ -7,17 +7,16 @@ import json
 import numpy as np
 import pytest
 
-import model_factory as mf
 from qviz.config import ModelConfig
-from qviz.evaluate import Budget, evaluate, weight_candidate, from_sample, pareto_front, search, weight_size
+from qviz.evaluate import Budget, evaluate, from_sample, pareto_front, search, weight_candidate, weight_size
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import SpecError
-from qviz.samples import load_sample
+from qviz_dev import model_factory as mf
 
 
 @pytest.fixture(scope="module")
-def digits():
-    sample = load_sample("digits_mlp")
+def digits(digits_mlp):
+    sample = digits_mlp.sample
     return Simulator(sample.model_bytes, np.asarray(sample.calibration.x)), from_sample(sample, "calibration")
 
 

@@ -8,17 +8,16 @@ import threading
 import numpy as np
 import pytest
 
-import model_factory as mf
 from qviz.config import ModelConfig
 from qviz.evaluate import candidates_from_bits, evaluate, from_arrays, from_sample, make_runner, sweep
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import SpecError
-from qviz.samples import load_sample
+from qviz_dev import model_factory as mf
 
 
 @pytest.fixture(scope="module")
-def digits():
-    sample = load_sample("digits_mlp")
+def digits(digits_mlp):
+    sample = digits_mlp.sample
     return Simulator(sample.model_bytes, np.asarray(sample.calibration.x)), from_sample(sample, "test")
 
 

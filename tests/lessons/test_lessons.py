@@ -19,7 +19,6 @@ from qviz.lessons.lesson import run_lesson
 from qviz.quant import QuantSpec, SpecError
 from qviz.quant.api import quantize
 
-
 # --- distributions and typed values ----------------------------------------------------------
 
 

@@ -14,9 +14,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import model_factory as mf
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
-from security.hostile_models import proto_field, static_bomb
+from qviz_dev import model_factory as mf
+from qviz_dev.hostile_models import proto_field, static_bomb
 
 CANARY = "CANARY-7f3e-secret-do-not-read"
 LOCATIONS = [".streamlit/secrets.toml", "/etc/passwd", "../x"]
@@ -227,7 +227,7 @@ def test_external_data_rejected_before_reading(placement, location, canary_cwd, 
 
 
 def test_external_data_check_opens_no_file(canary_cwd, no_open):
-    with pytest.raises(ModelError, match="initializer 'conv1.weight'"):
+    with pytest.raises(ModelError, match=r"initializer 'conv1\.weight'"):
         load_model(mf.to_bytes(place_initializer(".streamlit/secrets.toml")))
     assert no_open == []
 

@@ -6,13 +6,13 @@ import onnxruntime as ort
 import pytest
 from onnx import helper, numpy_helper
 
-from model_factory import conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import load_model, make_session
 from qviz.model.deploy.deployable import deploy, deployable
 from qviz.model.deploy.kernels import integer_ops_report
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec, SpecError
+from qviz_dev.model_factory import conv_net, init, make_model, mlp, rand, random_inputs, to_bytes, vinfo
 
 
 def _calib(model, n=16):
@@ -52,7 +52,7 @@ def test_weight_only_equals_simulation(preset):
     want = make_session(sim.simulate(PRESETS[preset])).run(None, feeds)
     data = deploy(None, PRESETS[preset], simulator=sim)
     got = make_session(data, optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC).run(None, feeds)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
     if preset == "w4g32":
         dq = [n for n in onnx.load_model_from_string(data).graph.node if n.op_type == "DequantizeLinear"]

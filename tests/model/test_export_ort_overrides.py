@@ -8,12 +8,12 @@ import numpy as np
 import onnx
 import pytest
 
-from model_factory import conv_net, mlp, random_inputs, to_bytes
 from qviz.config import PRESETS, LayerConfig
 from qviz.model import layer_table, load_model
 from qviz.model.deploy.ort_overrides import FORMULA_STARTS, layers_csv, to_ort_overrides
 from qviz.model.runtime.ort_quantizer import FeedReader, ort_quantize_kwargs
 from qviz.quant import QuantSpec
+from qviz_dev.model_factory import conv_net, mlp, random_inputs, to_bytes
 
 INT16_ACTS = LayerConfig(QuantSpec(bits=8, granularity="channel"), QuantSpec(bits=16, signed=True, symmetric=False))
 

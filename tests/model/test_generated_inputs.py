@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-import model_factory as mf
 from qviz.evaluate import generated
 from qviz.model import ModelError, TensorInfo, load_model
-from qviz.model.simulate.calibrate import generated_feeds
 from qviz.model.load.generated_inputs import DIM_DEFAULT, generated_inputs
+from qviz.model.simulate.calibrate import generated_feeds
+from qviz_dev import model_factory as mf
 
 
 @pytest.mark.parametrize(
@@ -73,5 +73,5 @@ def test_evaluation_and_calibration_use_it():
     expected = [generated_inputs(loaded.inputs, rows=1, seed=rng, dim_default=1) for _ in range(3)]
     got = generated_feeds(loaded.model, n=3, seed=5)
     assert [f["ids"].shape for f in got] == [(1, 1)] * 3
-    for e, g in zip(expected, got):
+    for e, g in zip(expected, got, strict=True):
         np.testing.assert_array_equal(e["ids"], g["ids"])

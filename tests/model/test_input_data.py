@@ -91,5 +91,13 @@ def test_one_input_model_accepts_x_or_its_input_name():
 
 
 def test_what_names_the_source_in_messages():
-    with pytest.raises(SpecError, match="^--calib d.npz: keys must be x"):
+    with pytest.raises(SpecError, match=r"^--calib d\.npz: keys must be x"):
         read_inputs_npz(zip_bytes("z.npy", npy_header((1,)) + bytes(4)), INPUTS, what="--calib d.npz")
+
+
+def test_integer_inputs_of_any_width_keep_their_type():
+    """A uint8 image input takes integer data as uint8 and refuses floats (was: AttributeError, found by mypy)."""
+    pixels = (TensorInfo("x", "uint8", ("N", 4)),)
+    assert read_inputs_npz(npz(x=np.arange(8).reshape(2, 4)), pixels).x.dtype == np.uint8
+    with pytest.raises(SpecError, match="must hold uint8 values"):
+        read_inputs_npz(npz(x=np.ones((2, 4), np.float32)), pixels)

@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import helper, numpy_helper
 
-import model_factory as mf
 from qviz.model import layer_table, layers_dataframe, load_model, make_session
+from qviz_dev import model_factory as mf
 
 # (id, op_type, weight_name, weight_shape, channel_axis, reduction_axis, bias_name, params, macs, quantized)
 # MACs at batch 1 = output elements x reduction length (hand-computed from the factory docstrings).
@@ -103,7 +103,7 @@ def test_conv_macs_match_onnxruntime_output_shapes():
     model.graph.output.extend([helper.make_value_info(n, onnx.TypeProto()) for n in ("c1", "c2")])
     out = make_session(model).run(["c1", "c2"], mf.random_inputs(model, batch=1))
     layers = layer_table(model)
-    for layer, y in zip(layers[:2], out):
+    for layer, y in zip(layers[:2], out, strict=True):
         assert layer.macs == y.size * math.prod(layer.weight_shape[1:])
 
 
@@ -182,7 +182,10 @@ def test_suffixed_ids_never_collide_with_node_names():
     """Node names fc, fc~2, fc: the third cannot be fc~2 (taken), it is fc~3."""
     names = ["fc", "fc~2", "fc"]
     outs = ["h1", "h2", "y"]
-    nodes = [helper.make_node("MatMul", [x, "w"], [o], name=n) for x, o, n in zip(["x"] + outs[:-1], outs, names)]
+    nodes = [
+        helper.make_node("MatMul", [x, "w"], [o], name=n)
+        for x, o, n in zip(["x", *outs[:-1]], outs, names, strict=True)
+    ]
     model = mf.make_model(nodes, [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 4])], [mf.init("w", mf.rand((4, 4)))])
     ids = [x.id for x in layer_table(model)]
     assert ids == ["fc", "fc~2", "fc~3"] and len(set(ids)) == len(ids)

@@ -10,9 +10,9 @@ import pytest
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-import model_factory as mf
 from qviz.model import TensorInfo, load_model, make_session, weight_stats
 from qviz.model.runtime.session import session_options
+from qviz_dev import model_factory as mf
 
 
 @pytest.mark.parametrize("name", list(mf.ALL_GOOD))

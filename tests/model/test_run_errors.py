@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-import model_factory as mf
 from qviz.config import PRESETS
 from qviz.evaluate import evaluate, from_arrays
 from qviz.model import ModelError, make_session
-from qviz.model.simulate.calibrate import collect_tensors
 from qviz.model.runtime.session import run_session
+from qviz.model.simulate.calibrate import collect_tensors
+from qviz_dev import model_factory as mf
 
 
 def gather_matmul() -> bytes:
@@ -33,7 +33,7 @@ def bad_indices(rows: int = 70, bad_row: int = 66) -> np.ndarray:
 
 def test_evaluate_wraps_an_onnxruntime_run_error():
     model = gather_matmul()
-    with pytest.raises(ModelError, match="cannot run the model on these inputs: .*"):
+    with pytest.raises(ModelError, match=r"cannot run the model on these inputs: .*"):
         evaluate(model, PRESETS["w8a8"], from_arrays(model, bad_indices()))
 
 

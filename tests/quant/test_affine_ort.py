@@ -4,13 +4,14 @@ Every case builds a one-node (or Q -> DQ) model with the scale and zero point as
 runs it in onnxruntime and compares codes and dequantized values exactly.
 """
 
+import zlib
+
 import numpy as np
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from qviz.quant import SpecError
-from qviz.quant import affine
+from qviz.quant import SpecError, affine
 from qviz.quant.affine import dequantize_linear, fake_quantize, quantize_linear
 
 QTYPES = {  # name: (ONNX type, qmin, qmax)
@@ -65,7 +66,7 @@ def param_shape(shape, axis, block_size):
     axis %= len(shape)
     if block_size is None:
         return (shape[axis],)
-    return shape[:axis] + (shape[axis] // block_size,) + shape[axis + 1 :]
+    return (*shape[:axis], shape[axis] // block_size, *shape[axis + 1 :])
 
 
 def expand(param, shape, axis, block_size):
@@ -103,7 +104,9 @@ def random_case(qtype, axis, block_size, seed, pow2_scale=False):
 def test_codes_and_dequant_match_onnxruntime(qtype, layout, pow2):
     axis, block = layout
     _, qmin, qmax = QTYPES[qtype]
-    x, scale, zp = random_case(qtype, axis, block, seed=hash((qtype, layout, pow2)) % 2**32, pow2_scale=pow2)
+    # A stable seed per case (hash() changes with every process): a failure replays.
+    seed = zlib.crc32(f"{qtype}-{layout_id(layout)}-{pow2}".encode())
+    x, scale, zp = random_case(qtype, axis, block, seed=seed, pow2_scale=pow2)
     q_ort, dq_ort = ort_qdq(x, scale, zp, qtype, axis, block)
     q = quantize_linear(x, scale, zp, qmin, qmax, axis, block)
     np.testing.assert_array_equal(q, q_ort)

@@ -191,7 +191,7 @@ def test_nonfinite_float_rule():
 @pytest.mark.parametrize("scheme", ["int", "fixed_point", "log", "kmeans", "float"])
 def test_every_scheme_keeps_finite_values_finite(scheme):
     x = np.array([np.nan, np.inf, -np.inf, 0.0, 1.5, -0.25, 3.0, 1e-3], np.float32)
-    r = quantize(x, QuantSpec(scheme=scheme, bits=8 if scheme != "float" else 8))
+    r = quantize(x, QuantSpec(scheme=scheme, bits=8))  # scheme=float ignores bits: float_format (float16) sets it
     assert np.all(np.isfinite(r.x_dq[3:])) and np.isfinite(r.mse)
 
 

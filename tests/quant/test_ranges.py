@@ -9,7 +9,7 @@ from qviz.quant import QuantSpec, SpecError
 from qviz.quant.api import quantize
 from qviz.quant.ranges import ESTIMATOR_FUNCTIONS, SIGMAS_BY_BITS, estimate_range
 from qviz.quant.ranges.entropy import window_kl
-from qviz.quant.ranges.mse import EXACT_MAX_N, _fake_quant
+from qviz.quant.ranges.mse import EXACT_MAX_N, fake_quant_range
 
 ESTIMATORS = [e for e in ESTIMATOR_FUNCTIONS if e != "manual"]
 
@@ -164,7 +164,7 @@ def test_sigma_is_near_mse_optimal_on_gaussian_data(bits):
 
 def full_mse(x, lo, hi, spec):
     x = x.astype(np.float64)
-    return np.mean((x - _fake_quant(x[None, None], np.array([[lo]]), np.array([[hi]]), spec)[0, 0]) ** 2)
+    return np.mean((x - fake_quant_range(x[None, None], np.array([[lo]]), np.array([[hi]]), spec)[0, 0]) ** 2)
 
 
 MSE_CASES = [(b, s, r) for b in (2, 4, 8) for s in (True, False) for r in ("half_even", "floor")]

@@ -17,9 +17,8 @@ import pytest
 
 from qviz.model import ModelError
 from qviz.worker import WorkerError
-
-from . import hostile_models as hm
-from .conftest import make_pool
+from qviz_dev import hostile_models as hm
+from qviz_dev.workers import make_pool
 
 CANARY = "CANARY-d41d8cd9-never-leak"
 ALLOWED_ENV = {

@@ -10,15 +10,14 @@ import logging
 import os
 import signal
 import threading
-import time
 
 import pytest
 
-import model_factory as mf
 from qviz.model import load_model, weight_stats
 from qviz.worker import Limits, WorkerError, protocol
-
-from .conftest import make_pool
+from qviz_dev import model_factory as mf
+from qviz_dev.wait import wait_until
+from qviz_dev.workers import make_pool, process_gone, wait_for_no_workers, wait_for_workers
 
 CONV = mf.to_bytes(mf.conv_net())
 
@@ -34,26 +33,6 @@ FAULT_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=1, wall_seconds=2.0)
 # takes more than 2 s of wall time and the wall limit fired first. A generous wall limit makes
 # the CPU limit the one that ends the spin.
 LIMITS = {"spin": Limits(memory_bytes=2**30, cpu_seconds=1, wall_seconds=60.0)}
-
-
-def wait_for_workers(pool, n: int = 1, timeout: float = 20.0) -> list[int]:
-    """The pool's live workers, once there are `n` of them (a cold zygote takes ~1 s to start)."""
-    end = time.monotonic() + timeout
-    while len(pool.live_workers()) < n and time.monotonic() < end:
-        time.sleep(0.05)
-    return pool.live_workers()
-
-
-def wait_for_exactly(pool, n: int, timeout: float = 5.0) -> list[int]:
-    """The pool's live workers, once there are exactly `n` (a stopped one is a zombie until reaped)."""
-    end = time.monotonic() + timeout
-    while len(pool.live_workers()) != n and time.monotonic() < end:
-        time.sleep(0.05)
-    return pool.live_workers()
-
-
-def wait_for_no_workers(pool, timeout=5.0) -> list[int]:
-    return wait_for_exactly(pool, 0, timeout)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -85,7 +64,7 @@ def test_zygote_killed_mid_call_is_restarted_and_leaves_no_orphans(tmp_path):
         assert isinstance(done["err"], WorkerError)
         info = pool.call("describe_upload", CONV)  # a new zygote
         assert pool.zygote_pid != first and len(info["layers"]) == 3
-        assert _gone(worker)  # the orphaned worker died with its zygote (PR_SET_PDEATHSIG)
+        assert process_gone(worker)  # the orphaned worker died with its zygote (PR_SET_PDEATHSIG)
 
 
 def _error(pool, task, *args):
@@ -93,19 +72,6 @@ def _error(pool, task, *args):
         pool.call(task, *args)
     except WorkerError as e:
         return e
-
-
-def _gone(pid: int, timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_close_leaves_no_process():
@@ -116,7 +82,7 @@ def test_close_leaves_no_process():
     (worker,) = wait_for_workers(pool)
     pool.close()
     thread.join(30)
-    assert _gone(zygote) and _gone(worker)
+    assert process_gone(zygote) and process_gone(worker)
 
 
 def test_busy_pool_refuses_with_a_clear_message():
@@ -127,7 +93,7 @@ def test_busy_pool_refuses_with_a_clear_message():
         waiting = threading.Thread(target=lambda: results.append(_error(pool, "probe")))
         results = []
         waiting.start()
-        time.sleep(0.1)
+        wait_until(lambda: pool._waiting == 1, what="the second call waiting for a slot")
         with pytest.raises(WorkerError, match="busy") as err:
             pool.call("probe")  # the queue (1) is full: refused at once
         waiting.join(10)
@@ -167,7 +133,7 @@ def test_arguments_that_are_not_plain_data_are_refused_before_any_worker(pool):
 
 
 def test_unknown_task_is_refused(pool):
-    with pytest.raises(WorkerError, match="internal|unknown|ValueError"):
+    with pytest.raises(WorkerError, match=r"internal|unknown|ValueError"):
         pool.call("os.system", "echo hi")
 
 

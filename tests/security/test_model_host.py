@@ -11,13 +11,11 @@ from __future__ import annotations
 import gc
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-import model_factory as mf
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.evaluate import Runner, as_data, config_latency
 from qviz.model import ModelError, load_model
@@ -26,9 +24,9 @@ from qviz.model.simulate.simulator import Simulator
 from qviz.quant import QuantSpec
 from qviz.worker import Limits, WorkerError, host
 from qviz.worker.host import ModelHost
-
-from .conftest import make_pool, rss_bytes
-from .test_fault_injection import wait_for_exactly, wait_for_no_workers
+from qviz_dev import model_factory as mf
+from qviz_dev.wait import wait_until
+from qviz_dev.workers import make_pool, rss_bytes, wait_for_exactly, wait_for_no_workers
 
 LIMITS = Limits(memory_bytes=2**30, cpu_seconds=30, wall_seconds=30.0)  # benign calls on a busy machine
 BOMB_LIMITS = Limits(memory_bytes=2**30, cpu_seconds=5, wall_seconds=2.0)
@@ -114,7 +112,7 @@ def test_outputs_and_activations_equal_this_process_bit_for_bit(pool, conv, name
     data, calib, test = conv
     remote = _runner(load_model(data).isolated(ModelHost(pool)), calib, test)
     local = _runner(load_model(data), calib, test)
-    for a, b in zip(remote.outputs(CONFIGS[name]), local.outputs(CONFIGS[name])):
+    for a, b in zip(remote.outputs(CONFIGS[name]), local.outputs(CONFIGS[name]), strict=True):
         np.testing.assert_array_equal(a, b)
     acts_r, acts_l = remote.sim.activations(), local.sim.activations()
     assert acts_r.keys() == acts_l.keys()
@@ -252,7 +250,7 @@ def test_immutable_feeds_are_sent_once_and_dropped_with_their_array(pool, monkey
     for feed in (x, x, frozen, frozen, frozen):
         np.testing.assert_array_equal(sess.run(None, {"x": feed})[0], expected)
     writable, first, cached = sent[-5:-3], sent[-3], sent[-2:]
-    assert min(writable + [first]) > x.nbytes > 20 * max(cached)
+    assert min([*writable, first]) > x.nbytes > 20 * max(cached)
     token = model_host._shared.tokens[id(frozen)]
     assert token in model_host._shared.proc.tensors
     del frozen, feed
@@ -266,6 +264,6 @@ def test_a_host_killed_while_idle_restarts_without_an_error(pool, conv):
     sess = model_host.session(conv[0])
     expected = sess.run(None, {"x": conv[2]})[0]
     os.kill(model_host.pid, 9)
-    time.sleep(0.5)  # the zygote reaps it and writes its status
+    wait_until(model_host._shared.proc.ended, what="the zygote reaping the host and writing its status")
     np.testing.assert_array_equal(sess.run(None, {"x": conv[2]})[0], expected)
     assert model_host.processes_started == 2

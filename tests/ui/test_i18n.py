@@ -2,16 +2,19 @@
 
 import re
 import string
-from pathlib import Path
 
 import pytest
 
-from qviz.ui import i18n
 from qviz.lessons import DISTRIBUTIONS, SOURCES, WORKED_EXAMPLES
 from qviz.quant.spec import ESTIMATORS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.ui import i18n
+from qviz_dev import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
-UI_FILES = [ROOT / "app.py", *sorted((ROOT / "qviz" / "ui").glob("*.py")), *sorted((ROOT / "views").glob("*.py"))]
+UI_FILES = [
+    REPO / "app.py",
+    *sorted((REPO / "qviz" / "ui").glob("*.py")),
+    *sorted((REPO / "qviz" / "views").glob("*.py")),
+]
 
 
 def placeholders(text: str) -> set[str]:

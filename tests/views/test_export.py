@@ -10,12 +10,12 @@ import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from app_pages import by_label, labels, open_page, tiny_model, upload
 from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model import layer_table, load_model
 from qviz.model.deploy.kernels import integer_ops_report
 from qviz.quant import QuantSpec
 from qviz.samples import load_sample
+from qviz_dev.app_pages import by_label, labels, open_page, tiny_model, upload
 
 SAMPLE = "digits_cnn"
 

@@ -5,19 +5,35 @@ import base64
 import numpy as np
 import pytest
 
-from app_pages import by_label, figure, figure_sizes, labels, metric, MAX_FIGURE_BYTES, open_page, texts
-from qviz.ui import i18n
-from qviz.config import LayerConfig, ModelConfig, PRESETS
-from qviz.model import layer_table, load_model
+from qviz.config import PRESETS, LayerConfig, ModelConfig
 from qviz.model.simulate.resolve import resolve_layer
 from qviz.quant import QuantSpec, quantize
 from qviz.quant.metrics import sqnr_db
-from qviz.samples import DEFAULT_SAMPLE, load_sample
+from qviz.samples import DEFAULT_SAMPLE
+from qviz.ui import i18n
+from qviz_dev.app_pages import MAX_FIGURE_BYTES, by_label, figure, figure_sizes, labels, metric, open_page, texts
 
-LOADED = load_model(load_sample(DEFAULT_SAMPLE).model_bytes)
-LAYERS = {x.id: x for x in layer_table(LOADED)}
-CONV3X3 = next(x.id for x in LAYERS.values() if x.weight_shape[2:] == (3, 3) and x.weight_shape[1] == 1)
-POINTWISE = next(x.id for x in LAYERS.values() if x.weight_shape[2:] == (1, 1) and x.weight_shape[0] > 64)
+
+@pytest.fixture(scope="module")
+def default(bundled):
+    """The default sample (the page opens on it)."""
+    return bundled(DEFAULT_SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def conv3x3(default) -> str:
+    """A depthwise 3x3 conv of the default sample."""
+    return next(x.id for x in default.layers if x.weight_shape[2:] == (3, 3) and x.weight_shape[1] == 1)
+
+
+@pytest.fixture(scope="module")
+def pointwise(default) -> str:
+    """A wide (> 64 channels) pointwise conv of the default sample."""
+    return next(x.id for x in default.layers if x.weight_shape[2:] == (1, 1) and x.weight_shape[0] > 64)
+
+
+def the_layer(sample, layer_id: str):
+    return next(x for x in sample.layers if x.id == layer_id)
 
 
 def layer_page(layer_id: str, lang: str = "en", config: ModelConfig | None = None):
@@ -27,22 +43,23 @@ def layer_page(layer_id: str, lang: str = "en", config: ModelConfig | None = Non
     return open_page("qviz/views/layer.py", lang, state)
 
 
-def expected(layer_id: str, config: ModelConfig):
-    layer = LAYERS[layer_id]
+def expected(sample, layer_id: str, config: ModelConfig):
+    layer = the_layer(sample, layer_id)
     spec = resolve_layer(layer, config).weights
-    w = LOADED.weights[layer.weight_name]
+    w = sample.model.weights[layer.weight_name]
     return quantize(w, spec), w
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
-@pytest.mark.parametrize("layer_id", [CONV3X3, POINTWISE], ids=["depthwise3x3", "pointwise"])
-def test_numbers_equal_the_engine(layer_id, lang):
+@pytest.mark.parametrize("kind", ["depthwise3x3", "pointwise"])
+def test_numbers_equal_the_engine(default, conv3x3, pointwise, kind, lang):
+    layer_id = {"depthwise3x3": conv3x3, "pointwise": pointwise}[kind]
     at = layer_page(layer_id, lang)
     assert not at.exception and not at.error
-    result, w = expected(layer_id, PRESETS["w8a8"])
+    result, w = expected(default, layer_id, PRESETS["w8a8"])
     assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"
     assert metric(at, "metric_sqnr") == f"{sqnr_db(w, result.x_dq):.2f} dB"
-    assert metric(at, "sum_params") == f"{LAYERS[layer_id].params:,}"
+    assert metric(at, "sum_params") == f"{the_layer(default, layer_id).params:,}"
     assert len(at.get("plotly_chart")) == 7 and "[[" not in "\n".join(texts(at))
 
 
@@ -51,33 +68,33 @@ def edit(at, kind: str, key: str, value):
     return at.run()
 
 
-def test_spec_editor_writes_the_override_and_clipping_matches_quantize():
-    at = layer_page(POINTWISE)
+def test_spec_editor_writes_the_override_and_clipping_matches_quantize(default, pointwise):
+    at = layer_page(pointwise)
     at = edit(at, "slider", "bits", 4)
     at = edit(at, "selectbox", "granularity", "tensor")
     at = edit(at, "selectbox", "estimator", "percentile")
     config = ModelConfig.from_json(at.session_state["model_config"])
-    spec = config.layers[POINTWISE].weights
+    spec = config.layers[pointwise].weights
     assert (spec.bits, spec.granularity, spec.estimator) == (4, "tensor", "percentile")
-    assert set(config.layers) == {POINTWISE}  # only this layer got an override
-    result, _ = expected(POINTWISE, config)
+    assert set(config.layers) == {pointwise}  # only this layer got an override
+    result, _ = expected(default, pointwise, config)
     assert result.clipped_fraction > 0
     assert metric(at, "metric_clipped") == f"{result.clipped_fraction:.3%}"
     assert metric(at, "lp_codes_used").endswith("/ 16")
 
 
-def test_float_weights_and_reset():
-    at = layer_page(CONV3X3)
+def test_float_weights_and_reset(conv3x3):
+    at = layer_page(conv3x3)
     at = edit(at, "checkbox", "lp_quantize", False)
-    assert ModelConfig.from_json(at.session_state["model_config"]).layers[CONV3X3].weights is None
+    assert ModelConfig.from_json(at.session_state["model_config"]).layers[conv3x3].weights is None
     assert at.info[0].value in labels("lp_float_weights")
     by_label(at.button, "lp_reset").click().run()
     assert at.session_state["model_config"] == PRESETS["w8a8"].to_json()
     assert not at.exception and metric(at, "metric_sqnr").endswith("dB")
 
 
-def test_impossible_spec_is_a_message():
-    at = edit(layer_page(POINTWISE), "slider", "bits", 16)
+def test_impossible_spec_is_a_message(pointwise):
+    at = edit(layer_page(pointwise), "slider", "bits", 16)
     at = edit(at, "selectbox", "scheme", "log")  # log needs 2..8 bits
     assert not at.exception
     assert "bits must be in 2..8" in at.error[0].value.replace("\\", "")
@@ -85,32 +102,34 @@ def test_impossible_spec_is_a_message():
         at.session_state["model_config"]
         == PRESETS["w8a8"]
         .with_layer(
-            POINTWISE,
+            pointwise,
             LayerConfig(PRESETS["w8a8"].default.weights.replace(bits=16), PRESETS["w8a8"].default.activations),
         )
         .to_json()
     )
 
 
-def test_estimator_table_matches_quantize():
-    at = layer_page(POINTWISE)
+def test_estimator_table_matches_quantize(default, pointwise):
+    at = layer_page(pointwise)
     table = at.dataframe[0].value
     config = PRESETS["w8a8"]
-    _, w = expected(POINTWISE, config)
-    spec = resolve_layer(LAYERS[POINTWISE], config).weights
-    for name, shown in zip(["minmax", "percentile", "sigma", "mse", "entropy"], table[i18n.translate("sqnr_y", "en")]):
+    _, w = expected(default, pointwise, config)
+    spec = resolve_layer(the_layer(default, pointwise), config).weights
+    for name, shown in zip(
+        ["minmax", "percentile", "sigma", "mse", "entropy"], table[i18n.translate("sqnr_y", "en")], strict=True
+    ):
         assert shown == pytest.approx(sqnr_db(w, quantize(w, spec.replace(estimator=name)).x_dq))
 
 
-def test_layer_switch_from_the_picker():
-    at = layer_page(CONV3X3)
-    at = edit(at, "selectbox", "mp_layer", POINTWISE)
-    assert at.session_state["layer_id"] == POINTWISE
-    assert metric(at, "sum_params") == f"{LAYERS[POINTWISE].params:,}"
+def test_layer_switch_from_the_picker(default, conv3x3, pointwise):
+    at = layer_page(conv3x3)
+    at = edit(at, "selectbox", "mp_layer", pointwise)
+    assert at.session_state["layer_id"] == pointwise
+    assert metric(at, "sum_params") == f"{the_layer(default, pointwise).params:,}"
 
 
-def test_figures_stay_under_2_mb():
-    at = layer_page(POINTWISE)
+def test_figures_stay_under_2_mb(pointwise):
+    at = layer_page(pointwise)
     assert max(figure_sizes(at)) < MAX_FIGURE_BYTES
 
 
@@ -129,9 +148,9 @@ def array(spec) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in spec], dtype=np.float64)
 
 
-def test_per_channel_histogram_is_one_channel_with_its_own_thresholds():
-    at = layer_page(CONV3X3)  # w8a8: int8 per-channel weights
-    result, w = expected(CONV3X3, PRESETS["w8a8"])
+def test_per_channel_histogram_is_one_channel_with_its_own_thresholds(default, conv3x3):
+    at = layer_page(conv3x3)  # w8a8: int8 per-channel weights
+    result, w = expected(default, conv3x3, PRESETS["w8a8"])
     rows = w.reshape(w.shape[0], -1)
     widest = int(np.argmax(np.ptp(rows, axis=1)))
     picker = at.number_input[0]
@@ -150,9 +169,9 @@ def test_per_channel_histogram_is_one_channel_with_its_own_thresholds():
     assert any(x in labels("lp_one_channel_note") for x in texts(at))
 
 
-def test_per_tensor_histogram_is_the_whole_tensor():
-    at = edit(layer_page(POINTWISE), "selectbox", "granularity", "tensor")
-    result, w = expected(POINTWISE, ModelConfig.from_json(at.session_state["model_config"]))
+def test_per_tensor_histogram_is_the_whole_tensor(default, pointwise):
+    at = edit(layer_page(pointwise), "selectbox", "granularity", "tensor")
+    result, w = expected(default, pointwise, ModelConfig.from_json(at.session_state["model_config"]))
     thresholds, centres, widths = histogram(at)
     assert not at.number_input and thresholds == pytest.approx([result.lo[0], result.hi[0]])
     assert (centres - widths / 2).min() == pytest.approx(w.min()) and (centres + widths / 2).max() == pytest.approx(
@@ -169,7 +188,7 @@ def test_per_tensor_histogram_is_the_whole_tensor():
     ],
     ids=["group70000", "fixed24", "p60"],
 )
-def test_editor_takes_any_valid_spec_from_a_shared_config(spec):
+def test_editor_takes_any_valid_spec_from_a_shared_config(conv3x3, spec):
     """A URL config may hold any spec QuantSpec accepts: the editor's widgets must too."""
-    at = layer_page(CONV3X3, config=ModelConfig(default=LayerConfig(spec)))
+    at = layer_page(conv3x3, config=ModelConfig(default=LayerConfig(spec)))
     assert not at.exception

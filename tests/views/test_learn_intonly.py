@@ -1,15 +1,13 @@
 """The Learn page's integer-only walkthrough and 'predict, then reveal' exercises, through AppTest."""
 
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qviz.ui import i18n
 from qviz.lessons.exercises import EXERCISES, EXERCISES_BY_KEY, exercise_tensor, reveal
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from qviz.ui import i18n
+from qviz_dev.app_pages import APP
 
 
 def new_app(lang: str = "en", sample: str = "digits_mlp") -> AppTest:
@@ -55,7 +53,7 @@ def test_a_model_without_a_matmul_says_so():
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    from app_pages import open_page, upload
+    from qviz_dev.app_pages import open_page, upload
 
     w = numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32), "w")
     node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")

@@ -7,25 +7,25 @@ import re
 import numpy as np
 import pytest
 
-from app_pages import (
+from qviz.config import PRESETS, LayerConfig
+from qviz.config.url import config_code, config_from_code
+from qviz.model import layer_table, load_model
+from qviz.model.load.input_data import read_inputs_npz
+from qviz.quant import SpecError
+from qviz.samples import DEFAULT_SAMPLE, load_sample
+from qviz.ui import i18n
+from qviz_dev.app_pages import (
+    MAX_FIGURE_BYTES,
     by_label,
     figure,
     figure_sizes,
     labels,
     metric,
-    MAX_FIGURE_BYTES,
     open_page,
     texts,
     tiny_model,
     upload,
 )
-from qviz.ui import i18n
-from qviz.config import PRESETS, LayerConfig
-from qviz.model import layer_table, load_model
-from qviz.model.load.input_data import read_inputs_npz
-from qviz.quant import SpecError
-from qviz.samples import DEFAULT_SAMPLE, load_sample
-from qviz.config.url import config_code, config_from_code
 
 EVIL = "<img src=x onerror=alert(1)>"
 

@@ -6,17 +6,11 @@ import base64
 import numpy as np
 import pytest
 
-from app_pages import figure, metric, open_page, texts
-from qviz.ui import i18n
 from qviz.config import ModelConfig
-from qviz.evaluate import Budget, default_candidates, from_sample, search, sweep
-from qviz.model import layer_table, load_model
-from qviz.samples import load_sample
+from qviz.evaluate import Budget, default_candidates, search, sweep
+from qviz.ui import i18n
+from qviz_dev.app_pages import figure, metric, open_page, texts
 
-SAMPLE = load_sample("digits_mlp")
-LOADED = load_model(SAMPLE.model_bytes)
-DATA = from_sample(SAMPLE, "test")
-IDS = [x.id for x in layer_table(LOADED)]
 STATE = {"model_source": {"kind": "sample", "id": "digits_mlp"}}
 
 
@@ -36,25 +30,25 @@ def run_sweep(at, pattern: str = ""):
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
-def test_sweep_heatmap_equals_the_engine(lang):
+def test_sweep_heatmap_equals_the_engine(digits_mlp, lang):
     at = run_sweep(open_page("qviz/views/sensitivity.py", lang, STATE))
     assert not at.exception and not at.error
-    ref = sweep(LOADED, DATA, (8, 4), calib=SAMPLE.calibration.x).records
+    ref = sweep(digits_mlp.model, digits_mlp.test_data, (8, 4), calib=digits_mlp.calib).records
     ref = (
         ref[ref["mode"] == "weights"]
         .pivot(index="layer", columns="candidate", values="damage")
-        .reindex(index=IDS, columns=["w8", "w4"])
+        .reindex(index=digits_mlp.ids, columns=["w8", "w4"])
     )
     np.testing.assert_allclose(heat(at), ref.to_numpy(), atol=1e-12)
     assert at.session_state["sens_sweep"]["status"] == "done" and "[[" not in "\n".join(texts(at))
 
 
-def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes():
+def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes(digits_mlp):
     at = run_sweep(open_page("qviz/views/sensitivity.py", "en", STATE), "net.4")
     assert heat(at).shape == (1, 2)
     at.session_state["sens_sweep"] = {
         **at.session_state["sens_sweep"],
-        "layers": IDS,
+        "layers": digits_mlp.ids,
         "records": [],
         "status": "stopped",
     }
@@ -66,7 +60,7 @@ def test_pattern_limits_the_layers_and_a_stopped_sweep_resumes():
     assert not np.isnan(heat(at)).any()
 
 
-def test_search_shows_the_best_config_and_applies_it():
+def test_search_shows_the_best_config_and_applies_it(digits_mlp):
     at = open_page("qviz/views/sensitivity.py", "en", STATE)
     at.selectbox(key="sens_budget_kind").set_value("bpw")
     at.multiselect(key="sens_search_bits").set_value([8, 4])
@@ -74,10 +68,16 @@ def test_search_shows_the_best_config_and_applies_it():
     at.button(key="sens_search_run").click()
     at = at.run()
     assert not at.exception and not at.error
-    ref = search(LOADED, DATA, Budget("bpw", 6.0), candidates=default_candidates((8, 4)), calib=SAMPLE.calibration.x)
+    ref = search(
+        digits_mlp.model,
+        digits_mlp.test_data,
+        Budget("bpw", 6.0),
+        candidates=default_candidates((8, 4)),
+        calib=digits_mlp.calib,
+    )
     assert metric(at, "tn_size") == f"{ref.best['weight_bytes'] / 1024:.1f} KiB"
     assert metric(at, "to_metric_accuracy") == f"{ref.best['accuracy']:.2%}"
-    assert at.dataframe[0].value.shape[0] == len(IDS)
+    assert at.dataframe[0].value.shape[0] == len(digits_mlp.ids)
     at.button(key="sens_apply").click()
     at = at.run()
     assert ModelConfig.from_json(at.session_state["model_config"]) == ref.best_config

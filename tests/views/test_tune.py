@@ -4,21 +4,13 @@ import base64
 from types import SimpleNamespace
 
 import numpy as np
-
 import pytest
 
-from app_pages import by_label, figure, labels, metric, open_page, texts
-from qviz.ui import tune
-from qviz.ui import i18n
-from qviz.evaluate import tuning
-from qviz.config import ModelConfig, PRESETS
-from qviz.evaluate import evaluate, from_sample, layer_errors
-from qviz.model import layer_table, load_model
-from qviz.samples import load_sample
+from qviz.config import PRESETS, ModelConfig
+from qviz.evaluate import evaluate, layer_errors, tuning
+from qviz.ui import i18n, tune
+from qviz_dev.app_pages import by_label, figure, labels, metric, open_page, texts
 
-SAMPLE = load_sample("digits_mlp")
-LOADED = load_model(SAMPLE.model_bytes)
-IDS = [x.id for x in layer_table(LOADED)]
 STATE = {"model_source": {"kind": "sample", "id": "digits_mlp"}}
 
 
@@ -26,27 +18,27 @@ def tune_page(lang="en", config: ModelConfig = PRESETS["w8a8"], extra: dict | No
     return open_page("qviz/views/tune.py", lang, {**STATE, "model_config": config.to_json(), **(extra or {})})
 
 
-def expected(config: ModelConfig):
-    return evaluate(LOADED, config, from_sample(SAMPLE, "test"), calib=SAMPLE.calibration.x)
+def expected(mlp, config: ModelConfig):
+    return evaluate(mlp.model, config, mlp.test_data, calib=mlp.calib)
 
 
-def assert_shows(at, config: ModelConfig):
-    ev = expected(config)
+def assert_shows(at, mlp, config: ModelConfig):
+    ev = expected(mlp, config)
     assert metric(at, "tn_accuracy") == f"{ev.accuracy:.2%}"
     assert metric(at, "tn_size") == f"{ev.size.weight_bytes / 1024:.1f} KiB"
     assert metric(at, "tn_bpw") == f"{ev.size.bits_per_weight:.2f}"
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
-def test_page_shows_the_evaluation_and_error_bars(lang):
+def test_page_shows_the_evaluation_and_error_bars(digits_mlp, lang):
     at = tune_page(lang)
     assert not at.exception and not at.error
-    assert_shows(at, PRESETS["w8a8"])
+    assert_shows(at, digits_mlp, PRESETS["w8a8"])
     local, propagated = (array(bar["y"]) for bar in figure(at, 0)["data"])
-    errors = layer_errors(LOADED, PRESETS["w8a8"], from_sample(SAMPLE, "test"), calib=SAMPLE.calibration.x)
+    errors = layer_errors(digits_mlp.model, PRESETS["w8a8"], digits_mlp.test_data, calib=digits_mlp.calib)
     np.testing.assert_allclose(local, errors["local_sqnr_db"], rtol=1e-6)
     np.testing.assert_allclose(propagated, errors["propagated_sqnr_db"], rtol=1e-6)
-    assert at.dataframe[0].value["layer"].tolist() == IDS and "[[" not in "\n".join(texts(at))
+    assert at.dataframe[0].value["layer"].tolist() == digits_mlp.ids and "[[" not in "\n".join(texts(at))
 
 
 def array(spec) -> np.ndarray:
@@ -56,20 +48,21 @@ def array(spec) -> np.ndarray:
     return np.asarray(spec, dtype=float)
 
 
-def test_setting_one_layer_to_4_bits_changes_the_numbers_to_evaluates():
-    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+def test_setting_one_layer_to_4_bits_changes_the_numbers_to_evaluates(digits_mlp):
+    ids = digits_mlp.ids
+    key = tune.tune_table_key(SimpleNamespace(sha256=digits_mlp.model.sha256), PRESETS["w8a8"])
     at = tune_page(extra={key: {"edited_rows": {1: {"w_bits": 4}}, "added_rows": [], "deleted_rows": []}})
     assert not at.exception and not at.error
     config = ModelConfig.from_json(at.session_state["model_config"])
-    assert set(config.layers) == {IDS[1]} and config.for_layer(IDS[1]).weights.bits == 4
-    assert_shows(at, config)
-    assert expected(config).size.weight_bytes < expected(PRESETS["w8a8"]).size.weight_bytes
+    assert set(config.layers) == {ids[1]} and config.for_layer(ids[1]).weights.bits == 4
+    assert_shows(at, digits_mlp, config)
+    assert expected(digits_mlp, config).size.weight_bytes < expected(digits_mlp, PRESETS["w8a8"]).size.weight_bytes
     history = at.session_state["tune_history"]
     assert [h["config"] for h in history][-1] == config.to_json()
 
 
-def test_bad_edit_is_a_short_message_and_keeps_the_config():
-    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+def test_bad_edit_is_a_short_message_and_keeps_the_config(digits_mlp):
+    key = tune.tune_table_key(SimpleNamespace(sha256=digits_mlp.model.sha256), PRESETS["w8a8"])
     at = tune_page(
         extra={key: {"edited_rows": {0: {"a_bits": 16, "a_estimator": "manual"}}, "added_rows": [], "deleted_rows": []}}
     )
@@ -77,7 +70,7 @@ def test_bad_edit_is_a_short_message_and_keeps_the_config():
     assert at.session_state["model_config"] == PRESETS["w8a8"].to_json()
 
 
-def test_bulk_edit_by_name_pattern_and_preset():
+def test_bulk_edit_by_name_pattern_and_preset(digits_mlp):
     at = tune_page()
     by_label(at.radio, "tn_target").set_value("pattern")
     at.run()
@@ -87,32 +80,33 @@ def test_bulk_edit_by_name_pattern_and_preset():
     at.button(key="tune_bulk_apply").click()
     at.run()
     config = ModelConfig.from_json(at.session_state["model_config"])
-    assert [config.for_layer(i).weights.bits for i in IDS] == [8, 4, 4]
-    assert_shows(at, config)
+    assert [config.for_layer(i).weights.bits for i in digits_mlp.ids] == [8, 4, 4]
+    assert_shows(at, digits_mlp, config)
     at.selectbox(key="tune_preset").set_value("w8")
     at.button(key="tune_apply_preset").click()
     at.run()
     assert at.session_state["model_config"] == PRESETS["w8"].to_json()
-    assert_shows(at, PRESETS["w8"])
+    assert_shows(at, digits_mlp, PRESETS["w8"])
     assert len(at.session_state["tune_history"]) == 3
 
 
-def test_selected_rows_are_a_bulk_target():
-    key = tune.tune_table_key(SimpleNamespace(sha256=LOADED.sha256), PRESETS["w8a8"])
+def test_selected_rows_are_a_bulk_target(digits_mlp):
+    ids = digits_mlp.ids
+    key = tune.tune_table_key(SimpleNamespace(sha256=digits_mlp.model.sha256), PRESETS["w8a8"])
     at = tune_page(
         extra={key: {"edited_rows": {0: {"sel": True}, 2: {"sel": True}}, "added_rows": [], "deleted_rows": []}}
     )
-    assert at.session_state["tune_selected"] == [IDS[0], IDS[2]]
+    assert at.session_state["tune_selected"] == [ids[0], ids[2]]
     by_label(at.selectbox, "tn_w_bits").set_value(0)
     at.button(key="tune_bulk_apply").click()
     at.run()
     config = ModelConfig.from_json(at.session_state["model_config"])
-    assert [config.for_layer(i).weights is None for i in IDS] == [True, False, True]
-    assert tuning.config_table(layer_table(LOADED), config)["w_bits"].tolist() == [0, 8, 0]
+    assert [config.for_layer(i).weights is None for i in ids] == [True, False, True]
+    assert tuning.config_table(digits_mlp.layers, config)["w_bits"].tolist() == [0, 8, 0]
 
 
 def test_an_uploaded_model_without_labels_shows_fidelity():
-    from app_pages import tiny_model, upload
+    from qviz_dev.app_pages import tiny_model, upload
 
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "tiny.onnx", tiny_model())
     at.switch_page("qviz/views/tune.py")

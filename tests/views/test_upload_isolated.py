@@ -8,23 +8,20 @@ import io
 
 import numpy as np
 import onnxruntime
-from app_pages import by_label, metric, open_page, texts, tiny_model, upload
-from qviz.ui import i18n
+
 from qviz.config import PRESETS
 from qviz.evaluate import evaluate
-from qviz.model import load_model
-from qviz.samples import load_sample
+from qviz.ui import i18n
 from qviz.worker import WorkerError
 from qviz.worker.host import ModelHost
+from qviz_dev.app_pages import by_label, metric, open_page, texts, tiny_model, upload
 
-SAMPLE = load_sample("digits_mlp")
-X, Y = SAMPLE.test.x[:96], SAMPLE.test.y[:96]
-EXPECTED = evaluate(load_model(SAMPLE.model_bytes), PRESETS["w8a8"], (X, Y), calib=X)  # in this process
+N = 96  # test examples uploaded with the model
 
 
-def npz_bytes() -> bytes:
+def npz_bytes(x, y) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, x=X, y=Y)
+    np.savez(buf, x=x, y=y)
     return buf.getvalue()
 
 
@@ -40,18 +37,20 @@ def forbid_local_sessions(monkeypatch) -> list:
     return made
 
 
-def test_every_page_runs_an_upload_in_its_worker(monkeypatch):
+def test_every_page_runs_an_upload_in_its_worker(digits_mlp, monkeypatch):
+    x, y = digits_mlp.sample.test.x[:N], digits_mlp.sample.test.y[:N]
+    expected = evaluate(digits_mlp.model, PRESETS["w8a8"], (x, y), calib=x)  # in this process
     at = open_page("qviz/views/model.py")  # the default sample's sessions run here: it is ours
     no_local_sessions = forbid_local_sessions(monkeypatch)
-    at = upload(at, "model_upload_onnx", "my_mlp.onnx", SAMPLE.model_bytes)
-    at = upload(at, "model_upload_npz", "my_data.npz", npz_bytes())
+    at = upload(at, "model_upload_onnx", "my_mlp.onnx", digits_mlp.sample.model_bytes)
+    at = upload(at, "model_upload_npz", "my_data.npz", npz_bytes(x, y))
     assert not at.exception and not at.error, texts(at)
 
     at.session_state["model_config"] = PRESETS["w8a8"].to_json()
     at.switch_page("qviz/views/tune.py")
     at = at.run()
     assert not at.exception and not at.error, texts(at)
-    assert metric(at, "tn_accuracy") == f"{EXPECTED.accuracy:.2%}"
+    assert metric(at, "tn_accuracy") == f"{expected.accuracy:.2%}"
 
     at.switch_page("qviz/views/sensitivity.py")
     at = at.run()

@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 
-import model_factory as mf
 from qviz.config import preset
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant.spec import SpecError
 from qviz.worker import Limits, WorkerPool, describe_upload, run_model, simulate_and_run
 from qviz.worker.protocol import ProtocolError, decode, encode
+from qviz_dev import model_factory as mf
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_describe_in_a_worker_matches_in_process(pool, name):
     assert info["layers"] == [_listify(dataclasses.asdict(layer)) for layer in layers]
     expected = weight_stats(loaded, layers).to_dict("records")
     assert len(info["weight_stats"]) == len(expected)
-    for got, want in zip(info["weight_stats"], expected):
+    for got, want in zip(info["weight_stats"], expected, strict=True):
         assert set(got) == set(want)
         assert all(_same(got[k], want[k]) for k in want), (got, want)
 
@@ -69,7 +69,7 @@ def test_run_model_matches_onnxruntime_in_process(pool, name):
     feeds = mf.random_inputs(model)
     got = run_model(mf.to_bytes(model), feeds, pool=pool)
     sess = make_session(mf.to_bytes(model))
-    want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds), strict=True))
     assert list(got) == list(want)
     for k in want:
         assert got[k].dtype == want[k].dtype
