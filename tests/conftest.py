@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from qviz_dev.code_rules import CODE_RULES, RULES_KEY, ToolRun
+
 TESTS = Path(__file__).resolve().parent
 FOLDER_MARKERS = {"e2e": "browser", "security": "security"}
+
+
+def pytest_collection_finish(session):
+    """Start the code rules this session selected (test_code_rules_hold) now, in the background."""
+    selected = [item.callspec.params["rule"] for item in session.items if item.originalname == "test_code_rules_hold"]
+    session.config.stash[RULES_KEY] = {rule: ToolRun(CODE_RULES[rule]) for rule in selected}
 
 
 def pytest_collection_modifyitems(items):

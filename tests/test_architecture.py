@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from qviz_dev.code_rules import CODE_RULES, RULES_KEY, ToolRun
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("streamlit", "plotly", "onnx", "onnxruntime", "pandas")
 
@@ -76,22 +78,9 @@ def test_no_two_modules_share_a_name_unless_they_are_one_pages_pieces():
         assert homes <= {"qviz/views", "qviz/ui", "qviz/plots"}, (name, homes)
 
 
-def run_tool(*command: str) -> subprocess.CompletedProcess:
-    """A code-rule tool of this virtual environment, run on the repository (its config is pyproject.toml)."""
-    tool = Path(sys.executable).with_name(command[0])
-    return subprocess.run([str(tool), *command[1:]], cwd=ROOT, capture_output=True, text=True)
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        ("lint-imports",),  # the layers, the model's parts, no import cycles
-        ("ruff", "check", "."),
-        ("ruff", "format", "--check", "."),
-        ("mypy",),  # strict on qviz.quant and qviz.config, normal elsewhere
-    ],
-    ids=lambda c: " ".join(c),
-)
-def test_code_rules_hold(command):
-    out = run_tool(*command)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+@pytest.mark.parametrize("rule", list(CODE_RULES))
+def test_code_rules_hold(rule, request):
+    """import-linter, ruff (lint and format) and mypy pass; started in the background (tests/conftest.py)."""
+    run = request.config.stash.get(RULES_KEY, {}).get(rule) or ToolRun(CODE_RULES[rule])
+    code, output = run.result()
+    assert code == 0, output[-4000:]
