@@ -19,7 +19,11 @@ FOLDER_MARKERS = {"e2e": "browser", "security": "security"}
 
 def pytest_collection_finish(session):
     """Start the code rules this session selected (test_code_rules_hold) now, in the background."""
-    selected = [item.callspec.params["rule"] for item in session.items if item.originalname == "test_code_rules_hold"]
+    selected = [
+        item.callspec.params["rule"]
+        for item in session.items
+        if getattr(item, "originalname", None) == "test_code_rules_hold"  # doctest items have no originalname
+    ]
     session.config.stash[RULES_KEY] = {rule: ToolRun(CODE_RULES[rule]) for rule in selected}
 
 
