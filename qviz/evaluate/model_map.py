@@ -32,6 +32,20 @@ from qviz.model.deploy.ort_overrides import describe_spec
 from qviz.quant import QuantSpec, quantize
 from qviz.quant.metrics import sqnr_db
 
+# The columns the Model page and the HTML report show, in their order (param_share and bits color the map).
+SHOWN_COLUMNS = (
+    "position",
+    "id",
+    "op_type",
+    "shape",
+    "params",
+    "weights",
+    "activations",
+    "weight_sqnr_db",
+    "channel_spread",
+    "note",
+)
+
 QUANTITIES = ("weight_sqnr_db", "bits", "param_share", "channel_spread")
 FLOAT_BITS = 32
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from qviz.config.url import config_code
+from qviz.evaluate.model_map import SHOWN_COLUMNS
 from qviz.plots.html_page import render_report
 from qviz.ui.cache import layer_specs, model_map, weight_view
 from qviz.ui.export import deployable_problems
@@ -57,20 +58,7 @@ def build_report(model: CurrentModel) -> str:
     tables = [
         (
             t("map_table"),
-            df[
-                [
-                    "position",
-                    "id",
-                    "op_type",
-                    "shape",
-                    "params",
-                    "weights",
-                    "activations",
-                    "weight_sqnr_db",
-                    "channel_spread",
-                    "note",
-                ]
-            ],
+            df[list(SHOWN_COLUMNS)],
         ),
         (t("exp_problems"), {"problem": problems or [t("exp_no_problems")]}),
     ]

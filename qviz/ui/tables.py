@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qviz.config import PRESETS
 from qviz.config.url import config_code
+from qviz.evaluate.model_map import SHOWN_COLUMNS
 from qviz.model import LoadedModel
 from qviz.model.deploy.ort_overrides import describe_spec
 from qviz.quant import QuantSpec
@@ -50,19 +51,8 @@ def config_label() -> str:
 
 
 def map_column_labels() -> dict:
-    names = (
-        "position",
-        "id",
-        "op_type",
-        "shape",
-        "params",
-        "weights",
-        "activations",
-        "weight_sqnr_db",
-        "channel_spread",
-        "note",
-    )
-    return {name: t(f"col_{name}") for name in names}
+    """Translated headers of the model map's table (model_map.SHOWN_COLUMNS)."""
+    return {name: t(f"col_{name}") for name in SHOWN_COLUMNS}
 
 
 def spec_label(spec: QuantSpec | None) -> str:

@@ -3,22 +3,10 @@
 import streamlit as st
 
 from qviz.config import PRESETS
-from qviz.evaluate.model_map import QUANTITIES
+from qviz.evaluate.model_map import QUANTITIES, SHOWN_COLUMNS
 from qviz.ui import cache, figures, layers, messages, models, navigation, state, tables, text, upload
 
 t = text.t
-MAP_COLUMNS = [
-    "position",
-    "id",
-    "op_type",
-    "shape",
-    "params",
-    "weights",
-    "activations",
-    "weight_sqnr_db",
-    "channel_spread",
-    "note",
-]
 
 
 def source_controls(model) -> None:
@@ -110,7 +98,7 @@ def map_section(model) -> None:
         layer = layers.layer_picker(model, t("mp_layer"))
     if go.button(t("mp_open_layer"), disabled=layer is None) or layers.goto_layer_requested():
         st.switch_page(navigation.page_path("layer"))
-    st.dataframe(cache.model_map(model)[MAP_COLUMNS], hide_index=True, column_config=tables.map_column_labels())
+    st.dataframe(cache.model_map(model)[list(SHOWN_COLUMNS)], hide_index=True, column_config=tables.map_column_labels())
 
 
 st.title(t("model_title"))
