@@ -76,18 +76,10 @@ def error_map_fig(view):
     return error_map_figure(view.error_map, labels, square=view.map_kind == "kernels")
 
 
-def split_fig(view):
-    thresholds, clip, rnd, chosen = view.split
-    labels = {
-        "title": t("split_title"),
-        "x": t("split_x"),
-        "y": t("split_y"),
-        "clip": t("split_clip"),
-        "round": t("split_round"),
-        "total": t("split_total"),
-        "chosen": t("split_chosen"),
-    }
-    return clip_round_figure(thresholds, clip, rnd, chosen, labels)
+def split_fig(thresholds, clip_mse, round_mse, chosen):
+    """The clipping vs rounding error figure (Learn page and Layer page), labels translated."""
+    keys = ("title", "x", "y", "clip", "round", "total", "chosen")
+    return clip_round_figure(thresholds, clip_mse, round_mse, chosen, {k: t(f"split_{k}") for k in keys})
 
 
 def estimator_fig(view):

@@ -132,7 +132,7 @@ def range_section(view) -> None:
     left, right = st.columns(2)
     with left:
         if view.split is not None:
-            st.plotly_chart(figures.split_fig(view))
+            st.plotly_chart(figures.split_fig(*view.split))
         else:
             st.info(t("split_na"))
     with right:

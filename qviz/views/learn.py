@@ -14,10 +14,10 @@ from qviz.lessons import (
     integer_walkthrough,
 )
 from qviz.lessons.exercises import EXERCISES
-from qviz.plots import clip_round_figure, histogram_figure, sqnr_bits_figure
+from qviz.plots import histogram_figure, sqnr_bits_figure
 from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
+from qviz.ui import figures, learn, messages, models, text
 from qviz.ui import intonly as io
-from qviz.ui import learn, messages, models, text
 
 t, k = text.t, learn.learn_key
 CHANGED: dict[str, Any] = dict(on_change=learn.forget_example)
@@ -168,19 +168,8 @@ def curves_section(lesson) -> None:
             st.info(t("sqnr_na"))
     with right:
         if len(lesson.clip_thresholds):
-            labels = {
-                "title": t("split_title"),
-                "x": t("split_x"),
-                "y": t("split_y"),
-                "clip": t("split_clip"),
-                "round": t("split_round"),
-                "total": t("split_total"),
-                "chosen": t("split_chosen"),
-            }
             st.plotly_chart(
-                clip_round_figure(
-                    lesson.clip_thresholds, lesson.clip_mse, lesson.round_mse, lesson.chosen_threshold, labels
-                )
+                figures.split_fig(lesson.clip_thresholds, lesson.clip_mse, lesson.round_mse, lesson.chosen_threshold)
             )
             st.caption(t("split_note"))
         else:
