@@ -17,6 +17,7 @@ SCRIPTS = [
     "bench_model_load.py",
     "bench_apply.py",
     "bench_evaluate.py",
+    "bench_sweep_memory.py",
     "bench_pages.py",
     "bench_worker.py",
     "bench_host.py",

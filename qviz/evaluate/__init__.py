@@ -7,8 +7,12 @@
     runner = make_runner(model, data, calib=x)    # Simulator + data + session caches: reuse it
 
     evaluate(model_or_runner, config, data=None, *, calib=None, simulator=None, runner=None,
-             latency=False) -> Evaluation          # .accuracy .float_accuracy .per_class .confusion
+             latency=False, output_kind=None, confusion=None) -> Evaluation
+                                                  # .accuracy .float_accuracy .per_class .confusion
                                                   # .fidelity {agreement, sqnr_db, cosine, kl} .size .latency
+                                                  # .output_kinds .measure: what was compared, and how
+    decide(name, x, given=None) -> OutputKind      # classes (a class axis, every position), binary
+                                                  # (yes/no), values (no agreement, no KL): output_kind.py
     layer_errors(model, config, data=None, *, calib=None, max_samples=32) -> DataFrame
                                                   # local_* (only that layer) and propagated_* per layer
     weight_size(layers, weights, config) -> SizeReport      # weight_bytes, bits_per_weight, layers
@@ -33,6 +37,7 @@ from qviz.evaluate.evaluation import evaluate, make_runner
 from qviz.evaluate.fidelity import fidelity, kl_softmax
 from qviz.evaluate.latency import config_latency, measure
 from qviz.evaluate.layer_error import layer_errors
+from qviz.evaluate.output_kind import OutputKind, decide
 from qviz.evaluate.pareto import pareto_front, pareto_mask
 from qviz.evaluate.results import Evaluation, Latency, SearchResult, SizeReport, SweepResult, jsonable
 from qviz.evaluate.search import Budget, default_candidates, search
@@ -45,6 +50,7 @@ __all__ = [
     "EvalData",
     "Evaluation",
     "Latency",
+    "OutputKind",
     "Runner",
     "SearchResult",
     "SizeReport",
@@ -55,6 +61,7 @@ __all__ = [
     "config_latency",
     "confusion",
     "damage",
+    "decide",
     "default_candidates",
     "evaluate",
     "fidelity",

@@ -10,14 +10,23 @@
     (64, True)
 
 A file: `from_npz("data.npz", model)` (keys 'x' or the input names, optional 'y').
+Any data file a person has: `from_file(path, model, preprocess=..., tokenizer=...)` (a .npz, an
+image folder or .zip, a .txt/.csv of text; qviz.model.load.data_files).
 
-Batching: arrays are split along axis 0 into batches of 64 (or of the model's fixed batch
-size, whose short last batch is dropped), as calibration feeds are (qviz.model.simulate.calibrate).
+Labels: [N] (a class, or 0/1 for a binary output, per sample) or [N, T] for a sequence output
+(a label per position; see accuracy.py).
 
-Generated inputs: qviz.model.load.generated_inputs.generated_inputs with rows=n (rules there: seeded
-standard-normal values, integer inputs rint clipped to 0..3; a dynamic first dim is the batch,
-n samples in total; every other dynamic dim is `dim_default` (8) unless named in `dims`
-({"seq": 16})). They only make fidelity (float vs quantized on the same inputs) measurable.
+Batching: qviz.model.load.batches, as calibration feeds are: batches of 64 along the batch axis,
+or of the model's fixed batch size (1, 4...) whose short last batch is PADDED by repeating its
+last row: every sample is evaluated, `pad` counts the extra rows and `join` drops their outputs.
+A 0-d input (a sample rate) goes to every batch.
+
+Generated inputs: qviz.model.load.model_inputs.model_inputs with rows=n (rules there and in
+generated_inputs: seeded standard-normal floats; integers in [0, 100) or in the range of the
+Gather they index; the batch dim is n samples in total; every other dynamic dim is `dim_default`
+(8, or the first larger size the model runs on: a detector that needs multiples of 32 gets 32)
+unless named in `dims` ({"seq": 16})). They only make fidelity (float vs quantized on the same
+inputs) measurable.
 
 .npz files: read by qviz.model.load.input_data.read_inputs_npz (the app's upload reader: sizes and .npy
 headers checked before loading; keys "x" or the input name for a one-input model, else one
@@ -31,13 +40,25 @@ from pathlib import Path
 
 import numpy as np
 
-from qviz.model.load.generated_inputs import DIM_DEFAULT, generated_inputs
+from qviz.model.load.data_files import read_data_path
+from qviz.model.load.generated_inputs import DIM_DEFAULT, free_dims
 from qviz.model.load.input_data import MAX_BYTES, read_inputs_npz
-from qviz.model.simulate.calibrate import calibration_feeds
+from qviz.model.load.model_inputs import fitting_dim, model_inputs
+from qviz.model.simulate.calibrate import calibration_batches
 from qviz.model.simulate.simulator import as_loaded
 from qviz.quant.spec import SpecError
 
-__all__ = ["DIM_DEFAULT", "EvalData", "as_data", "from_arrays", "from_npz", "from_sample", "generated", "read_npz_file"]
+__all__ = [
+    "DIM_DEFAULT",
+    "EvalData",
+    "as_data",
+    "from_arrays",
+    "from_file",
+    "from_npz",
+    "from_sample",
+    "generated",
+    "read_npz_file",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,21 +68,32 @@ class EvalData:
     feeds: list
     labels: np.ndarray | None
     source: str
+    rows: tuple[int, ...] = ()  # rows per feed, padding included (() : the length of each feed's first array)
+    pad: int = 0  # padding rows at the end of the last feed (a fixed batch size is never cut)
 
     @property
     def n(self) -> int:
-        first = self.feeds[0] if self.feeds else {}
-        return sum(len(next(iter(f.values()))) for f in self.feeds) if first else 0
+        """Samples, padding excluded."""
+        return sum(self._rows()) - self.pad
+
+    def _rows(self) -> tuple[int, ...]:
+        return self.rows or tuple(len(next(iter(f.values()))) if f else 0 for f in self.feeds)
 
     def head(self, n: int) -> EvalData:
-        """The first `n` samples (whole batches as long as they fit, then a cut one)."""
-        feeds, labels, left = [], self.labels, n
-        for f in self.feeds:
-            if left <= 0:
-                break
-            feeds.append({k: v[:left] for k, v in f.items()})
-            left -= len(next(iter(feeds[-1].values())))
-        return EvalData(feeds, None if labels is None else labels[:n], f"{self.source}, first {n}")
+        """The first `n` samples: whole batches; the rows of the last one past `n` count as padding
+        (a batch is never cut, so a fixed batch size stays valid)."""
+        rows = self._rows()
+        k = next((i + 1 for i in range(len(rows)) if sum(rows[: i + 1]) >= n), len(rows))
+        pad = max(0, sum(rows[:k]) - n)
+        labels = None if self.labels is None else self.labels[:n]
+        return EvalData(self.feeds[:k], labels, f"{self.source}, first {n}", rows[:k], pad)
+
+    def join(self, parts: list[list[np.ndarray]]) -> list[np.ndarray]:
+        """Per-feed outputs (parts[feed][output]) joined into one array per output, the padding
+        rows dropped. An output's batch axis: the first whose size is the first feed's row count
+        (axis 0 if none, e.g. [2, N, 128] states join on axis 1); 0-d outputs are stacked."""
+        rows = self._rows()
+        return [_join([p[i] for p in parts], rows, self.pad) for i in range(len(parts[0]) if parts else 0)]
 
 
 def as_data(model, data) -> EvalData:
@@ -77,20 +109,38 @@ def as_data(model, data) -> EvalData:
     return from_arrays(model, data)
 
 
+def _join(parts: list[np.ndarray], rows: tuple[int, ...], pad: int) -> np.ndarray:
+    if parts[0].ndim == 0:
+        return np.stack(parts)
+    axis = next((a for a, size in enumerate(parts[0].shape) if size == rows[0]), 0)
+    last = parts[-1]
+    if pad and last.shape[axis] == rows[-1]:
+        parts = [*parts[:-1], np.take(last, np.arange(rows[-1] - pad), axis=axis)]
+    return np.concatenate(parts, axis=axis)
+
+
 def from_arrays(model, x, y=None, source: str = "arrays") -> EvalData:
     """x: one array (single-input model) or {input name: array}; y: labels or None."""
     proto = as_loaded(model).model
-    feeds = calibration_feeds(proto, x if isinstance(x, dict) else np.asarray(x))
-    if not feeds:
-        raise SpecError("data has no samples (an empty x, or fewer than the model's fixed batch size)")
-    feeds = [{name: _frozen(v) for name, v in feed.items()} for feed in feeds]
-    data = EvalData(feeds, None, source)
+    batches = calibration_batches(proto, x if isinstance(x, dict) else np.asarray(x))
+    if not batches.feeds:
+        raise SpecError("data has no samples (an empty x)")
+    feeds = [{name: _frozen(v) for name, v in feed.items()} for feed in batches.feeds]
+    data = EvalData(feeds, None, source, batches.rows, batches.pad)
     if y is not None:
-        y = np.asarray(y).reshape(-1)[: data.n]
+        y = _labels(np.asarray(y))[: data.n]
         if len(y) != data.n or y.dtype.kind not in "iu":
-            raise SpecError(f"labels y must be integers, one per sample ({data.n}); got {y.dtype} [{len(y)}]")
-        data = EvalData(feeds, y.astype(np.int64), source)
+            raise SpecError(f"labels y must be integers, one per sample ({data.n}); got {y.dtype} {list(y.shape)}")
+        data = EvalData(feeds, y.astype(np.int64), source, batches.rows, batches.pad)
     return data
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """[N] labels, or [N, T] for a sequence (one per position); a column [N, 1] becomes [N]."""
+    if y.ndim == 0:
+        return y.reshape(1)
+    y = y.reshape(len(y), -1)
+    return y[:, 0] if y.shape[1] == 1 else y
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -116,6 +166,15 @@ def from_npz(path, model, max_bytes: int = MAX_BYTES) -> EvalData:
     return from_arrays(loaded, data.x, data.y, f"file {path}")
 
 
+def from_file(path, model, *, preprocess=None, tokenizer=None, classes=None, seq_len=None) -> EvalData:
+    """A .npz, an image folder or .zip (with `preprocess`, `classes`), or a .txt/.csv of text (with
+    `tokenizer`, a tokenizer.json path): qviz.model.load.data_files.read_data_path; errors name `path`."""
+    loaded = as_loaded(model)
+    options = {"preprocess": preprocess, "tokenizer": tokenizer, "classes": classes, "seq_len": seq_len}
+    data = read_data_path(path, loaded.inputs, **options).data
+    return from_arrays(loaded, data.x, data.y, f"file {path}")
+
+
 def read_npz_file(path, max_bytes: int = MAX_BYTES) -> bytes:
     """The file's bytes, refused unread when it is larger than `max_bytes` (OSError if missing)."""
     size = Path(path).stat().st_size
@@ -124,8 +183,13 @@ def read_npz_file(path, max_bytes: int = MAX_BYTES) -> bytes:
     return Path(path).read_bytes()
 
 
-def generated(model, n: int = 64, seed: int = 0, dims: dict | None = None, dim_default: int = DIM_DEFAULT) -> EvalData:
-    """Seeded inputs from the input spec (rules in the module doc); no labels."""
+def generated(model, n: int = 64, seed: int = 0, dims: dict | None = None, dim_default: int | None = None) -> EvalData:
+    """Seeded inputs from the input spec (rules in the module doc); no labels. `dim_default`
+    None: the first size the model runs on (qviz.model.load.model_inputs.fitting_dim)."""
     loaded = as_loaded(model)
-    arrays = generated_inputs(loaded.inputs, rows=n, seed=seed, dims=dims, dim_default=dim_default)
-    return from_arrays(loaded, arrays, None, f"generated (seed {seed}, n {n})")
+    if dim_default is None:
+        dim_default = fitting_dim(loaded, dims=dims)
+    arrays = model_inputs(loaded, rows=n, seed=seed, dims=dims, dim_default=dim_default)
+    free = free_dims(loaded.inputs, dims)
+    sizes = f", {'/'.join(free)} = {dim_default}" if free else ""
+    return from_arrays(loaded, arrays, None, f"generated (seed {seed}, n {n}{sizes})")

@@ -62,7 +62,8 @@ def layer_errors(
 ) -> pd.DataFrame:
     """One row per layer (graph order): local and propagated error metrics (module doc)."""
     base = make_runner(model, data, calib=calib)
-    runner = Runner(base.sim, base.data.head(max_samples)) if max_samples else base
+    budget = base.memory_budget_bytes  # an upload's Runner: its worker's share
+    runner = Runner(base.sim, base.data.head(max_samples), memory_budget_bytes=budget) if max_samples else base
     layers = [x for x in runner.layers if x.outputs]
     names = [x.outputs[0] for x in layers]
     ref = dict(zip(names, runner.float_outputs(names), strict=True))

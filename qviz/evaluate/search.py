@@ -38,10 +38,13 @@ Latency budgets: the path is the same size-driven one, each applied step is time
 for real speed-ups search with base=PRESETS["w8a8"] (integer kernels) — 6/3/2-bit candidates
 have no native form and are timed as simulated models (flagged `native_speedup` False).
 `metric` and `proxy` are sweep metrics (accuracy, agreement, kl, sqnr_db); without labels
-accuracy becomes agreement.
+accuracy becomes agreement; they follow the outputs' kinds as the sweep does (sweep.resolve_metric:
+no output with a class decision -> sqnr_db, said in `note`; `output_kind` overrides the kinds).
 `best`: the evaluated config within the budget with the highest metric (accuracy with
 labels, else -proxy), ties broken by fewer bytes. Cost: L*(B-1) sensitivity passes (shared
-sessions) + about verify evaluations per step (one simulated session each).
+sessions, streamed layer by layer as in the sweep) + about verify evaluations per step; a step
+changes one layer, so each evaluation rebuilds one segment's session and runs the model from
+that segment on (session_cache.Runner), keeping at most `memory_budget_bytes` of tensors.
 """
 
 from __future__ import annotations
@@ -54,16 +57,16 @@ import numpy as np
 import pandas as pd
 
 from qviz.config import LayerConfig, ModelConfig
-from qviz.evaluate.accuracy import predictions, top1
+from qviz.evaluate.accuracy import decision_accuracy
 from qviz.evaluate.candidates import weight_candidate
-from qviz.evaluate.evaluation import make_runner
+from qviz.evaluate.evaluation import make_runner, output_kinds
 from qviz.evaluate.latency import config_latency
 from qviz.evaluate.layer_error import is_cancelled
 from qviz.evaluate.metric_names import scores
 from qviz.evaluate.pareto import pareto_front
 from qviz.evaluate.results import SearchResult
 from qviz.evaluate.size import spec_bytes, weight_size
-from qviz.evaluate.sweep import damage, measure, resolve_metric
+from qviz.evaluate.sweep import damage, measure, metric_note, resolve_metric
 from qviz.model.simulate.resolve import resolve_layer
 from qviz.quant.spec import SpecError
 
@@ -100,15 +103,17 @@ def merged(base: ModelConfig, layer_id: str, cand: LayerConfig) -> LayerConfig:
 class _Search:
     """State of one search run (kept in one object so each step stays a short method)."""
 
-    def __init__(self, runner, budget, cands, base, proxy, verify, max_evaluations, progress, cancel, latency_runs):
+    def __init__(
+        self, runner, budget, cands, base, proxy, verify, max_evaluations, progress, cancel, latency_runs, fouts, kinds
+    ):
         self.r, self.budget, self.base, self.proxy = runner, budget, base, proxy
         self.verify, self.max_evaluations, self.progress, self.cancel = verify, max_evaluations, progress, cancel
         self.latency_runs = latency_runs
         self.layers = runner.layers
         self.names = list(cands)
         self.cands = {x.id: self._order(x, cands) for x in self.layers}
-        self.fouts, self.y = runner.float_outputs(), runner.data.labels
-        self.baseline = {"accuracy": top1(predictions(self.fouts[0]), self.y) if self.y is not None else None}
+        self.fouts, self.kinds, self.y = fouts, kinds, runner.data.labels
+        self.baseline = {"accuracy": decision_accuracy(kinds, fouts, self.y)}
         self.rows: list[dict] = []
         self.sens: dict = {}
         self.cancelled = False
@@ -134,7 +139,7 @@ class _Search:
             for name, lc, _ in self.cands[layer.id]:
                 if self.stop():
                     return
-                m = measure(self.r, ModelConfig().with_layer(layer.id, lc), self.fouts, self.y)
+                m = measure(self.r, ModelConfig().with_layer(layer.id, lc), self.fouts, self.y, self.kinds)
                 self.sens[layer.id].append(damage(self.proxy, m, self.baseline))
                 self._tick(f"sensitivity {layer.id} {name}", total)
 
@@ -152,7 +157,7 @@ class _Search:
 
     def evaluate(self, idx: dict, move: str, step: int, latency: bool) -> dict:
         cfg = self.config(idx)
-        m = measure(self.r, cfg, self.fouts, self.y)
+        m = measure(self.r, cfg, self.fouts, self.y, self.kinds)
         size = weight_size(self.r.sim.layers, self.r.sim.loaded.weights, cfg)
         lat = config_latency(self.r.sim, cfg, self.r.data.feeds[0], runs=self.latency_runs) if latency else None
         row = {
@@ -247,15 +252,22 @@ def search(
     progress=None,
     cancel=None,
     latency_runs: int = 20,
+    output_kind=None,
+    memory_budget_bytes: int | None = None,
 ) -> SearchResult:
-    """Mixed-precision search (module doc). budget: Budget, or {"bytes": N} / {"bpw": x} / {"latency_ms": t}."""
+    """Mixed-precision search (module doc). budget: Budget, or {"bytes": N} / {"bpw": x} / {"latency_ms": t};
+    `memory_budget_bytes`: the most the Runner keeps of the model's tensors (default 1 GiB)."""
     t0 = time.perf_counter()
     budget = _as_budget(budget)
-    runner = make_runner(model, data, calib=calib)
+    runner = make_runner(model, data, calib=calib, memory_budget_bytes=memory_budget_bytes)
     if not runner.layers:
         raise SpecError("the model has no quantizable layers: nothing to search")
     labeled = runner.data.labels is not None
-    metric, proxy = resolve_metric(metric, labeled), resolve_metric(proxy, labeled)
+    fouts = runner.float_outputs()
+    kinds = output_kinds(runner, fouts, output_kind)
+    asked = (metric, proxy)
+    metric, proxy = resolve_metric(metric, labeled, kinds), resolve_metric(proxy, labeled, kinds)
+    notes = [metric_note(a, b, kinds) for a, b in zip(asked, (metric, proxy), strict=True)]
     cands = candidates if isinstance(candidates, dict) else default_candidates(tuple(candidates or DEFAULT_BITS))
     s = _Search(
         runner,
@@ -268,6 +280,8 @@ def search(
         progress,
         cancel,
         latency_runs,
+        fouts,
+        kinds,
     )
     s.sensitivity()
     if not s.cancelled:
@@ -282,6 +296,8 @@ def search(
         explain(s),
         s.cancelled,
         time.perf_counter() - t0,
+        "; ".join(dict.fromkeys(n for n in notes if n)),
+        kinds,
     )
 
 

@@ -18,11 +18,18 @@ or {name: LayerConfig}. Damage of a metric, against the float model on the same 
 
     accuracy    float_accuracy - accuracy          (needs labels; else agreement is used)
     agreement   1 - agreement
-    kl          KL(softmax(float) || softmax(quantized))
+    kl          KL(float || quantized) of the class distributions (fidelity.py)
     sqnr_db     10 ** (-sqnr_db / 10)              relative noise power (adds up across layers)
 
+Agreement, KL and accuracy use each output's kind (output_kind.py; `output_kind` overrides it):
+a binary output's yes/no decisions, a sequence's every position. When no output has a class
+decision (values: detection heads, regression) they do not exist: the damage is SQNR-based and
+`note` says so; class ids (integer outputs) have no KL: agreement is used.
+
 Cost: one pass per cell on the layer's shared switchable session (session_cache.Runner), so
-L layers x B candidates = L*B passes + L session builds. `progress(done, total, label)` is
+L layers x B candidates = L*B passes + L session builds. Memory: the layers are swept in graph
+order and the float tensors at each layer's cut are streamed from the previous layer's; at most
+`memory_budget_bytes` of them are kept (what is evicted is computed again, same numbers). `progress(done, total, label)` is
 called after every cell; `cancel` (a threading.Event or a callable) is checked before each:
 a cancelled sweep returns the cells done so far with `cancelled=True`.
 """
@@ -36,12 +43,13 @@ import numpy as np
 import pandas as pd
 
 from qviz.config import LayerConfig, ModelConfig
-from qviz.evaluate.accuracy import predictions, top1
+from qviz.evaluate.accuracy import decision_accuracy
 from qviz.evaluate.candidates import candidates_from_bits
-from qviz.evaluate.evaluation import make_runner
+from qviz.evaluate.evaluation import make_runner, output_kinds
 from qviz.evaluate.fidelity import fidelity_all
 from qviz.evaluate.layer_error import is_cancelled
 from qviz.evaluate.metric_names import RANKING_METRICS
+from qviz.evaluate.output_kind import OutputKind, decision_output
 from qviz.evaluate.results import SweepResult
 from qviz.quant.spec import SpecError
 
@@ -57,18 +65,38 @@ def damage(metric: str, m: dict, baseline: dict) -> float:
     return float(10.0 ** (-m["sqnr_db"] / 10.0)) if np.isfinite(m["sqnr_db"]) or m["sqnr_db"] < 0 else 0.0
 
 
-def measure(runner, config: ModelConfig, fouts, y) -> dict:
-    """accuracy (None without labels), agreement, sqnr_db, cosine, kl of one config."""
+def measure(runner, config: ModelConfig, fouts, y, kinds: list[OutputKind] | None = None) -> dict:
+    """accuracy (None without labels), agreement, sqnr_db, cosine, kl of one config (None where
+    the outputs' kinds have no such measure, module doc)."""
     outs = runner.outputs(config)
-    m: dict[str, Any] = fidelity_all(fouts, outs)
-    m["accuracy"] = top1(predictions(outs[0]), y) if y is not None else None
+    kinds = kinds or output_kinds(runner, fouts)
+    m: dict[str, Any] = fidelity_all(fouts, outs, kinds)
+    m["accuracy"] = decision_accuracy(kinds, outs, y)
     return m
 
 
-def resolve_metric(metric: str, labeled: bool) -> str:
+def resolve_metric(metric: str, labeled: bool, kinds: list[OutputKind] | None = None) -> str:
+    """The metric damage is measured with: `metric` when the data and outputs allow it (module doc)."""
     if metric not in RANKING_METRICS:
         raise SpecError(f"metric must be one of {', '.join(RANKING_METRICS)}; got {metric!r}")
-    return "agreement" if metric == "accuracy" and not labeled else metric
+    i = None if kinds is None else decision_output(kinds)
+    if kinds is not None and i is None:
+        return "sqnr_db"
+    ids = i is not None and kinds is not None and kinds[i].kind == "classes" and kinds[i].axis is None
+    if (metric == "accuracy" and not labeled) or (metric == "kl" and ids):
+        return "agreement"
+    return metric
+
+
+def metric_note(asked: str, used: str, kinds: list[OutputKind]) -> str:
+    """Why `used` replaced `asked` ("" when only missing labels turned accuracy into agreement)."""
+    i = decision_output(kinds)
+    if used == asked or (i is not None and (asked, used) == ("accuracy", "agreement")):
+        return ""
+    if i is None:
+        names = ", ".join(repr(k.name) for k in kinds)
+        return f"{asked} needs a class decision and no output has one (values: {names}): damage is SQNR-based"
+    return f"{asked} does not apply to class ids (output {kinds[i].name!r}): damage is {used}-based"
 
 
 def as_candidates(candidates) -> dict[str, LayerConfig]:
@@ -87,15 +115,19 @@ def sweep(
     layers=None,
     progress=None,
     cancel=None,
+    output_kind=None,
+    memory_budget_bytes: int | None = None,
 ) -> SweepResult:
-    """Per layer x candidate sensitivity (module doc). `layers`: ids to sweep (default all)."""
+    """Per layer x candidate sensitivity (module doc). `layers`: ids to sweep (default all);
+    `memory_budget_bytes`: the most the Runner keeps of the model's tensors (default 1 GiB)."""
     t0 = time.perf_counter()
-    runner = make_runner(model, data, calib=calib)
+    runner = make_runner(model, data, calib=calib, memory_budget_bytes=memory_budget_bytes)
     cands = as_candidates(candidates)
     todo = [x for x in runner.layers if layers is None or x.id in layers]
     fouts, y = runner.float_outputs(), runner.data.labels
-    metric = resolve_metric(metric, y is not None)
-    baseline = {"accuracy": top1(predictions(fouts[0]), y) if y is not None else None}
+    kinds = output_kinds(runner, fouts, output_kind)
+    asked, metric = metric, resolve_metric(metric, y is not None, kinds)
+    baseline = {"accuracy": decision_accuracy(kinds, fouts, y)}
     passes0, built0 = runner.passes, runner.sessions_built
     records, total, cancelled = [], len(todo) * len(cands), False
     for layer in todo:
@@ -103,7 +135,7 @@ def sweep(
             if cancel is not None and is_cancelled(cancel):
                 cancelled = True
                 break
-            m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y)
+            m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y, kinds)
             records.append(
                 {"layer": layer.id, "candidate": name, "mode": _mode(lc), **m, "damage": damage(metric, m, baseline)}
             )
@@ -123,6 +155,8 @@ def sweep(
         time.perf_counter() - t0,
         runner.passes - passes0,
         runner.sessions_built - built0,
+        metric_note(asked, metric, kinds),
+        kinds,
     )
 
 

@@ -21,8 +21,11 @@ SHOWN = 8  # rows/columns of the small tables
 
 
 def is_plain_matmul(loaded: LoadedModel, layer: Layer) -> bool:
-    """y = x @ W (+ b): a Gemm without transA/alpha/beta, or a MatMul whose weight is the right operand."""
+    """y = x @ W (+ b): a Gemm without transA/alpha/beta, or a MatMul whose weight is the right operand
+    (in the main graph: a layer inside an If/Loop body has no input the walkthrough can fetch)."""
     if layer.op_type not in ("Gemm", "MatMul") or layer.domain or layer.quantized or layer.weight_input != 1:
+        return False
+    if layer.graph_path:
         return False
     if len(layer.weight_shape) != 2 or not layer.weight_dtype.startswith("float"):
         return False

@@ -12,6 +12,7 @@ import streamlit as st
 from qviz.evaluate.model_map import model_map_table, weight_sqnr
 from qviz.lessons.inspect_layer import inspect_activation, inspect_group, inspect_weights
 from qviz.model import Layer, weight_stats
+from qviz.model.load.dequantize import dequantize_model
 from qviz.model.simulate.resolve import LayerSpecs, resolve_layer, resolve_layer_specs
 from qviz.quant import QuantSpec
 from qviz.ui.models import CurrentModel
@@ -86,7 +87,21 @@ def _activation_view(model_sha: str, data_key: str, tensor: str, spec_json: str,
 
 
 def activation_view(model: CurrentModel, layer: Layer, spec: QuantSpec | None):
-    """Histogram of the layer's input on the calibration data (the Simulator's collected tensors)."""
-    if not layer.inputs:
+    """Histogram of the layer's input on the calibration data (the Simulator's collected tensors);
+    None without an input or when its If branch never ran on that data."""
+    key = model.simulator.activation_key(layer)
+    if key is None or model.simulator.uncalibrated(layer):
         return None
-    return _activation_view(model.sha256, model.data_key, layer.inputs[0], _spec_json(spec), model)
+    return _activation_view(model.sha256, model.data_key, key, _spec_json(spec), model)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _dequantized(model_sha: str, _model: CurrentModel) -> bytes:
+    out, _ = dequantize_model(_model.loaded.model)
+    return out.SerializeToString()
+
+
+def dequantized_model(model: CurrentModel) -> bytes:
+    """The float model of an already-quantized QDQ model (`qviz dequantize`), cached by the model
+    hash; ModelError for QOperator models (qviz.model.load.dequantize)."""
+    return _dequantized(model.sha256, model)

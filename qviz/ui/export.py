@@ -9,7 +9,7 @@ import json
 
 import streamlit as st
 
-from qviz.model.deploy.deployable import deploy, deployable
+from qviz.model.deploy.deployable import deploy, deploy_notes, deployable
 from qviz.model.deploy.ort_overrides import layers_csv, to_ort_overrides
 from qviz.ui.models import CurrentModel
 from qviz.ui.state import config_json, current_config, parse_config
@@ -38,6 +38,13 @@ def _simulated(model_sha: str, data_key: str, config_text: str, _model: CurrentM
 
 def deployable_problems(model: CurrentModel) -> list[str]:
     return deployable(current_config(), model.layers, model.loaded.weights)
+
+
+def simulation_only(model: CurrentModel) -> list[str]:
+    """Layers the deployed model runs in a nearer form than simulated, and why (deploy_notes)."""
+    return deploy_notes(current_config(), model.layers, model.loaded.model) + model.simulator.config_notes(
+        current_config()
+    )
 
 
 def deployed_bytes(model: CurrentModel) -> bytes:

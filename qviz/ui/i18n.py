@@ -252,19 +252,81 @@ TEXT = {
     "mp_sample": {"en": "Bundled sample", "zh": "内置示例"},
     "mp_uploaded_placeholder": {"en": "(your uploaded model)", "zh": "（你上传的模型）"},
     "mp_upload_header": {"en": "Upload your own model", "zh": "上传你自己的模型"},
-    "mp_upload_onnx": {"en": "ONNX model (.onnx)", "zh": "ONNX 模型（.onnx）"},
-    "mp_upload_help": {
-        "en": "One self-contained .onnx file (no external data), up to 200 MiB.",
-        "zh": "单个自包含的 .onnx 文件（不含外部数据），最大 200 MiB。",
+    "mp_upload_onnx": {
+        "en": "ONNX model (.onnx, or a .zip with its data files)",
+        "zh": "ONNX 模型（.onnx，或含数据文件的 .zip）",
     },
-    "mp_upload_npz": {"en": "Inputs and labels (.npz, optional)", "zh": "输入与标签（.npz，可选）"},
+    "mp_upload_help": {
+        "en": "One .onnx file, or a .zip of one .onnx with the external data files it names "
+        "(next to it in the .zip), up to {mb} MiB unpacked.",
+        "zh": "单个 .onnx 文件，或一个 .zip：其中一个 .onnx 及其引用的外部数据文件（在 .zip 中与它同目录），"
+        "解压后最大 {mb} MiB。",
+    },
+    "mp_upload_npz": {
+        "en": "Inputs and labels (optional): .npz, images .zip, or text .txt/.csv",
+        "zh": "输入与标签（可选）：.npz，图片 .zip，或文本 .txt/.csv",
+    },
     "mp_npz_help": {
-        "en": "Arrays x (or one per model input name) and optional integer labels y; used for calibration.",
-        "zh": "数组 x（或每个模型输入名一个数组）以及可选的整数标签 y；用于校准。",
+        "en": ".npz: arrays x (or one per model input name) and optional integer labels y. .zip: PNG/JPEG/WebP "
+        "images, labels from class folders (sorted names = class 0, 1, ...). .txt: one example per line; .csv: "
+        "text,label rows (needs the model's tokenizer.json). Used for calibration and evaluation.",
+        "zh": ".npz：数组 x（或每个模型输入名一个数组）以及可选的整数标签 y。.zip：PNG/JPEG/WebP 图片，"
+        "标签来自类别文件夹（按名称排序 = 类别 0，1，...）。.txt：每行一个样本；.csv：text,label 行"
+        "（需要模型的 tokenizer.json）。用于校准和评估。",
     },
     "mp_model_error": {"en": "Cannot use this model: {message}", "zh": "无法使用此模型：{message}"},
     "mp_npz_error": {"en": "Cannot use these inputs: {message}", "zh": "无法使用这些输入：{message}"},
+    "mp_pending_inputs": {
+        "en": "The model passed its checks but did not run on generated inputs. Give it its own inputs "
+        "(.npz: 'x', or one array per input name): it is used if it runs on their first batch.",
+        "zh": "模型通过了检查，但无法在生成的输入上运行。请提供它自己的输入（.npz：'x'，或每个输入名一个数组）："
+        "若能在其第一批上运行，即可使用该模型。",
+    },
+    "mp_upload_pending_npz": {"en": "Inputs for this model (.npz)", "zh": "此模型的输入（.npz）"},
+    "mp_data_read": {"en": "Read: {note}", "zh": "已读取：{note}"},
+    "mp_pp_header": {"en": "Image preprocessing", "zh": "图片预处理"},
+    "mp_pp_preset": {"en": "Preset", "zh": "预设"},
+    "pp_preset_imagenet": {
+        "en": "imagenet (resize 256, crop 224, ImageNet mean/std)",
+        "zh": "imagenet（缩放到 256，裁剪 224，ImageNet 均值/标准差）",
+    },
+    "pp_preset_unit": {"en": "unit ([0, 1])", "zh": "unit（[0, 1]）"},
+    "pp_preset_symmetric": {"en": "symmetric ([−1, 1])", "zh": "symmetric（[−1, 1]）"},
+    "pp_preset_raw": {"en": "raw (pixels 0..255)", "zh": "raw（像素值 0..255）"},
+    "mp_pp_height": {"en": "Height", "zh": "高度"},
+    "mp_pp_width": {"en": "Width", "zh": "宽度"},
+    "mp_pp_resize": {
+        "en": "Shorter side before the center crop (0: stretch)",
+        "zh": "中心裁剪前的短边长度（0：直接拉伸）",
+    },
+    "mp_pp_layout": {"en": "Layout", "zh": "布局"},
+    "mp_pp_channels": {"en": "Channels", "zh": "通道"},
+    "mp_pp_scale": {"en": "Scale (pixel × scale)", "zh": "缩放（像素 × 缩放）"},
+    "mp_pp_mean": {"en": "Mean (per channel)", "zh": "均值（每通道）"},
+    "mp_pp_std": {"en": "Std (per channel)", "zh": "标准差（每通道）"},
+    "mp_pp_help": {
+        "en": "Each image: resize the shorter side, cut the center to height × width, then x = (pixel × scale − mean) / std.",
+        "zh": "每张图片：先缩放短边，再从中心裁剪为 高度 × 宽度，然后 x = (像素 × 缩放 − 均值) / 标准差。",
+    },
+    "mp_data_classes": {
+        "en": "Class names in index order (optional, comma-separated)",
+        "zh": "按索引顺序的类别名（可选，用逗号分隔）",
+    },
+    "mp_upload_tokenizer": {"en": "Tokenizer (tokenizer.json)", "zh": "分词器（tokenizer.json）"},
+    "mp_seq_len": {
+        "en": "Sequence length (0: the model's, or the longest text)",
+        "zh": "序列长度（0：模型的，或最长文本的）",
+    },
+    "mp_need_tokenizer": {
+        "en": "Text needs the model's tokenizer: upload its tokenizer.json.",
+        "zh": "文本需要模型的分词器：请上传它的 tokenizer.json。",
+    },
     "mp_url_error": {"en": "The link's configuration was ignored: {message}", "zh": "已忽略链接中的配置：{message}"},
+    "mp_normalized": {
+        "en": "qviz normalized this model when loading it (your file is unchanged; every measurement and export "
+        "uses the normalized form):",
+        "zh": "qviz 在加载时对此模型做了规范化（您的文件不变；所有测量和导出都使用规范化后的形式）：",
+    },
     "mp_summary": {"en": "Summary", "zh": "概要"},
     "mp_current": {"en": "Current model: {name}", "zh": "当前模型：{name}"},
     "mp_input": {"en": "input", "zh": "输入"},
@@ -285,8 +347,8 @@ TEXT = {
     },
     "mp_data_generated": {
         "en": "No calibration data: activation ranges come from generated random inputs, a placeholder "
-        "only. Upload an .npz of real inputs for meaningful ranges.",
-        "zh": "没有校准数据：激活范围来自随机生成的输入，仅作占位。请上传真实输入的 .npz 以得到有意义的范围。",
+        "only. Upload real inputs (an .npz, images or text) for meaningful ranges.",
+        "zh": "没有校准数据：激活范围来自随机生成的输入，仅作占位。请上传真实输入（.npz、图片或文本）以得到有意义的范围。",
     },
     "mp_config": {"en": "Quantization config", "zh": "量化配置"},
     "mp_preset": {"en": "Start from a preset", "zh": "从预设开始"},
@@ -659,6 +721,55 @@ TEXT = {
     "ex_per_channel_dw_explain": {
         "en": "Depthwise filters have very different ranges; one shared scale wastes levels on the narrow ones.",
         "zh": "深度卷积的各个滤波器范围差别很大；共享一个缩放会让窄的滤波器浪费量化级。",
+    },
+    # which measure applied (qviz.evaluate.output_kind; the Tune page's line under the numbers)
+    "tn_measure_classes": {
+        "en": "Compared on output {name}: the class (argmax over axis {axis}){positions}; KL {kl}.",
+        "zh": "比较输出 {name}：类别（沿第 {axis} 轴取 argmax）{positions}；KL {kl}。",
+    },
+    "tn_measure_ids": {
+        "en": "Compared on output {name}: the class ids it returns{positions}; no KL.",
+        "zh": "比较输出 {name}：其返回的类别编号{positions}；无 KL。",
+    },
+    "tn_measure_binary": {
+        "en": "Compared on output {name}: yes/no (score > {threshold}){positions}; KL {kl}.",
+        "zh": "比较输出 {name}：是/否（分数 > {threshold}）{positions}；KL {kl}。",
+    },
+    "tn_measure_values": {
+        "en": "Output {name} has no class decision: SQNR and cosine only (agreement and KL do not apply).",
+        "zh": "输出 {name} 没有类别判定：只有 SQNR 和余弦相似度（一致率和 KL 不适用）。",
+    },
+    "tn_measure_positions": {"en": " at each of {n} positions", "zh": "，逐一比较 {n} 个位置"},
+    "tn_kl_probabilities": {"en": "on its probabilities as given", "zh": "直接基于其输出的概率"},
+    "tn_kl_softmax": {"en": "after a softmax of the logits", "zh": "对 logits 做 softmax 之后"},
+    "tn_kl_sigmoid": {"en": "after a sigmoid of the logit", "zh": "对 logit 做 sigmoid 之后"},
+    "tn_cosine": {"en": "Output cosine similarity", "zh": "输出余弦相似度"},
+    "to_metric_sqnr_db": {"en": "output SQNR (dB)", "zh": "输出 SQNR（dB）"},
+    "mp_col_layer": {"en": "layer", "zh": "层"},
+    "mp_col_stored_quant": {"en": "stored quantization", "zh": "模型中的量化"},
+    "mp_prequantized": {
+        "en": "qviz does not quantize an already-quantized layer again: configs leave these layers as they are. "
+        "To try other bits on them, download the dequantized float model below (weights = the stored grid values, "
+        "activation quantize/dequantize pairs removed) and load that.",
+        "zh": "qviz 不会对已量化的层再次量化：配置对这些层不做改动。若想尝试其他位宽，请下载下方的反量化浮点模型"
+        "（权重为模型中存储的量化网格值，去掉激活的量化/反量化对），再加载它。",
+    },
+    "mp_prequantized_layers": {"en": "Already-quantized layers", "zh": "已量化的层"},
+    "mp_dequantized_download": {"en": "Download the dequantized float model", "zh": "下载反量化后的浮点模型"},
+    "mp_dequantized_help": {
+        "en": "The same as `qviz dequantize MODEL --out FLOAT.onnx` (QDQ models only).",
+        "zh": "等同于 `qviz dequantize MODEL --out FLOAT.onnx`（仅支持 QDQ 模型）。",
+    },
+    "lp_stored": {"en": "Stored in the model: {quant}.", "zh": "模型中存储的量化：{quant}。"},
+    "exp_simulation_only": {
+        "en": "{n} note(s): the deployed model does not do everything the simulation does (the other layers "
+        "deploy as configured):",
+        "zh": "{n} 条说明：部署模型没有做到模拟中的全部内容（其他层按配置部署）：",
+    },
+    "exp_notes": {"en": "note", "zh": "说明"},
+    "lp_in_subgraph": {
+        "en": "This layer sits inside {graph} (an If branch or a Loop/Scan body).",
+        "zh": "此层位于 {graph} 内（If 分支或 Loop/Scan 循环体）。",
     },
 }
 

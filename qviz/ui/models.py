@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import streamlit as st
 
 from qviz.model import Layer, LoadedModel, load_model
+from qviz.model.load.normalize import Normalization
 from qviz.model.simulate.simulator import Simulator
 from qviz.samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
 from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
 from qviz.worker.host import ModelHost
+from qviz.worker.preflight import preflight_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +57,19 @@ def _loaded(sha256: str, _data: bytes) -> LoadedModel:
 
 # NOTE: an upload's sessions (calibration, evaluation, sweeps, latency) run in its own isolated
 # worker process (qviz.worker.host), stopped once no cache holds the model any more.
+# A failed pre-flight raises, and Streamlit does not cache exceptions: only passes are kept.
 @st.cache_resource(max_entries=8, show_spinner=False)
-def loaded_upload(sha256: str, _data: bytes) -> LoadedModel:
-    return load_model(_data).isolated(ModelHost())
+def loaded_upload(
+    sha256: str, _data: bytes, _feeds: dict | None = None, feeds_sha256: str | None = None
+) -> LoadedModel:
+    """Uploaded bytes pre-flighted in a worker (qviz.worker.preflight), which also normalizes
+    them (qviz.model.load.normalize: onnxruntime folds constants there); this process parses
+    only the normalized bytes the worker returns, with its record, and never normalizes.
+    `_feeds`: the user's first batch (SHA-256 of its file: `feeds_sha256`, part of the cache key),
+    for a model that runs only on its own data."""
+    info = preflight_model(_data) if _feeds is None else preflight_model(_data, _feeds)
+    normalized = Normalization.from_dict(info["summary"]["normalization"])
+    return load_model(info["model_bytes"], normalized=normalized).isolated(ModelHost())
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -86,7 +98,8 @@ def current_model() -> CurrentModel:
 
 
 def _upload_model(upload: dict) -> CurrentModel:
-    loaded = loaded_upload(upload["sha256"], upload["data"])  # passed its pre-flight in accept_upload
+    feeds = upload.get("feeds")  # a model pre-flighted on the user's data (qviz.ui.upload)
+    loaded = loaded_upload(upload["sha256"], upload["data"], feeds, upload.get("feeds_sha256"))
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == loaded.sha256:
         key, calib, labels = data["sha256"], data["data"].x, data["data"].y

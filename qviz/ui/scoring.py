@@ -25,28 +25,41 @@ from qviz.evaluate import (
     metric_names,
     tuning,
 )
+from qviz.evaluate.session_cache import memory_budget_for
+from qviz.model.load.data_files import data_kind
 from qviz.ui.models import CurrentModel, cached_sample
 from qviz.ui.state import DATA_KEY, current_config, parse_config
 from qviz.ui.tables import config_label
+from qviz.ui.text import t
+from qviz.worker.host import ModelHost
 
 HISTORY_KEY = "tune_history"
 
 
 def eval_data(model: CurrentModel) -> EvalData:
-    """The data configs are scored on: a sample's test split, the uploaded .npz, else generated inputs."""
+    """The data configs are scored on: a sample's test split, the uploaded data file (its kind: npz, images or
+    text), else generated inputs."""
     if model.sample_id is not None:
         return from_sample(cached_sample(model.sample_id), "test")
     data = st.session_state.get(DATA_KEY)
     if data and data["model_sha256"] == model.sha256:
-        return from_arrays(model.loaded, data["data"].x, data["data"].y, source="npz")
+        return from_arrays(model.loaded, data["data"].x, data["data"].y, source=data_kind(data["name"]))
     return generated(model.loaded)
+
+
+def memory_budget(model: CurrentModel) -> int | None:
+    """How much of the model's tensors a Runner keeps: for an upload, a share of its worker's memory
+    limit (qviz.evaluate.session_cache.memory_budget_for), so a sweep cannot outgrow the worker;
+    None (the default, 1 GiB) for a sample, which runs in this process."""
+    executor = model.loaded.executor
+    return memory_budget_for(executor.limits.memory_bytes) if isinstance(executor, ModelHost) else None
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _runner(model_sha: str, data_key: str, _model: CurrentModel):
     from qviz.evaluate import make_runner
 
-    return make_runner(_model.simulator, eval_data(_model)), threading.Lock()
+    return make_runner(_model.simulator, eval_data(_model), memory_budget_bytes=memory_budget(_model)), threading.Lock()
 
 
 def runner(model: CurrentModel):
@@ -79,7 +92,27 @@ def layer_error_table(model: CurrentModel, config: ModelConfig | None = None):
 
 
 def headline_metric(model: CurrentModel) -> str:
+    """accuracy (labels), else agreement; sqnr_db when no output has a class decision (output_kind.py)."""
+    if evaluation(model).decision_kind is None:
+        return "sqnr_db"
     return metric_names.headline_metric(runner(model)[0].data.labels is not None)
+
+
+def measure_text(ev: Evaluation) -> str:
+    """One translated line: which output the numbers compare, and how (ev.output_kinds)."""
+    k = ev.decision_kind or (ev.output_kinds[0] if ev.output_kinds else None)
+    if k is None:
+        return ""
+    at = t("tn_measure_positions", n=k.positions) if k.positions > 1 else ""
+    if k.kind == "values":
+        return t("tn_measure_values", name=k.name)
+    if k.kind == "binary":
+        kl = t("tn_kl_probabilities" if k.probabilities else "tn_kl_sigmoid")
+        return t("tn_measure_binary", name=k.name, threshold=f"{k.threshold:g}", positions=at, kl=kl)
+    if k.axis is None:
+        return t("tn_measure_ids", name=k.name, positions=at)
+    kl = t("tn_kl_probabilities" if k.probabilities else "tn_kl_softmax")
+    return t("tn_measure_classes", name=k.name, axis=k.axis, positions=at, kl=kl)
 
 
 def history() -> list:

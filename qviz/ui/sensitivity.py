@@ -21,7 +21,7 @@ from qviz.config import ModelConfig
 from qviz.evaluate import Budget, candidates_from_bits, default_candidates, make_runner, search, sweep, tuning
 from qviz.model.simulate.simulator import Simulator
 from qviz.ui.models import CurrentModel
-from qviz.ui.scoring import evaluation, record, runner
+from qviz.ui.scoring import evaluation, memory_budget, record, runner
 from qviz.ui.state import parse_config, set_config
 from qviz.ui.text import t
 
@@ -113,7 +113,9 @@ def run_search(model: CurrentModel, budget: Budget, bits, base: ModelConfig, pro
     # NOTE: a search runs for seconds: on the shared Runner it would hold the lock every other
     # student's evaluation of this model waits on. It gets a private Runner and Simulator instead.
     shared = runner(model)[0]
-    run = make_runner(Simulator(model.loaded, model.simulator.calib), shared.data)
+    run = make_runner(
+        Simulator(model.loaded, model.simulator.calib), shared.data, memory_budget_bytes=memory_budget(model)
+    )
     res = search(run, None, budget, candidates=default_candidates(tuple(bits)), base=base, progress=progress)
     st.session_state.setdefault(SEARCH_KEY, {})[_search_key(model, budget, bits, base)] = res
     return res

@@ -3,7 +3,8 @@
 Session-state keys:
     model_source    {"kind": "sample", "id": id} | {"kind": "upload", "sha256": hex, "name": file name}
     model_upload    {"sha256", "name", "data": bytes} of the accepted upload (this session only)
-    model_data      {"model_sha256", "sha256", "name", "data": InputData} of accepted .npz inputs
+    model_data      {"model_sha256", "sha256", "name", "data": InputData, "note"} of accepted inputs (an
+                    .npz; images or text read in a worker, "note" saying how; sha256 covers the options)
     model_config    the current ModelConfig as canonical JSON (default PRESETS["w8a8"])
     layer_id        the selected layer id (validated against the current model's layers)
 
@@ -35,10 +36,11 @@ DATA_KEY = "model_data"
 CONFIG_KEY = "model_config"
 LAYER_KEY = "layer_id"
 UPLOAD_SEEN_KEY = "model_upload_seen"
+PENDING_KEY = "model_upload_pending"  # a model that passed its checks, waiting for its own inputs
 URL_READ_KEY = "model_url_read"
 DEFAULT_PRESET = "w8a8"
 KEPT_WIDGET_KEYS = ("model_map_quantity", "layer_log_y")  # view choices that survive a page switch
-MODEL_STATE_KEYS = (MODEL_KEY, UPLOAD_KEY, DATA_KEY, CONFIG_KEY, LAYER_KEY, UPLOAD_SEEN_KEY, URL_READ_KEY)
+MODEL_STATE_KEYS = (MODEL_KEY, UPLOAD_KEY, DATA_KEY, CONFIG_KEY, LAYER_KEY, UPLOAD_SEEN_KEY, URL_READ_KEY, PENDING_KEY)
 
 
 def keep_state() -> None:

@@ -7,6 +7,7 @@ from qviz.config.url import config_code
 from qviz.evaluate.model_map import SHOWN_COLUMNS
 from qviz.model import LoadedModel
 from qviz.model.deploy.ort_overrides import describe_spec
+from qviz.model.load.prequantized import summary as prequantized_summary
 from qviz.quant import QuantSpec
 from qviz.ui.models import CurrentModel
 from qviz.ui.state import current_config
@@ -74,3 +75,12 @@ def estimator_table(view) -> dict:
 def param_rows(view) -> dict:
     p = view.params
     return {t("lp_col_group"): p["group"], t("metric_scale"): p["scale"], t("metric_zero_point"): p["zero_point"]}
+
+
+def existing_quantization(model: CurrentModel) -> tuple[str, dict]:
+    """(summary line, table) of the layers the model has already quantized ("" and {} when none)."""
+    infos = model.simulator.existing_quantization()
+    if not infos:
+        return "", {}
+    table = {t("mp_col_layer"): list(infos), t("mp_col_stored_quant"): [x.describe() for x in infos.values()]}
+    return prequantized_summary(infos, len(model.layers)), table

@@ -2,64 +2,148 @@
 
 load_upload pre-flights model bytes in a worker before this process parses them; each file
 in an uploader slot is handled once and its error remembered (a "busy" refusal is not).
+Data files other than .npz (an images .zip, a text file + tokenizer.json) are read in a worker
+too (qviz.worker.uploaded_data), with the options of qviz.ui.data_form.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import streamlit as st
 
-from qviz.model import LoadedModel, ModelError
+from qviz.model import LoadedModel, ModelError, TensorInfo
+from qviz.model.load.batches import split_batches
+from qviz.model.load.data_files import data_kind
 from qviz.model.load.input_data import InputData, read_inputs_npz
+from qviz.model.load.loader import DEFAULT_MAX_BYTES, max_model_bytes
 from qviz.model.simulate.calibrate import calibration_feeds
 from qviz.quant import SpecError
 from qviz.ui.models import CurrentModel, loaded_upload
-from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
-from qviz.worker import WorkerError
-from qviz.worker.preflight import preflight_inputs, preflight_model
+from qviz.ui.state import DATA_KEY, MODEL_KEY, PENDING_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
+from qviz.worker import WorkerError, describe_upload
+from qviz.worker.preflight import call_limits, preflight_inputs
+from qviz.worker.uploaded_data import read_uploaded_data
 
 
-# NOTE: a failed pre-flight raises, and Streamlit does not cache exceptions: only passes are kept.
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _preflighted(sha256: str, _data: bytes) -> dict:
-    return preflight_model(_data)
+def max_model_mb() -> int:
+    """The model size cap in MiB (QVIZ_MAX_MODEL_MB, else 200; a bad value shows as the default
+    here and as a clear error on upload)."""
+    try:
+        return max_model_bytes() // 2**20
+    except ModelError:
+        return DEFAULT_MAX_BYTES // 2**20
 
 
 def load_upload(data: bytes) -> LoadedModel:
     """THE entry point for user-uploaded model bytes (ModelError, SpecError or WorkerError if
     unsafe, invalid, or it fails its pre-flight in a worker: qviz.worker.preflight). Only bytes that
     passed are parsed in this process; every session of it runs in its own isolated worker
-    (qviz.worker.host). Cached by the SHA-256 of the full bytes.
+    (qviz.worker.host). Cached by the SHA-256 of the full bytes (qviz.ui.models.loaded_upload
+    runs the pre-flight and loads the normalized model it returns).
     """
-    sha = hashlib.sha256(data).hexdigest()
-    _preflighted(sha, data)
-    return loaded_upload(sha, data)
+    return loaded_upload(hashlib.sha256(data).hexdigest(), data)
 
 
 def accept_upload(name: str, data: bytes) -> LoadedModel:
-    """Load uploaded bytes (ModelError if bad) and make them the current model."""
-    loaded = load_upload(data)
+    """Load uploaded bytes (ModelError if bad) and make them the current model. A model that
+    passes its checks but fails the generated run waits for its own inputs (accept_pending_inputs)."""
+    try:
+        loaded = load_upload(data)
+    except (ModelError, SpecError, WorkerError) as e:
+        _keep_pending(name, data, e)
+        raise
     st.session_state[UPLOAD_KEY] = {"sha256": loaded.sha256, "name": name, "data": data}
     st.session_state[MODEL_KEY] = {"kind": "upload", "sha256": loaded.sha256, "name": name}
     st.session_state.pop(DATA_KEY, None)
+    st.session_state.pop(PENDING_KEY, None)
     return loaded
 
 
-def accept_inputs(name: str, data: bytes, model: CurrentModel) -> InputData:
-    """Validate an .npz of inputs/labels for the current model (SpecError if bad), run its first
-    batch in a worker (ModelError / WorkerError if that fails) and keep it."""
-    parsed = read_inputs_npz(data, model.loaded.inputs)
+def _keep_pending(name: str, data: bytes, error: Exception) -> None:
+    """Remember `data` as pending when the model itself passes describe_upload in a worker (so
+    only its run on generated inputs failed); forget any other pending model."""
+    st.session_state.pop(PENDING_KEY, None)
+    if isinstance(error, WorkerError) and error.kind == "busy":
+        return
+    try:
+        info = describe_upload(data, limits=call_limits())
+    except (ModelError, SpecError, WorkerError):
+        return
+    sha = hashlib.sha256(data).hexdigest()
+    st.session_state[PENDING_KEY] = {"sha256": sha, "name": name, "data": data, "inputs": info["summary"]["inputs"]}
+
+
+def pending_for(data: bytes) -> dict | None:
+    """The pending model (accept_upload) if `data` is its file, else None."""
+    pending = st.session_state.get(PENDING_KEY)
+    return pending if pending and pending["sha256"] == hashlib.sha256(data).hexdigest() else None
+
+
+def accept_pending_inputs(name: str, data: bytes) -> InputData:
+    """The pending model accepted with its own .npz: the pre-flight runs the first batch of it
+    instead of generated inputs (qviz.worker.preflight); both become current."""
+    pending = st.session_state[PENDING_KEY]
+    infos = tuple(
+        TensorInfo(i["name"], i["dtype"], None if i["shape"] is None else tuple(i["shape"])) for i in pending["inputs"]
+    )
+    parsed = read_inputs_npz(data, infos)
+    arrays: dict = parsed.x if isinstance(parsed.x, dict) else {infos[0].name: parsed.x}
+    first = split_batches(infos, arrays).feeds[0]
+    fingerprint = data_fingerprint(data, None)
+    loaded = loaded_upload(pending["sha256"], pending["data"], first, fingerprint)
+    upload = {"sha256": loaded.sha256, "name": pending["name"], "data": pending["data"]}
+    st.session_state[UPLOAD_KEY] = {**upload, "feeds": first, "feeds_sha256": fingerprint}
+    st.session_state[MODEL_KEY] = {"kind": "upload", "sha256": loaded.sha256, "name": pending["name"]}
+    st.session_state[DATA_KEY] = {
+        "model_sha256": loaded.sha256,
+        "sha256": fingerprint,
+        "name": name,
+        "data": parsed,
+        "note": None,
+    }
+    st.session_state.setdefault(UPLOAD_SEEN_KEY, {})["onnx"] = (pending["sha256"], None)  # no longer an error
+    st.session_state.pop(PENDING_KEY, None)
+    return parsed
+
+
+def accept_inputs(name: str, data: bytes, model: CurrentModel, options: dict | None = None) -> InputData:
+    """Validate an .npz of inputs/labels for the current model (SpecError if bad), or read an
+    images .zip / a text file with `options` in a worker; run its first batch in a worker
+    (ModelError / WorkerError if that fails) and keep it."""
+    note = None
+    if data_kind(name) == "npz":
+        parsed = read_inputs_npz(data, model.loaded.inputs)
+    else:
+        read = read_uploaded_data(name, data, model.loaded.summary()["inputs"], **(options or {}))
+        parsed, note = read.data, read.note
     feeds = calibration_feeds(model.loaded.model, parsed.x)
     if feeds:  # the first batch runs in a worker first (qviz.worker.preflight)
         preflight_inputs(model.loaded.model_bytes, feeds[0])
     st.session_state[DATA_KEY] = {
         "model_sha256": model.sha256,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": data_fingerprint(data, options),
         "name": name,
         "data": parsed,
+        "note": note,
     }
     return parsed
+
+
+def data_note(model: CurrentModel) -> str | None:
+    """What the accepted images or text of `model` are ("100 images in 4 classes ..."), or None."""
+    data = st.session_state.get(DATA_KEY)
+    return data.get("note") if data and data["model_sha256"] == model.sha256 else None
+
+
+def data_fingerprint(data: bytes, options: dict | None) -> str:
+    """SHA-256 of the file and the options it was read with (results of other options never mix in)."""
+    if not options:
+        return hashlib.sha256(data).hexdigest()
+    plain = {k: hashlib.sha256(v).hexdigest() if isinstance(v, bytes) else v for k, v in options.items()}
+    text = json.dumps(plain, sort_keys=True)
+    return hashlib.sha256(hashlib.sha256(data).digest() + text.encode()).hexdigest()
 
 
 def _seen(slot: str, data: bytes, handle) -> str | None:
@@ -84,6 +168,14 @@ def handle_model_upload(name: str, data: bytes) -> str | None:
     return _seen("onnx", data, lambda: accept_upload(name, data))
 
 
-def handle_inputs_upload(name: str, data: bytes, model: CurrentModel) -> str | None:
-    """Accept an uploaded .npz of inputs/labels for the current model; the error message or None."""
-    return _seen("npz:" + model.sha256, data, lambda: accept_inputs(name, data, model))
+def handle_pending_inputs(name: str, data: bytes) -> str | None:
+    """Try the pending model with an uploaded .npz of its inputs; the error message or None."""
+    pending = st.session_state[PENDING_KEY]
+    return _seen("pending:" + pending["sha256"], data, lambda: accept_pending_inputs(name, data))
+
+
+def handle_inputs_upload(name: str, data: bytes, model: CurrentModel, options: dict | None = None) -> str | None:
+    """Accept an uploaded data file (.npz; an images .zip or a text file with `options`) for the
+    current model; the error message or None. Handled again when the file or the options change."""
+    fingerprint = data_fingerprint(data, options).encode()
+    return _seen("npz:" + model.sha256, fingerprint, lambda: accept_inputs(name, data, model, options))

@@ -25,6 +25,10 @@ def deploy_section(model, problems) -> None:
         st.dataframe({t("exp_problems"): problems}, hide_index=True)
         st.caption(t("exp_offer_simulated"))
         return
+    notes = export.simulation_only(model)
+    if notes:
+        st.info(t("exp_simulation_only", n=len(notes)))
+        st.dataframe({t("exp_notes"): notes}, hide_index=True)
     data = built("deploy", model, export.deployed_bytes)
     if data is not None:
         st.download_button(

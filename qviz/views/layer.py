@@ -186,8 +186,11 @@ specs = cache.layer_specs(model, layer)
 st.text(t("lp_spec_now", weights=tables.spec_label(specs.weights), activations=tables.spec_label(specs.activations)))
 if specs.note:
     st.caption(text.md_escape(specs.note))
+if layer.graph:
+    st.caption(t("lp_in_subgraph", graph=text.md_escape(layer.graph)))
 if layer.quantized:
-    st.info(t("lp_already"))
+    stored = model.simulator.existing_quantization().get(layer.id)
+    st.info(t("lp_already") + (" " + t("lp_stored", quant=stored.describe()) if stored else ""))
     st.stop()
 if specs.weights is None:
     st.info(t("lp_float_weights"))

@@ -4,7 +4,7 @@ import streamlit as st
 
 from qviz.config import PRESETS
 from qviz.evaluate.model_map import QUANTITIES, SHOWN_COLUMNS
-from qviz.ui import cache, figures, layers, messages, models, navigation, state, tables, text, upload
+from qviz.ui import cache, data_form, figures, layers, messages, models, navigation, state, tables, text, upload
 
 t = text.t
 
@@ -32,19 +32,43 @@ def source_controls(model) -> None:
 
 
 def upload_controls() -> None:
-    file = st.file_uploader(t("mp_upload_onnx"), type=["onnx"], key="model_upload_onnx", help=t("mp_upload_help"))
+    file = st.file_uploader(
+        t("mp_upload_onnx"),
+        type=["onnx", "zip"],
+        key="model_upload_onnx",
+        help=t("mp_upload_help", mb=upload.max_model_mb()),
+    )
     if file is not None:
         error = upload.handle_model_upload(file.name, file.getvalue())
         if error:
             st.error(t("mp_model_error", message=text.md_escape(error)))
+            if upload.pending_for(file.getvalue()):
+                pending_inputs_controls()
+
+
+def pending_inputs_controls() -> None:
+    """The data upload stays available when only the model's run on generated inputs failed."""
+    st.caption(t("mp_pending_inputs"))
+    file = st.file_uploader(t("mp_upload_pending_npz"), type=["npz"], key="model_upload_pending_npz")
+    if file is not None:
+        error = upload.handle_pending_inputs(file.name, file.getvalue())
+        if error:
+            st.error(t("mp_npz_error", message=text.md_escape(error)))
+        else:
+            st.rerun()
 
 
 def inputs_controls(model) -> None:
-    file = st.file_uploader(t("mp_upload_npz"), type=["npz"], key="model_upload_npz", help=t("mp_npz_help"))
-    if file is not None:
-        error = upload.handle_inputs_upload(file.name, file.getvalue(), model)
+    types = ["npz", "zip", "txt", "csv"]
+    file = st.file_uploader(t("mp_upload_npz"), type=types, key="model_upload_npz", help=t("mp_npz_help"))
+    options = None if file is None else data_form.data_options(file.name, model)
+    if file is not None and options is not None:
+        error = upload.handle_inputs_upload(file.name, file.getvalue(), model, options)
         if error:
             st.error(t("mp_npz_error", message=text.md_escape(error)))
+    note = upload.data_note(model)
+    if note:
+        st.caption(t("mp_data_read", note=text.md_escape(note)))
 
 
 def summary_section(model) -> None:
@@ -60,9 +84,27 @@ def summary_section(model) -> None:
     io_col, ops_col = st.columns([3, 2])
     io_col.dataframe(tables.io_table(loaded), hide_index=True)
     ops_col.dataframe(tables.ops_table(loaded), hide_index=True, height=min(300, 40 + 35 * len(loaded.op_counts)))
+    if loaded.notes:  # what loading normalized (qviz.model.load.normalize)
+        st.info("\n".join([t("mp_normalized"), "", *(f"- {text.md_escape(note)}" for note in loaded.notes)]))
     for warning in loaded.warnings:
         st.warning(text.md_escape(warning))
+    prequantized_section(model)
     st.caption(t(f"mp_data_{tables.data_kind(model)}", rows=tables.calibration_rows(model)))
+
+
+def prequantized_section(model) -> None:
+    """An already-quantized model: what each layer stores, and its float (dequantized) model."""
+    line, table = tables.existing_quantization(model)
+    if not line:
+        return
+    st.info("\n".join([text.md_escape(line), "", t("mp_prequantized")]))
+    with st.expander(t("mp_prequantized_layers")):
+        st.dataframe(table, hide_index=True)
+        with messages.show_errors("mp_model_error"):
+            data = cache.dequantized_model(model)
+            st.download_button(
+                t("mp_dequantized_download"), data, file_name="dequantized.onnx", help=t("mp_dequantized_help")
+            )
 
 
 def config_controls() -> None:

@@ -95,11 +95,14 @@ def results(model, ev, errors) -> None:
     cols = st.columns(4)
     if metric == "accuracy":
         cols[0].metric(t("tn_accuracy"), f"{ev.accuracy:.2%}", f"{ev.accuracy - ev.float_accuracy:+.2%}")
-    else:
+    elif metric == "agreement":
         cols[0].metric(t("tn_agreement"), f"{ev.fidelity['agreement']:.2%}")
+    else:  # no output has a class decision (qviz.evaluate.output_kind)
+        cols[0].metric(t("tn_cosine"), f"{ev.fidelity['cosine']:.4f}")
     cols[1].metric(t("tn_sqnr"), f"{ev.fidelity['sqnr_db']:.1f} dB")
     cols[2].metric(t("tn_size"), text.format_size(ev.size.weight_bytes))
     cols[3].metric(t("tn_bpw"), f"{ev.size.bits_per_weight:.2f}")
+    st.caption(scoring.measure_text(ev))
     st.caption(t("tn_eval_note", n=ev.n, source=ev.source, count=len(scoring.history_df(model))))
     st.plotly_chart(figures.layer_error_fig(errors))
 

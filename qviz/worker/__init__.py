@@ -33,7 +33,8 @@ WorkerError whose `kind` is crash, memory, cpu_time, wall_time, busy or internal
 
 Security boundary: the worker limits resources and sees no secrets and no files through
 models (external data is rejected before any file is opened, and its working directory is
-empty). It is not a sandbox against native code execution (it runs as the server's user);
+empty; an uploaded .zip's external data is read from the zip's own members, in memory:
+qviz.model.load.model_zip). It is not a sandbox against native code execution (it runs as the server's user);
 for that, run the zygote under a separate user or a container (see docs/benchmarks.md).
 """
 

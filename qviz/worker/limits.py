@@ -34,6 +34,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from qviz.model.load.loader import MAX_MODEL_ENV
+
 GB = 2**30
 HOST_FILE_BYTES = 512 * 2**20  # > the 200 MiB model cap: an optimized graph of the largest upload
 PR_SET_PDEATHSIG = 1
@@ -100,6 +102,9 @@ def scrubbed_env(home: str) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
     }
     env.update(dict.fromkeys(THREAD_VARS, "1"))
+    cap = os.environ.get(MAX_MODEL_ENV, "")
+    if cap.isdigit():  # the model size cap (MiB), so a worker's load_model agrees with the server's
+        env[MAX_MODEL_ENV] = cap
     # NOTE: pyarrow's default pool (mimalloc) reserves 1 GB of address space on the first
     # DataFrame, which RLIMIT_AS counts: the system allocator reserves nothing up front.
     env["ARROW_DEFAULT_MEMORY_POOL"] = "system"

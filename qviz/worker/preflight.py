@@ -6,12 +6,19 @@
 
 What a pre-flight does (every step in a worker: qviz.worker, with its memory / CPU / wall
 limits, no secrets, an empty working directory):
-  1. describe_upload: parse + every static safety check + layer table + weight statistics;
-  2. a smoke run of the float model on ONE generated batch with the evaluation's shapes
-     (`smoke_feeds`: the first batch that qviz.evaluate.data.generated makes: a dynamic first
-     dim is 64 rows, other dynamic dims 8, seeded normal values, integers rint-clipped to 0..3);
-  3. (when the user uploads an .npz) a run on the first batch of those inputs.
-Only bytes that passed 1 and 2 are parsed in the server process (qviz.ui.load_upload), and
+  1. describe_upload: parse + every static safety check + normalization (qviz.model.load.normalize:
+     onnxruntime folds constant-only nodes, the opset is upgraded) + layer table + weight
+     statistics; it returns the normalized bytes (info["model_bytes"]), which 2 and 3 run;
+  2. a smoke run of the float model on ONE generated batch with the evaluation's shapes, made
+     in the worker from the model itself (task smoke_run; `smoke_feeds` is the same batch: the
+     first that qviz.evaluate.data.generated makes): the shapes the model declares (a fixed
+     1x3x320x320 gets exactly that), a dynamic batch of 64 rows, other dynamic dims 8 or the first
+     larger size the model runs on (qviz.model.load.model_inputs.fitting_dim), seeded normal
+     values, integers within the Gathers they index, else in [0, 100);
+  3. (when the user uploads an .npz) a run on the first batch of those inputs. A model whose
+     step 2 fails can still be accepted this way: its own data is what it runs on.
+Only the normalized bytes of a model that passed 1 and 2 are parsed in the server process
+(qviz.ui.models.loaded_upload, with the worker's record: the server never normalizes), and
 only inputs that passed 3 are kept. So run-time memory bombs, endless loops and crashing ops
 that show on these inputs end as a short message for that user, not in the server.
 
@@ -37,16 +44,16 @@ from __future__ import annotations
 import numpy as np
 
 from qviz import worker
-from qviz.model.load.generated_inputs import generated_inputs
+from qviz.model.load.model_inputs import model_inputs
 from qviz.worker import Limits, WorkerPool
 
 SMOKE_ROWS = 64  # = qviz.model.simulate.calibrate.DEFAULT_BATCH: the batch the evaluation runs
 
 
-def smoke_feeds(inputs: list[dict], rows: int = SMOKE_ROWS, seed: int = 0) -> dict[str, np.ndarray]:
-    """One batch of generated inputs from the summary's input list ({"name", "dtype", "shape"}):
-    the first batch of qviz.evaluate.data.generated(model, n=rows, seed) (qviz.model.load.generated_inputs)."""
-    return generated_inputs(inputs, rows, seed, one_batch=True)
+def smoke_feeds(loaded, rows: int = SMOKE_ROWS, seed: int = 0) -> dict[str, np.ndarray]:
+    """The batch the worker's smoke run feeds `loaded` (a LoadedModel): the first batch of
+    qviz.evaluate.data.generated(model, n=rows, seed) (qviz.model.load.model_inputs)."""
+    return model_inputs(loaded, rows, seed, one_batch=True)
 
 
 def call_limits(limits: Limits | None = None) -> Limits:
@@ -54,12 +61,25 @@ def call_limits(limits: Limits | None = None) -> Limits:
     return limits if limits is not None else Limits.from_env()
 
 
-def preflight_model(data: bytes, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
-    """describe_upload + a smoke run, both in workers (module doc); the describe_upload dict."""
+def preflight_model(
+    data: bytes, feeds: dict | None = None, *, limits: Limits | None = None, pool: WorkerPool | None = None
+) -> dict:
+    """describe_upload + a smoke run of the normalized model, both in workers (module doc); the
+    describe_upload dict (its "model_bytes" are the normalized model). `feeds`: one batch of
+    the user's inputs, run instead of generated ones (a model that fails on generated inputs)."""
     limits = call_limits(limits)
     info = worker.describe_upload(data, limits=limits, pool=pool)
-    worker.run_model(data, smoke_feeds(info["summary"]["inputs"]), limits=limits, pool=pool)
+    if feeds is None:
+        smoke_run(info["model_bytes"], limits=limits, pool=pool)
+    else:
+        worker.run_model(info["model_bytes"], feeds, limits=limits, pool=pool)
     return info
+
+
+def smoke_run(data: bytes, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> dict:
+    """The worker's smoke run (step 2): {"outputs": [[name, array]], "inputs": [[name, shape]]}."""
+    pool = pool if pool is not None else worker.default_pool()
+    return pool.call("smoke_run", bytes(data), SMOKE_ROWS, limits=call_limits(limits))
 
 
 def preflight_inputs(data: bytes, feeds: dict, *, limits: Limits | None = None, pool: WorkerPool | None = None) -> None:

@@ -1,8 +1,10 @@
 """The whitelisted functions a worker runs. The server names one; nothing else can be called.
 
-    describe_upload(data)                          -> {"summary", "layers", "weight_stats"}
+    describe_upload(data)                          -> {"summary", "layers", "weight_stats", "model_bytes"}
     run_model(data, feeds)                         -> {"outputs": [[name, array], ...]}
+    smoke_run(data, rows)                          -> {"outputs", "inputs"}  (generated here)
     simulate_and_run(data, config_json, calib, feeds) -> {"outputs": [[name, array], ...]}
+    read_data_upload(name, data, inputs, options)    -> {"x", "y", "note"}  (an images .zip, a text file)
 
 Results are plain data (see protocol.py): dicts, lists, str, numbers, numpy arrays. Every
 task loads the upload itself with `load_model` (all static checks) plus `check_text_sizes`.
@@ -21,7 +23,11 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from qviz.config import ModelConfig
-from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
+from qviz.model import ModelError, TensorInfo, layer_table, load_model, make_session, weight_stats
+from qviz.model.load.data_files import read_data_bytes
+from qviz.model.load.loader import max_model_bytes
+from qviz.model.load.model_inputs import model_inputs
+from qviz.model.load.model_zip import is_zip, model_from_zip
 from qviz.model.simulate.simulator import Simulator
 
 MAX_NAME_CHARS = 4096  # node/tensor/graph names, op types, domains, metadata keys
@@ -64,7 +70,11 @@ def check_text_sizes(msg: Message) -> None:
 
 
 def load_upload(data: bytes):
-    """load_model + check_text_sizes: the one way a worker turns upload bytes into a model."""
+    """load_model + check_text_sizes: the one way a worker turns upload bytes into a model. A .zip
+    (one .onnx and the external data files it names) is read here, in memory, confined to the
+    model's folder in the zip (qviz.model.load.model_zip); its self-contained bytes go on."""
+    if is_zip(data):
+        data = model_from_zip(data, max_model_bytes())
     loaded = load_model(data)
     check_text_sizes(loaded.model)
     return loaded
@@ -83,7 +93,9 @@ def _plain(value):
 @task
 def describe_upload(data: bytes) -> dict:
     """Summary, layer table rows (Layer fields) and weight statistics rows (stats.COLUMNS);
-    missing statistics (empty or all-NaN weights) are None."""
+    missing statistics (empty or all-NaN weights) are None. "model_bytes": the normalized model
+    (qviz.model.load.normalize: onnxruntime folds its constants HERE, in the worker), which the
+    server loads with `load_model(..., normalized=Normalization.from_dict(summary["normalization"]))`."""
     loaded = load_upload(data)
     layers = layer_table(loaded)
     stats = weight_stats(loaded, layers)
@@ -91,6 +103,7 @@ def describe_upload(data: bytes) -> dict:
         "summary": loaded.summary(),
         "layers": [dataclasses.asdict(layer) for layer in layers],
         "weight_stats": [{k: _plain(v) for k, v in row.items()} for row in stats.to_dict("records")],
+        "model_bytes": loaded.model_bytes,
     }
 
 
@@ -130,8 +143,37 @@ def run_model(data: bytes, feeds: dict) -> dict:
 
 
 @task
+def smoke_run(data: bytes, rows: int) -> dict:
+    """run_model on one generated batch of `rows` made here from the model itself
+    (qviz.model.load.model_inputs: the declared shapes, a fixed batch as is, free dynamic dims
+    at a size the model runs on, integers within its Gathers): {"outputs", "inputs": [[name, shape]]}."""
+    loaded = load_upload(data)
+    feed = model_inputs(loaded, rows, one_batch=True)
+    return {**_run(loaded.model_bytes, feed), "inputs": [[name, list(x.shape)] for name, x in feed.items()]}
+
+
+@task
 def simulate_and_run(data: bytes, config_json: str, calib, feeds: dict) -> dict:
     """The simulated model of `config_json` (calibrated on `calib`: None, an array, a dict
     or a list of feeds) run on `feeds`."""
     config = ModelConfig.from_json(config_json)
     return _run(Simulator(load_upload(data), calib).simulate(config), feeds)
+
+
+DATA_OPTIONS = ("preprocess", "tokenizer", "classes", "seq_len")
+
+
+@task
+def read_data_upload(name: str, data: bytes, inputs: list, options: dict) -> dict:
+    """An uploaded data file read for the model inputs `inputs` (the summary's {"name", "dtype",
+    "shape"} dicts) by qviz.model.load.data_files.read_data_bytes: decoding images and running a
+    tokenizer on user bytes happen here, within the worker's limits. `options`: preprocess
+    (JSON text), tokenizer (bytes), classes (list), seq_len; others are refused."""
+    unknown = sorted(set(options) - set(DATA_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown data options {unknown}")
+    infos = tuple(TensorInfo(i["name"], i["dtype"], None if i["shape"] is None else tuple(i["shape"])) for i in inputs)
+    if options.get("tokenizer") is not None:  # blobs arrive as memoryviews (protocol.recv_frame copy=False)
+        options = {**options, "tokenizer": bytes(options["tokenizer"])}
+    read = read_data_bytes(name, bytes(data), infos, **options)
+    return {"x": read.data.x, "y": read.data.y, "note": read.note}

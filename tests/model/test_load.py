@@ -72,7 +72,8 @@ def test_fp16_weights_keep_their_dtype():
 
 
 def test_constant_node_weights_are_found():
-    loaded = load_model(mf.to_bytes(mf.constant_weights()))
+    """As given (normalize=False); normalized, they are initializers (tests/model/test_normalize.py)."""
+    loaded = load_model(mf.to_bytes(mf.constant_weights()), normalize=False)
     assert {n: loaded.weights.kind(n) for n in loaded.weights} == {
         "cw": "constant",
         "cgw": "constant",

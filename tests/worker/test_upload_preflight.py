@@ -11,6 +11,7 @@ import pytest
 from qviz.evaluate import generated
 from qviz.model import load_model
 from qviz.worker.preflight import smoke_feeds
+from qviz_dev import model_factory as mf
 from qviz_dev.app_pages import metric, open_page, texts, tiny_model, upload
 from qviz_dev.hostile_models import CORPUS
 from qviz_dev.workers import rss_bytes
@@ -36,11 +37,25 @@ def npz_bytes(**arrays) -> bytes:
 def test_smoke_feeds_are_the_first_generated_batch(bundled, model):
     loaded = load_model(tiny_model()) if model == "tiny" else bundled(model).model
     expected = generated(loaded).feeds[0]
-    got = smoke_feeds(loaded.summary()["inputs"])
+    got = smoke_feeds(loaded)
     assert expected.keys() == got.keys()
     for name in got:
         assert got[name].dtype == expected[name].dtype
         np.testing.assert_array_equal(got[name], expected[name])
+
+
+def test_smoke_run_uses_the_declared_shapes_or_sizes_the_model_runs_on(short_limits):
+    """In the worker, from the model itself: a fixed 1 x 3 x 8 x 8 is fed exactly; dynamic H, W
+    that only run at H x W = 1024 (a detector's stride rule) get 32, not the default 8."""
+    from onnx import helper
+
+    from qviz.worker.preflight import smoke_run
+
+    assert dict(smoke_run(mf.to_bytes(mf.conv_net(batch=1)))["inputs"]) == {"x": [1, 3, 8, 8]}
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["y"])]
+    inits = [mf.init("shape", np.array([0, 1024], np.int64)), mf.init("w", mf.rand((1024, 2)))]
+    model = mf.make_model(nodes, [mf.vinfo("x", ["N", 1, "H", "W"])], [mf.vinfo("y", ["N", 2])], inits)
+    assert dict(smoke_run(mf.to_bytes(model))["inputs"]) == {"x": [64, 1, 32, 32]}
 
 
 @pytest.mark.parametrize(
@@ -69,6 +84,30 @@ def test_valid_upload_loads_and_shows_its_summary(short_limits):
     assert any("tiny.onnx" in text for text in texts(at, ("text",)))
 
 
+def test_upload_is_normalized_in_the_worker_not_in_the_server(short_limits, monkeypatch):
+    """ConstantOfShape weights at opset 9 (ONNX's light zoo): the worker folds and upgrades them;
+    the server loads the worker's bytes and shows what was done, without normalizing itself."""
+    import hashlib
+
+    from qviz.model.load import loader
+
+    data = mf.to_bytes(mf.constant_of_shape_weights())
+    normalized_here = []
+    real = loader.normalize_model
+
+    def spy(model, raw, **kwargs):
+        normalized_here.append(hashlib.sha256(raw).hexdigest())
+        return real(model, raw, **kwargs)
+
+    monkeypatch.setattr(loader, "normalize_model", spy)
+    at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "light.onnx", data)
+    assert not at.exception and not at.error
+    assert (metric(at, "sum_layers"), metric(at, "sum_opset")) == ("1", "21")
+    assert any("folded by onnxruntime into 2 initializers" in x for x in texts(at, ("info",)))
+    assert hashlib.sha256(data).hexdigest() not in normalized_here
+    assert at.session_state["model_source"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
 def test_npz_whose_first_batch_bombs_is_refused(short_limits):
     """ConstantOfShape(shape input): generated inputs (0..3) pass, the user's [32768, 16384] does not."""
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "cos.onnx", CORPUS["cos_runtime_bomb"].data)
@@ -82,13 +121,13 @@ def test_npz_whose_first_batch_bombs_is_refused(short_limits):
 
 def test_busy_pool_is_not_remembered(monkeypatch):
     """A "busy" refusal is about the server, not the file: the next run tries the same file again."""
-    import qviz.ui.upload
+    import qviz.ui.models
     from qviz.worker import WorkerError
 
     def busy(data):
         raise WorkerError("the server is busy: try again in a moment", "busy")
 
-    monkeypatch.setattr(qviz.ui.upload, "preflight_model", busy)
+    monkeypatch.setattr(qviz.ui.models, "preflight_model", busy)
     at = upload(open_page("qviz/views/model.py"), "model_upload_onnx", "m.onnx", tiny_model("busy_fc"))
     assert len(at.error) == 1 and "the server is busy" in at.error[0].value
     monkeypatch.undo()

@@ -47,6 +47,17 @@ def test_describe_in_a_worker_matches_in_process(pool, name):
         assert all(_same(got[k], want[k]) for k in want), (got, want)
 
 
+def test_describe_returns_the_model_normalized_in_the_worker(pool):
+    """Weights from ConstantOfShape at opset 9: folded and upgraded in the worker, the same bytes
+    and record as in this process (qviz.model.load.normalize)."""
+    data = mf.to_bytes(mf.constant_of_shape_weights())
+    info = describe_upload(data, pool=pool)
+    loaded = load_model(data)
+    assert info["model_bytes"] == loaded.model_bytes != data
+    assert info["summary"]["normalization"] == loaded.normalization.to_dict()
+    assert [x["id"] for x in info["layers"]] == ["conv"]
+
+
 def _listify(value):
     if isinstance(value, (list, tuple)):
         return [_listify(v) for v in value]

@@ -16,7 +16,9 @@
     >>> integer_ops_report(data)                              # kernels.py
     {'/net/net.0/Gemm': 'integer', '/net/net.2/Gemm': 'integer', '/net/net.4/Gemm': 'integer'}
 
-Forms (native.py has the table): `qdq` layers go through onnxruntime's own quantize_static
+Forms (native.py has the table, and which layers deploy a simulation-only fallback —
+LSTM/GRU activations, layers inside If/Loop/Scan bodies: `deploy_notes` lists them, the other
+layers deploy as asked): `qdq` layers go through onnxruntime's own quantize_static
 (QDQ format, per-channel weights, the activation scale/zero point of each quantized layer
 input given explicitly from qviz's calibration so they follow the spec's estimator; the
 tensors between layers that onnxruntime also quantizes — Add, Clip, pooling outputs — get its
@@ -26,6 +28,14 @@ is re-quantized to input_scale * weight_scale). `weight_only` layers get their i
 weights behind a DequantizeLinear (blocked for groups, int4 needs opset 21), `fp16` layers run
 in float16 with Casts around the op, float and already-quantized layers are left alone.
 Configs without a native form raise SpecError naming every such layer and why.
+
+float16 models stay float16: onnxruntime's quantize_static quantizes them with float16 scales
+(qviz gives it float16 activation scales too, and its weight scales are written back as
+float16); the Simulator rounds its scales to float16 the same way, so both compute the same
+grid. onnxruntime's CPU provider has no float16 QDQ fusion: it runs DQ -> op -> Q with Casts
+to float32 around the op ("float fallback" in the kernel report), the weights stay int8. A
+weight stored float16 behind a Cast (float16 storage, float32 compute) or held by a Constant
+node is given to the quantizer as a plain initializer of the type the node reads (exact).
 The result passes onnx.checker (full_check) before it is returned.
 
 # NOTE: with graph optimizations on, onnxruntime fuses DequantizeLinear -> MatMul (weight-only)
@@ -46,11 +56,13 @@ import onnx
 from onnx import ModelProto, TensorProto, helper
 
 from qviz.config import ModelConfig
-from qviz.model.deploy.native import native_form
+from qviz.model.deploy.native import SIMULATION_ONLY, native_form
 from qviz.model.deploy.ort_overrides import describe_spec, to_ort_overrides
-from qviz.model.load.layer_table import Layer
+from qviz.model.load.layer_table import Layer, layer_graph, layer_node
+from qviz.model.load.subgraphs import GraphPath, graph_at
+from qviz.model.safety import iter_graphs
 from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
-from qviz.model.simulate.resolve import LayerSpecs, resolve_layer_specs
+from qviz.model.simulate.resolve import LayerSpecs, requantized, resolve_layer_specs
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import quantize
 from qviz.quant.spec import SpecError
@@ -63,42 +75,67 @@ ONNX_INT = {
     (4, True): TensorProto.INT4,
     (4, False): TensorProto.UINT4,
 }
-FP16_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
 def deployable(config: ModelConfig, layers: list[Layer], weights=None) -> list[str]:
     """Every layer of `config` that has no native onnxruntime form, as "layer 'id' (spec): why".
 
-    `weights` (a WeightStore, e.g. loaded.weights) adds the check that QDQ layers read a
-    plain float32 initializer, which onnxruntime's quantize_static needs.
+    Simulation-only fallbacks (native.py: an LSTM's activations, a layer inside an If body)
+    are not problems: `deploy_notes` lists them. `weights` is accepted for older callers and
+    not needed: a weight in a Constant node, or stored float16 behind a Cast, is made a plain
+    initializer before onnxruntime's quantizer sees it.
     """
     specs = resolve_layer_specs(layers, config)
+    asked = set(requantized(layers, config))
     problems = []
     for layer in layers:
         form, why = native_form(layer, specs[layer.id])
-        if form == "fp16" and layer.op_type not in FP16_OPS:
-            form, why = None, f"float16 on {layer.op_type}: only {', '.join(FP16_OPS)} are deployed in float16"
-        if form == "qdq" and not _plain_weight(layer, weights):
-            form, why = (
-                None,
-                (
-                    "the weight is not a float32 initializer read directly by the node (a Constant node "
-                    "or a Cast): onnxruntime's quantizer needs one (fold constants first)"
-                ),
-            )
-        if form is None:
-            s = specs[layer.id]
-            problems.append(
-                f"layer {layer.id!r} (weights {describe_spec(s.weights)}, "
-                f"activations {describe_spec(s.activations)}): {why}"
-            )
+        if layer.id in asked:
+            problems.append(f"layer {layer.id!r}: already quantized in the model: qviz does not quantize it again")
+        elif form is None:
+            problems.append(f"layer {layer.id!r} ({_describe(specs[layer.id])}): {why}")
     return problems
 
 
-def _plain_weight(layer: Layer, weights) -> bool:
-    if weights is None:
-        return True
-    return weights.kind(layer.weight_name) == "initializer" and layer.weight_dtype == "float32"
+def deploy_notes(config: ModelConfig, layers: list[Layer], model: ModelProto | None = None) -> list[str]:
+    """What a deployment of `config` does not do as simulated, one "layer 'id' (spec): why" each
+    (`model` adds the reasons only the graph shows: a grouped ConvTranspose)."""
+    specs = resolve_layer_specs(layers, config)
+    extra = _graph_fallbacks(layers, specs, model) if model is not None else {}
+    notes = []
+    for layer in layers:
+        form, why = ("weight_only", extra[layer.id]) if layer.id in extra else native_form(layer, specs[layer.id])
+        if form is not None and why:
+            notes.append(f"layer {layer.id!r} ({_describe(specs[layer.id])}): {why}; deployed as {form}")
+    return notes
+
+
+def _graph_fallbacks(layers: list[Layer], specs: dict, model: ModelProto) -> dict[str, str]:
+    """{layer id: note} of QDQ layers that deploy weight-only for a reason in the graph.
+
+    # NOTE: onnxruntime's quantizer fails on a grouped ConvTranspose with per-channel weights
+    # and a bias: the weight has M/group scales (axis 1), the bias M values ("operands could
+    # not be broadcast").
+    """
+    out = {}
+    for x in layers:
+        w = specs[x.id].weights
+        if (
+            x.op_type != "ConvTranspose"
+            or native_form(x, specs[x.id])[0] != "qdq"
+            or w is None
+            or w.granularity == "tensor"
+        ):
+            continue
+        group = next((a.i for a in layer_node(model, x).attribute if a.name == "group"), 1)
+        if group > 1 and x.bias_name:
+            why = "onnxruntime's quantizer cannot quantize the bias of a grouped ConvTranspose with per-channel weights"
+            out[x.id] = f"{SIMULATION_ONLY}: activations stay float: {why}"
+    return out
+
+
+def _describe(s: LayerSpecs) -> str:
+    return f"weights {describe_spec(s.weights)}, activations {describe_spec(s.activations)}"
 
 
 def needs_reduce_range() -> bool:
@@ -122,32 +159,38 @@ def deploy(
     to compare the two exactly, give the config 7-bit weights, or pass reduce_range=False.
     """
     sim = simulator or Simulator(model, calib_x)
+    sim.check_requantization(config)
     if reduce_range if reduce_range is not None else needs_reduce_range():
         config = _reduced(config, sim.layers)
-    problems = deployable(config, sim.layers, sim.loaded.weights)
+    problems = deployable(config, sim.layers)
     if problems:
         raise SpecError(f"{len(problems)} layer(s) have no onnxruntime form: " + "; ".join(problems))
+    for layer_id in _graph_fallbacks(sim.layers, resolve_layer_specs(sim.layers, config), sim.proto):
+        config = config.with_layer(layer_id, replace(config.for_layer(layer_id), activations=None))
     specs = resolve_layer_specs(sim.layers, config)
     forms = {x.id: native_form(x, specs[x.id])[0] for x in sim.layers}
-    proto = _named_copy(sim.proto, sim.layers)
+    proto = _named_copy(sim, forms)
+    names = {x.id: _locator(proto, x) for x in sim.layers}
     if "qdq" in forms.values():
         proto = _quantize_static(proto, sim, config, sim.layers, specs, forms)
-    out = _apply_forms(GraphEditor(proto), sim, specs, forms)
+    out = _apply_forms(GraphEditor(proto), sim, specs, forms, names)
     onnx.checker.check_model(out, full_check=True)
     return out.SerializeToString()
 
 
-def _apply_forms(ed: GraphEditor, sim: Simulator, specs: dict, forms: dict) -> ModelProto:
+def _apply_forms(ed: GraphEditor, sim: Simulator, specs: dict, forms: dict, names: dict) -> ModelProto:
     """Engine weights into the QDQ layers, weight-only DequantizeLinear, float16 layers."""
-    index = {n.name: i for i, n in enumerate(ed.nodes) if n.name}
     for layer in sim.layers:
-        node_name = layer.node_name or layer.id
-        if forms[layer.id] == "qdq":
-            _engine_weights(ed, index[node_name], layer, specs[layer.id], sim)
-        elif forms[layer.id] == "weight_only":
-            _weight_only(ed, index[node_name], layer, specs[layer.id], sim)
-        elif forms[layer.id] == "fp16":
-            _fp16(ed, index[node_name], layer, sim)
+        form = forms[layer.id]
+        if form not in ("qdq", "weight_only", "fp16"):
+            continue
+        path, i = _locate(ed.model, names[layer.id])
+        if form == "qdq":
+            _engine_weights(ed, i, layer, specs[layer.id], sim)
+        elif form == "weight_only":
+            _weight_only(ed, path, i, layer, specs[layer.id], sim)
+        else:
+            _fp16(ed, path, i, layer, sim)
     return ed.finish()
 
 
@@ -163,29 +206,97 @@ def _reduced(config: ModelConfig, layers: list[Layer]) -> ModelConfig:
     return config
 
 
-def _named_copy(proto: ModelProto, layers: list[Layer]) -> ModelProto:
-    """A copy where every layer node has a name (its layer id): quantize_static works by name."""
-    m = ModelProto()
-    m.CopyFrom(proto)
-    for layer in layers:
-        node = m.graph.node[layer.position]
-        if not node.name:
-            node.name = layer.id
-    return m
+def _named_copy(sim: Simulator, forms: dict) -> ModelProto:
+    """A copy where every layer node and every node holding one in a subgraph has a name unique
+    in its graph (quantize_static works by name; `_locate` finds the nodes again after it), and
+    QDQ layers read their weight (and bias) as a plain initializer of the type the node reads.
+
+    # NOTE: why plain initializers: quantize_static quantizes a weight only when the node reads
+    # an initializer directly. A float16-stored weight behind a Cast (fp16 storage, float32
+    # compute) or a Constant node's output would stay float; its values are exact as float32.
+    """
+    ed = GraphEditor(sim.proto)  # a copy; only names and initializers are added (no node moves)
+    m = ed.model
+    taken = {n.name for g in iter_graphs(m.graph) for n in g.node if n.name}
+    for layer in sim.layers:
+        for k in range(len(layer.graph_path)):
+            _ensure_name(taken, graph_at(m.graph, layer.graph_path[:k]), layer.graph_path[k][0], "qviz_subgraph")
+        _ensure_name(taken, layer_graph(m, layer), layer.position, layer.id)
+        if forms[layer.id] == "qdq":
+            _plain_initializers(ed, m, layer, sim)
+    return ed.finish()
+
+
+def _ensure_name(taken: set[str], graph: onnx.GraphProto, index: int, base: str) -> None:
+    """Name the node `base` (or `base_2`...) unless its name is already unique in its graph."""
+    node = graph.node[index]
+    if node.name and sum(n.name == node.name for n in graph.node) == 1:
+        return
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    node.name = name
+
+
+def _plain_initializers(ed: GraphEditor, m: ModelProto, layer: Layer, sim: Simulator) -> None:
+    node = layer_node(m, layer)
+    inits = {t.name for t in m.graph.initializer}
+    slots = [(layer.weight_input, layer.weight_name)]
+    if layer.bias_name and layer.bias_name in sim.loaded.weights and len(node.input) > 2:
+        slots.append((2, layer.bias_name))
+    for j, key in slots:
+        if node.input[j] in inits:
+            continue
+        elem = tensor_elem_type(m, node.input[j]) or TensorProto.FLOAT
+        x = np.asarray(sim.loaded.weights[key]).astype(helper.tensor_dtype_to_np_dtype(elem))
+        node.input[j] = ed.add_initializer(f"{node.input[j]}_plain", x)
+
+
+def _locator(m: ModelProto, layer: Layer) -> tuple:
+    """Names leading to `layer`'s node: (holder name, attribute, index)* then the node's name."""
+    steps: list = []
+    for k, (index, attr, j) in enumerate(layer.graph_path):
+        steps.append((graph_at(m.graph, layer.graph_path[:k]).node[index].name, attr, j))
+    return (*steps, layer_node(m, layer).name)
+
+
+def _locate(m: ModelProto, locator: tuple) -> tuple[GraphPath, int]:
+    """(graph path, node index) of a `_locator` in `m` (after quantize_static moved nodes)."""
+    *steps, name = locator
+    g = m.graph
+    path: GraphPath = ()
+    for holder, attr, j in steps:
+        index = next(i for i, n in enumerate(g.node) if n.name == holder)
+        path = (*path, (index, attr, j))
+        g = graph_at(m.graph, path)
+    return path, next(i for i, n in enumerate(g.node) if n.name == name)
 
 
 def _quantize_static(proto, sim, config, layers, specs, forms) -> ModelProto:
     """onnxruntime's quantize_static on `proto`, where the model's sessions run (it calibrates)."""
-    qparams = {x.inputs[0]: sim.qparams(x.inputs[0], specs[x.id].activations) for x in layers if forms[x.id] == "qdq"}
-    overrides = to_ort_overrides(None, config, qparams, layers=_renamed(layers))
+    qparams = {}
+    for x in layers:
+        if forms[x.id] == "qdq":
+            key = sim.activation_key(x)
+            assert key is not None  # a qdq layer has an activation input
+            scale, zp = sim.qparams(key, specs[x.id].activations)
+            if sim.activations()[key].dtype == np.float16:  # a float16 model's scales are float16
+                scale = np.asarray(scale).astype(np.float16)
+            qparams[x.inputs[0]] = scale, zp
+    overrides = to_ort_overrides(None, config, qparams, layers=_renamed(proto, layers))
     data = sim.loaded.executor.quantize_static(proto.SerializeToString(), sim.feeds(), overrides)
     return onnx.load_model_from_string(data)
 
 
-def _renamed(layers: list[Layer]) -> list[Layer]:
-    from dataclasses import replace
-
-    return [x if x.node_name else replace(x, node_name=x.id) for x in layers]
+def _renamed(proto: ModelProto, layers: list[Layer]) -> list[Layer]:
+    """The layers with the node names of `proto` (_named_copy), weights as the nodes read them."""
+    out = []
+    for x in layers:
+        node = layer_node(proto, x)
+        out.append(replace(x, node_name=node.name, weight_name=node.input[x.weight_input]))
+    return out
 
 
 def _producer(ed: GraphEditor, name: str):
@@ -197,8 +308,13 @@ def _inits(ed: GraphEditor) -> dict[str, TensorProto]:
 
 
 def _replace_init(ed: GraphEditor, name: str, x: npt.ArrayLike) -> None:
+    """Put `x` in initializer `name`, in its stored type when that is a float (float16 scales
+    of a float16 model stay float16)."""
     t = _inits(ed)[name]
-    t.CopyFrom(onnx.numpy_helper.from_array(np.asarray(x), name))
+    x = np.asarray(x)
+    if x.dtype.kind == "f" and t.data_type in (TensorProto.FLOAT16, TensorProto.FLOAT):
+        x = x.astype(helper.tensor_dtype_to_np_dtype(t.data_type))
+    t.CopyFrom(onnx.numpy_helper.from_array(x, name))
 
 
 def _engine_weights(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simulator) -> None:
@@ -245,7 +361,8 @@ def _requantize_bias(ed: GraphEditor, node, layer: Layer, w_scale, sim: Simulato
     assert layer.bias_name is not None  # the caller checked
     inits = _inits(ed)
     x_scale = onnx.numpy_helper.to_array(inits[xdq.input[1]]).astype(np.float32)
-    b_scale = (x_scale * np.asarray(w_scale, np.float32).reshape(-1)).astype(np.float32)
+    stored = helper.tensor_dtype_to_np_dtype(inits[bdq.input[1]].data_type)  # float16 in a float16 model
+    b_scale = (x_scale * np.asarray(w_scale, np.float32).reshape(-1)).astype(stored).astype(np.float32)
     b = np.asarray(sim.loaded.weights[layer.bias_name], dtype=np.float32)
     limit = np.iinfo(np.int32)
     q = np.clip(np.rint(b / b_scale), limit.min, limit.max).astype(np.int32)
@@ -255,8 +372,9 @@ def _requantize_bias(ed: GraphEditor, node, layer: Layer, w_scale, sim: Simulato
         _replace_init(ed, bdq.input[2], np.zeros(b_scale.shape if b_scale.size > 1 else (), np.int32))
 
 
-def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simulator) -> None:
-    """Integer weights behind a DequantizeLinear (per tensor, per channel or blocked)."""
+def _weight_only(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, s: LayerSpecs, sim: Simulator) -> None:
+    """Integer weights behind a DequantizeLinear (per tensor, per channel or blocked), in the
+    graph holding the node (`path`: an If branch or a Loop body keeps its own)."""
     w = s.weights
     assert w is not None  # form "weight_only" (native_form)
     if (w.bits == 4 or w.granularity == "group") and _opset(ed.model) < 21:
@@ -265,19 +383,20 @@ def _weight_only(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: Simu
         )
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), w)
     assert r.q is not None  # scheme=int
-    node = ed.nodes[i]
-    elem = tensor_elem_type(ed.model, node.input[layer.weight_input]) or TensorProto.FLOAT
+    node = ed.graph(path).node[i]
+    elem = tensor_elem_type(ed.model, node.input[layer.weight_input], path) or TensorProto.FLOAT
     qtype = ONNX_INT[(w.bits, w.signed)]
-    base = layer.weight_name
-    q = ed.add_tensor(int_tensor(f"{base}_q", qtype, r.q))
-    zp = ed.add_tensor(int_tensor(f"{base}_zp", qtype, np.asarray(r.zero_point)))
-    scale = ed.add_initializer(f"{base}_scale", np.asarray(r.scale).astype(helper.tensor_dtype_to_np_dtype(elem)))
+    base = node.input[layer.weight_input]
+    q = ed.add_tensor(int_tensor(f"{base}_q", qtype, r.q), path)
+    zp = ed.add_tensor(int_tensor(f"{base}_zp", qtype, np.asarray(r.zero_point)), path)
+    scale = ed.add_initializer(f"{base}_scale", np.asarray(r.scale).astype(helper.tensor_dtype_to_np_dtype(elem)), path)
     out = ed.unique(f"{base}_dq")
     attrs: dict[str, Any] = {} if w.granularity == "tensor" else {"axis": w.axis}
     if w.granularity == "group":
         attrs["block_size"] = w.group_size
-    ed.insert_before(i, [helper.make_node("DequantizeLinear", [q, scale, zp], [out], name=ed.unique(out), **attrs)])
-    ed.set_input(i, layer.weight_input, out)
+    dq = helper.make_node("DequantizeLinear", [q, scale, zp], [out], name=ed.unique(out), **attrs)
+    ed.insert_before(i, [dq], path)
+    ed.set_input(i, layer.weight_input, out, path)
 
 
 def int_tensor(name: str, qtype: int, q: np.ndarray) -> TensorProto:
@@ -294,26 +413,27 @@ def int_tensor(name: str, qtype: int, q: np.ndarray) -> TensorProto:
     return onnx.numpy_helper.from_array(q.astype(helper.tensor_dtype_to_np_dtype(qtype)), name)
 
 
-def _fp16(ed: GraphEditor, i: int, layer: Layer, sim: Simulator) -> None:
+def _fp16(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, sim: Simulator) -> None:
     """Run the op in float16: Cast the activation in, fp16 weight and bias, Cast the output back."""
-    node = ed.nodes[i]
-    if tensor_elem_type(ed.model, node.input[layer.weight_input]) == TensorProto.FLOAT16:
+    node = ed.graph(path).node[i]
+    if tensor_elem_type(ed.model, node.input[layer.weight_input], path) == TensorProto.FLOAT16:
         return  # already a float16 op
     w = np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32)
-    ed.set_input(i, layer.weight_input, ed.add_initializer(f"{layer.weight_name}_fp16", w.astype(np.float16)))
+    base = node.input[layer.weight_input]
+    ed.set_input(i, layer.weight_input, ed.add_initializer(f"{base}_fp16", w.astype(np.float16), path), path)
     if layer.bias_name and layer.bias_name in sim.loaded.weights and len(node.input) > 2:
         b = np.asarray(sim.loaded.weights[layer.bias_name], dtype=np.float32).astype(np.float16)
-        ed.set_input(i, 2, ed.add_initializer(f"{layer.bias_name}_fp16", b))
+        ed.set_input(i, 2, ed.add_initializer(f"{node.input[2]}_fp16", b, path), path)
     x16 = ed.unique(f"{layer.inputs[0]}_fp16")
-    ed.insert_before(
-        i, [helper.make_node("Cast", [layer.inputs[0]], [x16], name=ed.unique(x16), to=TensorProto.FLOAT16)]
-    )
+    cast_in = helper.make_node("Cast", [layer.inputs[0]], [x16], name=ed.unique(x16), to=TensorProto.FLOAT16)
+    ed.insert_before(i, [cast_in], path)
     for j, name in enumerate(node.input):
         if name == layer.inputs[0]:
-            ed.set_input(i, j, x16)
+            ed.set_input(i, j, x16, path)
     y, y16 = node.output[0], ed.unique(f"{node.output[0]}_fp16")
     node.output[0] = y16
-    ed.insert_before(i + 1, [helper.make_node("Cast", [y16], [y], name=ed.unique(f"{y}_cast"), to=TensorProto.FLOAT)])
+    cast_out = helper.make_node("Cast", [y16], [y], name=ed.unique(f"{y}_cast"), to=TensorProto.FLOAT)
+    ed.insert_before(i + 1, [cast_out], path)
 
 
 def _opset(model: ModelProto) -> int:

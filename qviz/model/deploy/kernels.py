@@ -54,7 +54,7 @@ def optimized_graph(
 
 def integer_ops_report(model_bytes: bytes, executor=LOCAL) -> dict[str, str]:
     """{layer id: 'integer' | 'float fallback' | 'float'} for a (deployed) model (module doc)."""
-    layers = layer_table(load_model(model_bytes))
+    layers = layer_table(load_model(model_bytes, normalize=False))  # built by qviz: no onnxruntime folding here
     opt = optimized_graph(model_bytes, executor=executor)
     by_name = {n.name: n for n in opt.graph.node if n.name}
     report = {}

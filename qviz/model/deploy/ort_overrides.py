@@ -113,6 +113,8 @@ def _act_override(a, qp) -> dict:
     d: dict[str, Any] = {"quant_type": ort_type(a)}
     if qp is not None:
         d["scale"], d["zero_point"] = float(np.asarray(qp[0]).reshape(())), int(np.asarray(qp[1]).reshape(()))
+        if np.asarray(qp[0]).dtype == np.float16:  # a float16 tensor: onnxruntime wants a float16 scale
+            d["scale_dtype"] = "float16"
     else:
         d["symmetric"] = a.symmetric
     return d

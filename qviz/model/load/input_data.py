@@ -19,9 +19,13 @@ Rules (every violation is a SpecError naming the key):
   SpecError too (never a MemoryError / NotImplementedError / RuntimeError);
 - keys: "x" for a one-input model (its input name is accepted too), else one key per model
   input name; "y" optional; no others;
-- each input array: numeric, the input's rank, every fixed dim of the model equal, >= 1 row;
-  floats become the input's float type (float32 usually); integer inputs keep integers;
-- y: one integer label per row (1-D, same length as the inputs).
+- each input array: numeric, the input's rank, every fixed dim of the model equal, >= 1 row
+  along its batch axis (qviz.model.load.batches.batch_axes: the first dim, or the dim named like
+  the batch); floats become the input's float type (float32 usually); integers stay integers;
+- a 0-d (scalar) input, e.g. a sample rate `sr`: one value (0-d, or any array of one element),
+  fed unchanged with every batch;
+- y: one integer label per row (1-D, same length as the inputs), or per row and position (2-D,
+  for sequence outputs).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qviz.model.load.batches import batch_axes
 from qviz.quant.spec import SpecError
 
 MAX_BYTES = 256 * 2**20
@@ -58,11 +63,15 @@ def read_inputs_npz(data: bytes, inputs, max_bytes: int = MAX_BYTES, what: str =
             f"{what}: keys must be {', '.join(names)} (and optional y); "
             f"missing {missing or 'none'}, unexpected {unknown or 'none'}"
         )
-    xs = {name: _check_input(name, arrays[name], info, what) for name, info in zip(names, inputs, strict=True)}
-    rows = {len(v) for v in xs.values()}
-    if len(rows) != 1:
+    axes = batch_axes(inputs)
+    xs = {
+        name: _check_input(name, arrays[name], info, what, axes.get(info.name))
+        for name, info in zip(names, inputs, strict=True)
+    }
+    rows = {v.shape[axes.get(info.name, 0)] for v, info in zip(xs.values(), inputs, strict=True) if v.ndim}
+    if len(rows) > 1:
         raise SpecError(f"{what}: every input needs the same number of rows; got {sorted(rows)}")
-    n = rows.pop()
+    n = rows.pop() if rows else 1
     y = _check_labels(arrays.get("y"), n, what)
     return InputData(x=xs[names[0]] if len(inputs) == 1 else xs, y=y, rows=n)
 
@@ -128,21 +137,25 @@ def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
         )
 
 
-def _check_input(name: str, x: np.ndarray, info, what: str) -> np.ndarray:
+def _check_input(name: str, x: np.ndarray, info, what: str, axis: int | None) -> np.ndarray:
     if x.dtype.kind not in "biuf":
         raise SpecError(f"{what}: {name} must be numeric; got dtype {x.dtype}")
+    if info.shape == ():  # a scalar input: one value for every batch
+        if x.size != 1:
+            raise SpecError(f"{what}: {name} is a scalar input: give one value; got shape {x.shape}")
+        x = x.reshape(())
     shape = info.shape or ()
     if info.shape is not None and x.ndim != len(shape):
         raise SpecError(f"{what}: {name} must have {len(shape)} dimensions {tuple(shape)}; got shape {x.shape}")
     for i, (want, got) in enumerate(zip(shape, x.shape, strict=False)):
-        if isinstance(want, int) and want > 0 and i > 0 and want != got:
+        if isinstance(want, int) and want > 0 and i != axis and want != got:
             raise SpecError(f"{what}: {name} dimension {i} must be {want}; got shape {x.shape}")
-    if x.ndim == 0 or len(x) == 0:
+    if x.ndim and x.shape[axis or 0] == 0:
         raise SpecError(f"{what}: {name} needs at least one row; got shape {x.shape}")
     target = _input_dtype(info.dtype)
     if x.dtype.kind == "f" and target.kind != "f":
         raise SpecError(f"{what}: {name} must hold {info.dtype} values; got {x.dtype}")
-    return np.ascontiguousarray(x.astype(target))
+    return np.array(x, dtype=target, order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
 
 
 def _input_dtype(name: str) -> np.dtype:
@@ -157,6 +170,8 @@ def _input_dtype(name: str) -> np.dtype:
 def _check_labels(y, n: int, what: str):
     if y is None:
         return None
-    if y.dtype.kind not in "iub" or y.ndim != 1 or len(y) != n:
-        raise SpecError(f"{what}: y must be {n} integer labels (1-D); got dtype {y.dtype}, shape {y.shape}")
+    if y.dtype.kind not in "iub" or y.ndim not in (1, 2) or len(y) != n:
+        raise SpecError(
+            f"{what}: y must be {n} integer labels (1-D, or 2-D with one per position); got dtype {y.dtype}, shape {y.shape}"
+        )
     return y.astype(np.int64)

@@ -34,14 +34,24 @@ Stable id: node name, else the weight's name, else `op_type#index` (ONNX names a
 optional). LSTM/GRU give two layers; with a node name their ids are `name:W` and `name:R`.
 A repeated id gets `~2`, `~3`... appended (in graph order, so ids stay stable).
 
+Subgraphs (If branches, Loop/Scan bodies; Silero-style models keep every layer there) are
+searched too, depth first at the node holding them. A layer there has `graph` (the label of
+its graph, `If_0/then_branch`, see subgraphs.py) and `graph_path` (how code finds it again);
+`position` indexes that graph's nodes (`layer_node(model, layer)` finds the node). Its id is
+the node name, else `graph/op_type#index` (`If_0/then_branch/Conv#3`: a weight's name may
+repeat in a sibling branch); a name already taken becomes `graph/name`. Main-graph ids never
+depend on the subgraphs. A weight inside a subgraph may live in an enclosing graph (outer
+scope); `weight_name` is its key in the WeightStore.
+
 MACs are per inference with every dynamic dim set to 1 (see `shapes.infer_shapes`); None
-when a shape is unknown. `position` is the node's index in the graph (ONNX requires nodes
-in topological order).
+when a shape is unknown (and per iteration inside a Loop/Scan body). `position` is the node's
+index in its graph (ONNX requires nodes in topological order).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 
 import onnx
@@ -50,6 +60,7 @@ from onnx import ModelProto
 
 from qviz.model.load.loader import LoadedModel
 from qviz.model.load.shapes import infer_shapes
+from qviz.model.load.subgraphs import GraphPath, graph_at, node_subgraphs, node_tag, path_text
 from qviz.model.load.weights import WeightStore
 
 PASS_THROUGH = ("Identity", "Cast")
@@ -77,6 +88,8 @@ class Layer:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     quantized: bool
+    graph: str = ""  # "" = the main graph, else the label of the subgraph holding the node
+    graph_path: GraphPath = ()  # how to find that subgraph (subgraphs.py); position indexes its nodes
 
 
 @dataclass(frozen=True)
@@ -127,28 +140,59 @@ def _candidates(node: onnx.NodeProto) -> list[_Candidate]:
 
 
 class _Graph:
-    """Lookups over the top-level graph: producers, constants, shapes."""
+    """Lookups over one graph (the main graph or a subgraph): producers, constants, shapes.
 
-    def __init__(self, model: ModelProto, weights: WeightStore):
-        self.weights = weights
-        self.producer = {o: n for n in model.graph.node for o in n.output if o}
-        self.shapes = infer_shapes(model)
+    A subgraph's `parent` is its enclosing graph: names it does not define are looked up there
+    (ONNX outer scope). Its own inputs (a Loop's iteration count, a Scan's slices) are never
+    constant.
+    """
+
+    def __init__(
+        self,
+        graph: onnx.GraphProto,
+        weights: WeightStore,
+        shapes: dict[str, tuple[int, ...]],
+        path: GraphPath = (),
+        parent: _Graph | None = None,
+    ):
+        self.weights, self.shapes, self.path, self.parent = weights, shapes, path, parent
+        self.producer = {o: n for n in graph.node for o in n.output if o}
+        self.inputs = {v.name for v in graph.input} if parent is not None else set()
+
+    def _find(self, name: str) -> tuple[str, str | onnx.NodeProto] | None:
+        """("weight", store key) or ("node", producer) of `name`, innermost scope first."""
+        scope: _Graph | None = self
+        while scope is not None:
+            key = self.weights.key(name, scope.path)
+            if key is not None:
+                return "weight", key
+            if name in scope.producer:
+                return "node", scope.producer[name]
+            if name in scope.inputs:
+                return None
+            scope = scope.parent
+        return None
 
     def resolve(self, name: str) -> tuple[str, bool] | None:
-        """(stored weight name, via DequantizeLinear?) if `name` is constant, else None."""
+        """(weight key in the store, via DequantizeLinear?) if `name` is constant, else None."""
         seen = 0
         quantized = False
         while name and seen < 16:
-            if name in self.weights:
-                return name, quantized
-            node = self.producer.get(name)
-            if node is None or not node.input:
+            found = self._find(name)
+            if found is None:
                 return None
-            if node.op_type == "DequantizeLinear":
+            kind, what = found
+            if kind == "weight":
+                assert isinstance(what, str)
+                return what, quantized
+            assert isinstance(what, onnx.NodeProto)
+            if not what.input:
+                return None
+            if what.op_type == "DequantizeLinear":
                 quantized = True
-            elif node.op_type not in PASS_THROUGH:
+            elif what.op_type not in PASS_THROUGH:
                 return None
-            name, seen = node.input[0], seen + 1
+            name, seen = what.input[0], seen + 1
         return None
 
 
@@ -180,7 +224,7 @@ def _params(node: onnx.NodeProto, shape, bias: str | None, g: _Graph) -> int:
     return n + (g.weights.size(bias) if bias is not None and bias in g.weights else 0)
 
 
-def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph) -> Layer | None:
+def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph, label: str = "") -> Layer | None:
     resolved = g.resolve(_input(node, cand.weight_input) or "")
     if resolved is None:
         return None
@@ -190,7 +234,12 @@ def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph) -> Lay
     bias = _input(node, cand.bias_input)
     bias_const = g.resolve(bias) if bias else None
     bias = bias_const[0] if bias_const else bias
-    base = (node.name + cand.suffix) if node.name else (weight or f"{node.op_type}#{index}")
+    if node.name:
+        base = node.name + cand.suffix
+    elif g.path:  # inside a subgraph a weight's name may repeat in a sibling branch: the path
+        base = f"{label}/{node.op_type}#{index}{cand.suffix}"
+    else:
+        base = weight or f"{node.op_type}#{index}"
     return Layer(
         id=base,
         op_type=node.op_type,
@@ -209,36 +258,58 @@ def _layer(node: onnx.NodeProto, index: int, cand: _Candidate, g: _Graph) -> Lay
         inputs=tuple(x for i in cand.activation_inputs if (x := _input(node, i))),
         outputs=tuple(o for o in node.output if o),
         quantized=via_dq or node.op_type in QUANTIZED_OPS,
+        graph=label,
+        graph_path=g.path,
     )
 
 
-def _node_layers(node: onnx.NodeProto, index: int, g: _Graph) -> list[Layer]:
+def _node_layers(node: onnx.NodeProto, index: int, g: _Graph, label: str = "") -> list[Layer]:
     cands = _candidates(node)
     if node.op_type in ("LSTM", "GRU"):  # both weights are layers
-        return [x for c in cands if (x := _layer(node, index, c, g))]
+        return [x for c in cands if (x := _layer(node, index, c, g, label))]
     for cand in cands:  # first constant operand wins
-        layer = _layer(node, index, cand, g)
+        layer = _layer(node, index, cand, g, label)
         if layer is not None:
             return [layer]
     return []
 
 
+def _graph_layers(graph: onnx.GraphProto, g: _Graph, label: str) -> list[Layer]:
+    """The layers of `graph` and, at each node holding subgraphs, of those (depth first)."""
+    layers = []
+    for i, node in enumerate(graph.node):
+        layers += _node_layers(node, i, g, label)
+        for attr, k, sub in node_subgraphs(node):
+            here = f"{label}/" if label else ""
+            here += f"{node_tag(node, i)}/{attr}" + (f"[{k}]" if k >= 0 else "")
+            inner = _Graph(sub, g.weights, g.shapes, (*g.path, (i, attr, k)), g)
+            layers += _graph_layers(sub, inner, here)
+    return layers
+
+
 def _dedupe(layers: list[Layer]) -> list[Layer]:
     """Unique ids: a repeated id gets the first free `~2`, `~3`... suffix.
+
+    Main-graph layers are named first, so a subgraph never changes their ids. A subgraph
+    layer whose id repeats anywhere (sibling If branches often hold the same node names)
+    becomes `graph label/id` — in every branch alike — then gets the suffix if still taken.
 
     # NOTE: a suffixed id can already be taken by a real node name: `fc`, `fc~2`, `fc` give
     # `fc`, `fc~2`, `fc~3` (the suffix keeps counting until unused).
     """
+    counts = Counter(x.id for x in layers)
     used: set[str] = set()
-    out = []
-    for layer in layers:
-        new, n = layer.id, 1
+    new_ids: dict[int, str] = {}
+    for i in sorted(range(len(layers)), key=lambda i: bool(layers[i].graph_path)):
+        layer = layers[i]
+        base = f"{layer.graph}/{layer.id}" if layer.graph and counts[layer.id] > 1 else layer.id
+        new, n = base, 1
         while new in used:
             n += 1
-            new = f"{layer.id}~{n}"
+            new = f"{base}~{n}"
         used.add(new)
-        out.append(layer if new == layer.id else replace(layer, id=new))
-    return out
+        new_ids[i] = new
+    return [x if new_ids[i] == x.id else replace(x, id=new_ids[i]) for i, x in enumerate(layers)]
 
 
 def model_and_weights(model: LoadedModel | ModelProto) -> tuple[ModelProto, WeightStore]:
@@ -248,20 +319,31 @@ def model_and_weights(model: LoadedModel | ModelProto) -> tuple[ModelProto, Weig
 
 
 def layer_table(model: LoadedModel | ModelProto) -> list[Layer]:
-    """Every quantizable layer of the top-level graph, in graph order (see module doc)."""
+    """Every quantizable layer, subgraphs included, in graph order (see module doc)."""
     proto, weights = model_and_weights(model)
-    g = _Graph(proto, weights)
-    layers = [x for i, node in enumerate(proto.graph.node) for x in _node_layers(node, i, g)]
-    return _dedupe(layers)
+    g = _Graph(proto.graph, weights, infer_shapes(proto))
+    return _dedupe(_graph_layers(proto.graph, g, ""))
+
+
+def layer_graph(model: ModelProto, layer: Layer) -> onnx.GraphProto:
+    """The graph holding `layer`'s node (the main graph, or an If/Loop/Scan body)."""
+    return graph_at(model.graph, layer.graph_path)
+
+
+def layer_node(model: ModelProto, layer: Layer) -> onnx.NodeProto:
+    """`layer`'s node in `model` (or in a copy of it with the same node order)."""
+    return layer_graph(model, layer).node[layer.position]
 
 
 def layers_dataframe(layers: list[Layer]) -> pd.DataFrame:
-    """One row per layer, columns = Layer fields (tuples shown as 'a x b' / comma lists)."""
+    """One row per layer, columns = Layer fields (tuples shown as 'a x b' / comma lists; graph_path as
+    subgraphs.path_text)."""
     columns = list(Layer.__dataclass_fields__)
     rows = [asdict(x) for x in layers]
     df = pd.DataFrame(rows, columns=columns)
     df["weight_shape"] = df["weight_shape"].map(lambda s: " x ".join(map(str, s)))
     for col in ("inputs", "outputs"):
         df[col] = df[col].map(", ".join)
+    df["graph_path"] = df["graph_path"].map(lambda p: path_text(tuple(tuple(step) for step in p)))
     df["macs"] = df["macs"].astype("Int64")
     return df

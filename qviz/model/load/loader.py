@@ -6,11 +6,18 @@
     (21, 40394, TensorInfo(name='input', dtype='float32', shape=('batch', 1, 8, 8)))
 
 Order of checks (every failure is a ModelError with a short message):
-  1. size cap and empty input; a path is read as bytes, its name never selects the parser
+  1. size cap (max_bytes, default QVIZ_MAX_MODEL_MB or 200 MiB) and empty input; a path is read
+     as bytes, its name never selects the parser; a path's external tensor data is read from
+     its folder, confined to it, and put inline (external_data.py) - bytes keep refusing it in 3
   2. protobuf parse with `onnx.load_model_from_string` (DecodeError -> "not an ONNX model")
   3. no external data anywhere, stored lengths match dims, no constant-shape memory bomb
   4. IR version and opsets within what onnxruntime 1.31 runs; every node's domain allowed
   5. every graph output is produced by a node, an input or an initializer
+  6. normalization (normalize.py: Constant/ConstantOfShape weights folded into initializers,
+     opset upgraded to 21, -1 dims named); a changed model passes 3-5 again. Uploads are
+     normalized in a worker and the server loads the result with `normalized=` (no
+     onnxruntime in the server). `sha256` and `file_size` stay those of the file as given;
+     `model_bytes`, `model` and `opset` are the normalized model's, which every session uses.
 Only then are weights decoded (lazily, see `weights.WeightStore`).
 
 Allowed domains: the ONNX ones ("", "ai.onnx", "ai.onnx.ml") and "com.microsoft" (onnxruntime
@@ -21,7 +28,7 @@ functions the model itself defines. Any other domain is rejected naming the node
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +37,15 @@ import onnx
 from onnx import ModelProto
 
 from qviz.model import safety
+from qviz.model.load.external_data import with_external_data
+from qviz.model.load.normalize import Normalization
+from qviz.model.load.normalize import normalize as normalize_model
 from qviz.model.load.weights import WeightStore, count_nonfinite
 from qviz.model.runtime.executor import LOCAL, Executor
 from qviz.model.safety import ModelError, node_label
 
 DEFAULT_MAX_BYTES = 200 * 2**20
+MAX_MODEL_ENV = "QVIZ_MAX_MODEL_MB"  # the cap in MiB, for the app and its workers (docs/deployment.md)
 
 # What onnxruntime 1.31 accepts (measured: IR 14 and ai.onnx opset 27 are refused).
 MIN_IR_VERSION, MAX_IR_VERSION = 3, 13
@@ -70,12 +81,19 @@ class LoadedModel:
     weights: WeightStore
     nonfinite_weights: dict[str, int] = field(default_factory=dict)
     empty_weights: tuple[str, ...] = ()
+    # What loading changed (normalize.py: notes, the opset as given); sha256/file_size are the file's.
+    normalization: Normalization | None = None
     # Where its sessions run (executor.py): this process, or an isolated worker for uploads.
     executor: Executor = field(default=LOCAL, repr=False)
 
     def isolated(self, executor: Executor) -> LoadedModel:
         """This model with every session made through `executor` (qviz.worker.host.ModelHost)."""
         return dataclasses.replace(self, executor=executor)
+
+    @property
+    def notes(self) -> list[str]:
+        """What normalization changed on load, one plain-language line each (normalize.py)."""
+        return list(self.normalization.notes) if self.normalization else []
 
     @property
     def warnings(self) -> list[str]:
@@ -96,6 +114,7 @@ class LoadedModel:
             "outputs": [_info_dict(t) for t in self.outputs],
             "op_counts": self.op_counts,
             "warnings": self.warnings,
+            "normalization": self.normalization.to_dict() if self.normalization else None,
         }
 
 
@@ -104,21 +123,47 @@ def _info_dict(t: TensorInfo) -> dict:
 
 
 def load_model(
-    source: bytes | bytearray | memoryview | str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+    source: bytes | bytearray | memoryview | str | Path,
+    *,
+    max_bytes: int | None = None,
+    normalize: bool = True,
+    normalized: Normalization | None = None,
 ) -> LoadedModel:
-    """Load and validate an ONNX model from bytes or a file path; raise ModelError if unsafe/invalid."""
+    """Load, validate and normalize an ONNX model from bytes or a file path; raise ModelError
+    if unsafe/invalid. `normalized`: the record of a normalization a worker already did (its
+    bytes are `source`); with it, or with normalize=False (bytes qviz built from a loaded
+    model), the bytes are used as they are and onnxruntime does not run here."""
+    max_bytes = max_model_bytes() if max_bytes is None else max_bytes
     data = read_source(source, max_bytes)
     model = safety.parse_model(data)
     validate_model(model)
-    return _describe(model, data)
+    if normalized is None and normalize:
+        model, data, normalized = normalize_model(model, data, max_bytes=max_bytes)
+        if normalized.notes:
+            validate_model(model)  # what onnxruntime wrote passes the same checks
+    return _describe(model, data, normalized or Normalization.of(model, data))
 
 
-def read_source(source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The raw bytes of `source`, size-capped. A str is a path (never model text)."""
+def max_model_bytes(environ=None) -> int:
+    """The model size cap: QVIZ_MAX_MODEL_MB (MiB) when set, else DEFAULT_MAX_BYTES (200 MiB)."""
+    text = (os.environ if environ is None else environ).get(MAX_MODEL_ENV)
+    if text is None:
+        return DEFAULT_MAX_BYTES
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ModelError(f"{MAX_MODEL_ENV} must be a whole number of MiB (1 or more); got {text[:40]!r}")
+    return int(text) * 2**20
+
+
+def read_source(source, max_bytes: int | None = None) -> bytes:
+    """The raw bytes of `source`, size-capped. A str is a path (never model text); a path's
+    external tensor data is read from its folder and put inline (external_data.py); bytes with
+    external references are refused later, by the checks."""
+    max_bytes = max_model_bytes() if max_bytes is None else max_bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
         data = _read_file(Path(source), max_bytes)
+        data = with_external_data(data, Path(source).parent, max_bytes) if data else data
     else:
         raise ModelError(f"model source must be bytes or a file path; got {type(source).__name__}")
     if not data:
@@ -206,7 +251,7 @@ def _op_key(node: onnx.NodeProto) -> str:
     return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
 
 
-def _describe(model: ModelProto, data: bytes) -> LoadedModel:
+def _describe(model: ModelProto, data: bytes, normalization: Normalization) -> LoadedModel:
     weights = WeightStore(model.graph)
     nonfinite = {}
     for name in weights:
@@ -220,8 +265,8 @@ def _describe(model: ModelProto, data: bytes) -> LoadedModel:
     return LoadedModel(
         model=model,
         model_bytes=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        file_size=len(data),
+        sha256=normalization.sha256,
+        file_size=normalization.file_size,
         ir_version=model.ir_version,
         opset=opsets.get("ai.onnx", 0),
         opsets=opsets,
@@ -232,4 +277,5 @@ def _describe(model: ModelProto, data: bytes) -> LoadedModel:
         weights=weights,
         nonfinite_weights=nonfinite,
         empty_weights=tuple(n for n in weights if weights.size(n) == 0),
+        normalization=normalization,
     )

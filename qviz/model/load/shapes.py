@@ -20,6 +20,8 @@ import math
 import onnx
 from onnx import GraphProto, ModelProto, TensorProto
 
+from qviz.model.safety import iter_graphs
+
 KEEP_ELEMENTS = 1024  # constants up to this size keep their values (shape-like tensors)
 
 
@@ -67,7 +69,7 @@ def _shape_of(value: onnx.ValueInfoProto) -> tuple[int, ...] | None:
 
 
 def infer_shapes(model: ModelProto, batch: int = 1) -> dict[str, tuple[int, ...]]:
-    """name -> static shape for every top-level tensor whose shape is known.
+    """name -> static shape for every tensor whose shape is known (subgraphs' too).
 
     Dynamic input dims (batch, sequence length...) are set to `batch`. Returns what it can;
     if onnx shape inference fails the dict holds only the inputs' and outputs' known shapes.
@@ -79,10 +81,11 @@ def infer_shapes(model: ModelProto, batch: int = 1) -> dict[str, tuple[int, ...]
     _fix_dynamic_dims(light.graph, batch)
     with contextlib.suppress(Exception):  # shape inference is a best effort; MACs become unknown
         light = onnx.shape_inference.infer_shapes(light, strict_mode=False)
-    g = light.graph
-    shapes = {}
-    for value in list(g.input) + list(g.value_info) + list(g.output):
-        shape = _shape_of(value)
-        if shape is not None:
-            shapes[value.name] = shape
+    shapes: dict[str, tuple[int, ...]] = {}
+    for g in iter_graphs(light.graph):  # subgraphs too (an outer name is never redefined inside)
+        main = g is light.graph
+        for value in list(g.input) + list(g.value_info) + list(g.output):
+            shape = _shape_of(value)
+            if shape is not None and (main or value.name not in shapes):
+                shapes[value.name] = shape
     return shapes

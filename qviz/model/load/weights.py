@@ -14,7 +14,8 @@
 # the size of the largest tensor instead of all weights at once; hold the array if you need
 # it twice. Arrays are read-only: build a new array to change weights.
 
-Only the top-level graph is searched (weights inside If/Loop bodies are not layers here).
+Subgraphs (If branches, Loop/Scan bodies) are searched too: their weights are keyed by name, or
+by `graph label/name` when an earlier graph already holds that name (`key(name, path)` says).
 Sparse initializers are not decoded (they are still checked for external data by `safety`).
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, GraphProto, TensorProto
 
+from qviz.model.load.subgraphs import GraphPath, iter_subgraphs
 from qviz.model.safety import tensor_nbytes
 
 # ONNX data types whose raw_data is exactly numpy's little-endian layout.
@@ -76,7 +78,7 @@ def _scalar_attr_array(attr: AttributeProto) -> np.ndarray:
 
 
 class WeightStore(Mapping):
-    """name -> np.ndarray for a graph's initializers and Constant-node outputs (lazy).
+    """name -> np.ndarray for a graph's initializers and Constant-node outputs, subgraphs included (lazy).
 
     Constant nodes count when they carry `value` or `value_float(s)`/`value_int(s)`; the
     weight's name is the Constant's output name. `kind(name)` says which.
@@ -85,18 +87,37 @@ class WeightStore(Mapping):
     def __init__(self, graph: GraphProto):
         self._sources: dict[str, TensorProto | AttributeProto] = {}
         self._kinds: dict[str, str] = {}
+        self._scoped: dict[tuple[GraphPath, str], str] = {}  # (graph path, name in that graph) -> key
+        self._add_graph(graph, (), "")
+        for sub in iter_subgraphs(graph):
+            self._add_graph(sub.graph, sub.path, sub.label)
+
+    def _add_graph(self, graph: GraphProto, path: GraphPath, label: str) -> None:
         for t in graph.initializer:
-            self._sources[t.name] = t
-            self._kinds[t.name] = "initializer"
+            self._add(path, label, t.name, t, "initializer")
         for node in graph.node:
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
-                self._add_constant(node)
+                for attr in node.attribute:
+                    if attr.name == "value" or attr.name in _SCALAR_ATTRS:
+                        self._add(path, label, node.output[0], attr.t if attr.name == "value" else attr, "constant")
 
-    def _add_constant(self, node: onnx.NodeProto) -> None:
-        for attr in node.attribute:
-            if attr.name == "value" or attr.name in _SCALAR_ATTRS:
-                self._sources[node.output[0]] = attr.t if attr.name == "value" else attr
-                self._kinds[node.output[0]] = "constant"
+    def _add(self, path: GraphPath, label: str, name: str, src, kind: str) -> None:
+        """Main-graph weights are keyed by their name; a subgraph's too unless the key is taken
+        (sibling If branches may reuse a name), then by `label/name` (then `~2`, `~3`...)."""
+        key = name
+        if path and key in self._sources:
+            key, base, n = f"{label}/{name}", f"{label}/{name}", 1
+            while key in self._sources:
+                n += 1
+                key = f"{base}~{n}"
+        self._sources[key] = src
+        self._kinds[key] = kind
+        self._scoped[(path, name)] = key
+
+    def key(self, name: str, path: GraphPath = ()) -> str | None:
+        """The key of the weight called `name` in the graph at `path` (subgraphs.py), or None
+        when that graph itself defines no such weight (it may be an outer-scope name)."""
+        return self._scoped.get((path, name))
 
     def __getitem__(self, name: str) -> np.ndarray:
         src = self._sources[name]

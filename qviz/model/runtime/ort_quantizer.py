@@ -73,8 +73,10 @@ def ort_quantize_kwargs(overrides: dict) -> dict:
 def _ort_item(item: dict, quant_type_enum) -> dict:
     qt = quant_type_enum[item["quant_type"]]
     item["quant_type"] = qt
-    if "scale" in item:
-        item["scale"] = np.array(item["scale"], dtype=np.float32)
+    if "scale" in item:  # float32, or float16 for a float16 model's tensor (qviz's "scale_dtype")
+        item["scale"] = np.array(
+            item["scale"], dtype=np.float16 if item.pop("scale_dtype", "") == "float16" else np.float32
+        )
         item["zero_point"] = np.array(item["zero_point"], dtype=_zp_dtype(qt.name))
     return item
 

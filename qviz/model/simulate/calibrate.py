@@ -18,11 +18,13 @@
 
 `calib` may be: one array (a single-input model; split along axis 0 in batches), a dict
 {input name: array} (split the same way), or a list of feed dicts (used as given).
-A fixed batch dimension (e.g. 1) is respected: the arrays are split into batches of that size.
+Batching: qviz.model.load.batches (a fixed batch dimension, e.g. 1 or 4, is respected and its
+last chunk padded; 0-d inputs such as a sample rate go to every feed).
 
 Generated inputs (a user model without calibration data): `n` feeds of one row each from
 qviz.model.load.generated_inputs.generated_inputs (seeded standard-normal values) with every dynamic
-dimension set to 1. Ranges from them are only a placeholder: the CLI warns when it uses them.
+dimension set to 1 (the Simulator passes a larger size when the model needs one:
+qviz.model.load.model_inputs.fitting_dim). Ranges from them are only a placeholder: the CLI warns when it uses them.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import numpy as np
 import onnx
 from onnx import ModelProto
 
+from qviz.model.load.batches import Batches, split_batches
 from qviz.model.load.generated_inputs import generated_inputs
 from qviz.model.load.loader import tensor_info
+from qviz.model.load.model_inputs import index_limits
 from qviz.model.runtime.executor import LOCAL
 from qviz.model.runtime.session import run_session
 from qviz.quant.granularity import rows_to_params, to_groups
@@ -40,13 +44,14 @@ from qviz.quant.qparams import qparams_from_range
 from qviz.quant.ranges import estimate_range
 from qviz.quant.spec import QuantSpec, SpecError
 
-DEFAULT_BATCH = 64
-
 
 def calibration_feeds(model: ModelProto, calib) -> list[dict[str, np.ndarray]]:
     """Normalize `calib` into a list of feed dicts (rules in the module doc)."""
-    if isinstance(calib, list):
-        return calib
+    return calib if isinstance(calib, list) else calibration_batches(model, calib).feeds
+
+
+def calibration_batches(model: ModelProto, calib) -> Batches:
+    """`calib` (one array or a dict of arrays) split into Batches (qviz.model.load.batches)."""
     inputs = _graph_inputs(model)
     if isinstance(calib, np.ndarray):
         if len(inputs) != 1:
@@ -62,7 +67,8 @@ def calibration_feeds(model: ModelProto, calib) -> list[dict[str, np.ndarray]]:
     missing = [v.name for v in inputs if v.name not in calib]
     if missing:
         raise SpecError(f"calibration data has no array for input(s) {', '.join(missing)}")
-    return _split(model, {v.name: np.asarray(calib[v.name]) for v in inputs})
+    infos = [tensor_info(v) for v in inputs]
+    return split_batches(infos, {v.name: np.asarray(calib[v.name]) for v in inputs})
 
 
 def _graph_inputs(model: ModelProto):
@@ -70,21 +76,13 @@ def _graph_inputs(model: ModelProto):
     return [v for v in model.graph.input if v.name not in inits]
 
 
-def _split(model: ModelProto, arrays: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
-    first = _graph_inputs(model)[0]
-    dims = first.type.tensor_type.shape.dim
-    fixed = bool(dims) and dims[0].HasField("dim_value")
-    batch = dims[0].dim_value if fixed else DEFAULT_BATCH
-    n = len(next(iter(arrays.values())))
-    # NOTE: a fixed batch dimension cannot take a short last batch: it is left out.
-    return [{k: v[i : i + batch] for k, v in arrays.items()} for i in range(0, n, batch) if not fixed or i + batch <= n]
-
-
-def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0) -> list[dict[str, np.ndarray]]:
-    """`n` feeds of seeded standard-normal values, dynamic dims -> 1 (see module doc)."""
+def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0, dim_default: int = 1) -> list[dict[str, np.ndarray]]:
+    """`n` feeds of seeded generated values, dynamic dims -> `dim_default` (see module doc);
+    integer inputs within the Gathers they index (qviz.model.load.model_inputs.index_limits)."""
     rng = np.random.default_rng(seed)
     infos = [tensor_info(v) for v in _graph_inputs(model)]
-    return [generated_inputs(infos, rows=1, seed=rng, dim_default=1) for _ in range(n)]
+    high = index_limits(model)
+    return [generated_inputs(infos, rows=1, seed=rng, dim_default=dim_default, high=high) for _ in range(n)]
 
 
 def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, np.ndarray]:

@@ -29,21 +29,34 @@ import numpy as np
 import onnx
 from onnx import ModelProto, NodeProto, numpy_helper
 
+from qviz.model.load.subgraphs import GraphPath, graph_at
+from qviz.model.safety import iter_graphs
+
 
 class GraphEditor:
-    """A mutable copy of `model` with helpers for qviz's graph edits."""
+    """A mutable copy of `model` with helpers for qviz's graph edits.
+
+    Every edit takes an optional `path`: the subgraph (If branch, Loop/Scan body) it applies to,
+    as in qviz.model.load.subgraphs (default: the main graph). Node indices are those of the
+    original model until `finish` places the inserted nodes.
+    """
 
     def __init__(self, model: ModelProto):
         self.model = ModelProto()
         self.model.CopyFrom(model)
-        g = self.model.graph
-        self._names = {t.name for t in g.initializer} | {v.name for v in g.input} | {v.name for v in g.output}
-        self._names |= {x for n in g.node for x in (*n.input, *n.output, n.name) if x}
-        self._before: dict[int, list[NodeProto]] = {}
+        self._names: set[str] = set()
+        for g in iter_graphs(self.model.graph):  # names are unique across subgraphs too
+            self._names |= {t.name for t in g.initializer} | {v.name for v in g.input} | {v.name for v in g.output}
+            self._names |= {x for n in g.node for x in (*n.input, *n.output, n.name) if x}
+        self._before: dict[tuple[GraphPath, int], list[NodeProto]] = {}
 
     @property
     def nodes(self):
         return self.model.graph.node
+
+    def graph(self, path: GraphPath = ()) -> onnx.GraphProto:
+        """The graph at `path` (the main graph for ())."""
+        return graph_at(self.model.graph, path)
 
     def unique(self, base: str) -> str:
         """`base`, or `base_2`, `base_3`... whichever is not used yet (and reserve it)."""
@@ -54,38 +67,44 @@ class GraphEditor:
         self._names.add(name)
         return name
 
-    def add_initializer(self, base: str, x: np.ndarray) -> str:
+    def add_initializer(self, base: str, x: np.ndarray, path: GraphPath = ()) -> str:
         """Add `x` as an initializer under a unique name derived from `base`; return the name."""
         name = self.unique(base)
-        self.model.graph.initializer.append(numpy_helper.from_array(np.asarray(x), name))
+        self.graph(path).initializer.append(numpy_helper.from_array(np.asarray(x), name))
         return name
 
-    def add_tensor(self, tensor: onnx.TensorProto) -> str:
+    def add_tensor(self, tensor: onnx.TensorProto, path: GraphPath = ()) -> str:
         """Add a prepared TensorProto (e.g. int4) under a unique name based on its name."""
         t = onnx.TensorProto()
         t.CopyFrom(tensor)
         t.name = self.unique(tensor.name)
-        self.model.graph.initializer.append(t)
+        self.graph(path).initializer.append(t)
         return t.name
 
-    def set_input(self, node_index: int, input_index: int, name: str) -> None:
-        self.nodes[node_index].input[input_index] = name
+    def set_input(self, node_index: int, input_index: int, name: str, path: GraphPath = ()) -> None:
+        self.graph(path).node[node_index].input[input_index] = name
 
-    def insert_before(self, node_index: int, nodes: list[NodeProto]) -> None:
-        self._before.setdefault(node_index, []).extend(nodes)
+    def insert_before(self, node_index: int, nodes: list[NodeProto], path: GraphPath = ()) -> None:
+        self._before.setdefault((path, node_index), []).extend(nodes)
 
     def finish(self) -> ModelProto:
-        """Place inserted nodes, drop initializers nobody reads; return the edited ModelProto."""
-        g = self.model.graph
-        order: list[NodeProto] = []
-        for i, node in enumerate(g.node):
-            order.extend(self._before.get(i, ()))
-            order.append(node)
-        order.extend(self._before.get(len(g.node), ()))  # nodes placed after the last one
+        """Place inserted nodes, drop initializers nobody reads; return the edited ModelProto.
+
+        # NOTE: deepest graphs first: placing nodes in a graph renumbers its nodes, and the
+        # paths of the subgraphs inside it count nodes of the original order.
+        """
+        for path in sorted({p for p, _ in self._before}, key=len, reverse=True):
+            g = self.graph(path)
+            order: list[NodeProto] = []
+            for i, node in enumerate(g.node):
+                order.extend(self._before.get((path, i), ()))
+                order.append(node)
+            order.extend(self._before.get((path, len(g.node)), ()))  # nodes placed after the last one
+            del g.node[:]
+            g.node.extend(order)
         self._before = {}
-        del g.node[:]
-        g.node.extend(order)
-        _drop_unused_initializers(g)
+        for g in iter_graphs(self.model.graph):
+            _drop_unused_initializers(g)
         return self.model
 
     def to_bytes(self) -> bytes:
@@ -93,12 +112,19 @@ class GraphEditor:
 
 
 def _drop_unused_initializers(g: onnx.GraphProto) -> None:
+    """Drop the initializers of `g` (main graph or subgraph) that no node of it, no subgraph
+    inside it and no output of it reads."""
     used = {x for n in g.node for x in n.input} | {v.name for v in g.output}
     used |= {x for n in g.node for a in n.attribute for sub in _subgraphs(a) for x in _graph_inputs(sub)}
     keep = [t for t in g.initializer if t.name in used]
     if len(keep) != len(g.initializer):
+        gone = {t.name for t in g.initializer} - {t.name for t in keep}
         del g.initializer[:]
         g.initializer.extend(keep)
+        # NOTE: an older export lists initializers as graph inputs too (an optional input with a
+        # default): without its initializer it would become a required input nobody feeds.
+        for v in [v for v in g.input if v.name in gone]:
+            g.input.remove(v)
 
 
 def _subgraphs(attr: onnx.AttributeProto):
@@ -117,10 +143,15 @@ def _graph_inputs(g: onnx.GraphProto):
                 yield from _graph_inputs(sub)
 
 
-def tensor_elem_type(model: ModelProto, name: str) -> int | None:
-    """ONNX element type of a constant-ish tensor: through Cast/Identity back to an initializer."""
-    producer = {o: n for n in model.graph.node for o in n.output}
-    inits = {t.name: t for t in model.graph.initializer}
+def tensor_elem_type(model: ModelProto, name: str, path: GraphPath = ()) -> int | None:
+    """ONNX element type of a constant-ish tensor: through Cast/Identity back to an initializer.
+    `path`: the subgraph reading it (its enclosing graphs' names are visible too)."""
+    producer: dict[str, NodeProto] = {}
+    inits: dict[str, onnx.TensorProto] = {}
+    for k in range(len(path) + 1):  # outermost first: inner names win
+        g = graph_at(model.graph, path[:k])
+        producer.update({o: n for n in g.node for o in n.output})
+        inits.update({t.name: t for t in g.initializer})
     for _ in range(16):
         if name in inits:
             return inits[name].data_type

@@ -22,7 +22,10 @@ axis (`layer.reduction_axis`). weights_axis="spec" keeps spec.axis as written.
 
 Activations with granularity=channel use the activation's channel axis: 1 for Conv and
 ConvTranspose (NCHW), the last axis (-1) for everything else; activations.axis is ignored.
-Already-quantized layers (QDQ/QOperator) get no specs and a note: qviz leaves them alone.
+Already-quantized layers (QDQ/QOperator) get no specs: qviz does not quantize a quantized
+layer again. The config's *default* leaves them as they are (a note says so; a preset applies
+to the float layers of a partly quantized model); an explicit entry for one of them that is not
+float is refused (`requantized` lists them; Simulator.build and deploy raise a SpecError).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from qviz.model.load.layer_table import Layer
 from qviz.quant.spec import QuantSpec
 
 MIN_BLOCK = 16
+ALREADY_QUANTIZED = "already quantized in the model: left as it is (qviz does not quantize a quantized layer again)"
 CONV_OPS = ("Conv", "ConvTranspose")
 
 
@@ -60,7 +64,7 @@ def resolve_layer(layer: Layer, config: ModelConfig) -> LayerSpecs:
     """One layer's LayerSpecs (see resolve_layer_specs)."""
     lc = config.for_layer(layer.id)
     if layer.quantized:
-        note = "already quantized in the model: left as it is" if not lc.is_float else ""
+        note = ALREADY_QUANTIZED if not lc.is_float else ""
         return LayerSpecs(None, None, False, note)
     weights, note = lc.weights, ""
     if weights is not None and lc.weights_axis == "auto":
@@ -69,6 +73,11 @@ def resolve_layer(layer: Layer, config: ModelConfig) -> LayerSpecs:
     if acts is not None and acts.granularity == "channel":
         acts = acts.replace(axis=activation_channel_axis(layer))
     return LayerSpecs(weights, acts, lc.activations_dynamic, note)
+
+
+def requantized(layers: list[Layer], config: ModelConfig) -> list[str]:
+    """Ids of already-quantized layers that `config` explicitly asks to quantize (refused)."""
+    return [x.id for x in layers if x.quantized and x.id in config.layers and not config.layers[x.id].is_float]
 
 
 def activation_channel_axis(layer: Layer) -> int:
