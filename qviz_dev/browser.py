@@ -124,3 +124,38 @@ def metric_value(page, label: str) -> str:
     """The value shown by the metric labelled `label`."""
     metric = page.get_by_test_id("stMetric").filter(has_text=label).first
     return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+ACCURACY = "Accuracy (change vs float)"
+
+
+def upload_into(page, label: str, path) -> None:
+    """Give `path` to the file uploader labelled `label` (its hidden <input type=file>)."""
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text=label).first
+    uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+
+
+def assert_no_errors(page) -> None:
+    """No error box and no traceback on the page."""
+    for test_id in ("stAlertContentError", "stException"):
+        boxes = page.get_by_test_id(test_id)
+        assert boxes.count() == 0, f"{test_id}: {boxes.all_inner_texts()}"
+
+
+def upload_model(page, app_url, path) -> None:
+    open_app(page, app_url, "model")
+    page.get_by_text("Upload your own model").first.click()
+    upload_into(page, "ONNX model", path)
+    page.get_by_text(f"Current model: {path.name}").first.wait_for()
+    wait_idle(page)
+    assert_no_errors(page)
+
+
+def tune_accuracy(page) -> str:
+    """Go to Tune, wait for the scored metric, and return the accuracy shown."""
+    go(page, "Tune")
+    page.get_by_text("Tune: per-layer quantization").first.wait_for()
+    page.get_by_test_id("stMetric").filter(has_text=ACCURACY).first.wait_for()
+    wait_idle(page)
+    assert_no_errors(page)
+    return metric_value(page, ACCURACY)

@@ -97,7 +97,7 @@ class Runner:
         main = [x for x in self.layers if not x.graph_path]
         self.cuts = SegmentChain(self, layer_bounds(n_nodes, main), "cut", CUT_SESSIONS, stream=True)
         bounds = compute_bounds(n_nodes, sim.layers, data.n)
-        self.chain = SegmentChain(self, bounds, "config", 2 * len(bounds) + 2)
+        self.chain = SegmentChain(self, bounds, "config", len(bounds))  # one config's segments + a changed one
         self._float = resolve_layer_specs(sim.layers, ModelConfig())
 
     @property

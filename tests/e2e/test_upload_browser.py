@@ -16,10 +16,9 @@ from onnx import helper, numpy_helper
 from PIL import Image
 
 from qviz_dev import model_factory as mf
-from qviz_dev.browser import go, metric_value, open_app, wait_idle
+from qviz_dev.browser import assert_no_errors, metric_value, tune_accuracy, upload_into, upload_model, wait_idle
 from qviz_dev.data_factory import zip_folder
 
-ACCURACY = "Accuracy (change vs float)"
 PERCENT = re.compile(r"\d{1,3}\.\d\d%")
 
 
@@ -51,38 +50,6 @@ def red_blue_images(root):
             a[:, :, channel] = 200
             Image.fromarray(a, "RGB").save(root / label / f"{i}.{fmt.lower()}", fmt)
     return root
-
-
-def upload_into(page, label: str, path) -> None:
-    """Give `path` to the file uploader labelled `label` (its hidden <input type=file>)."""
-    uploader = page.get_by_test_id("stFileUploader").filter(has_text=label).first
-    uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-
-
-def assert_no_errors(page) -> None:
-    """No error box and no traceback on the page."""
-    for test_id in ("stAlertContentError", "stException"):
-        boxes = page.get_by_test_id(test_id)
-        assert boxes.count() == 0, f"{test_id}: {boxes.all_inner_texts()}"
-
-
-def upload_model(page, app_url, path) -> None:
-    open_app(page, app_url, "model")
-    page.get_by_text("Upload your own model").first.click()
-    upload_into(page, "ONNX model", path)
-    page.get_by_text(f"Current model: {path.name}").first.wait_for()
-    wait_idle(page)
-    assert_no_errors(page)
-
-
-def tune_accuracy(page) -> str:
-    """Go to Tune, wait for the scored metric, and return the accuracy shown."""
-    go(page, "Tune")
-    page.get_by_text("Tune: per-layer quantization").first.wait_for()
-    page.get_by_test_id("stMetric").filter(has_text=ACCURACY).first.wait_for()
-    wait_idle(page)
-    assert_no_errors(page)
-    return metric_value(page, ACCURACY)
 
 
 @pytest.mark.slow
