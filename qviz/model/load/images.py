@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from qviz.model.load.input_data import InputData
+from qviz.model.load.input_data import InputData, class_indices
 from qviz.model.load.preprocess import Preprocess, resolve_preprocess
 from qviz.quant.spec import SpecError
 
@@ -202,13 +202,7 @@ def label_files(paths: list[str], classes, what: str) -> tuple[np.ndarray | None
     if not all(nested):
         flat = next(p for p, n in zip(paths, nested, strict=True) if not n)
         raise SpecError(f"{what}: images both at the top ({flat}) and in class folders; put every image in a folder")
-    folders = [p.split("/", 1)[0] for p in paths]
-    names = tuple(classes) if classes else tuple(sorted(set(folders)))
-    index = {name: i for i, name in enumerate(names)}
-    unknown = sorted(set(folders) - set(index))
-    if unknown:
-        raise SpecError(f"{what}: folder(s) {unknown[:5]} are not in the class list {list(names)[:20]}")
-    return np.array([index[f] for f in folders], np.int64), names
+    return class_indices([p.split("/", 1)[0] for p in paths], classes, what, kind="folder")
 
 
 def folder_files(root: Path) -> list[ImageFile]:

@@ -175,3 +175,14 @@ def _check_labels(y, n: int, what: str):
             f"{what}: y must be {n} integer labels (1-D, or 2-D with one per position); got dtype {y.dtype}, shape {y.shape}"
         )
     return y.astype(np.int64)
+
+
+def class_indices(labels: list[str], classes, what: str, kind: str = "label") -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class names per row -> (int64 indices, the class names in index order): `classes` when given (a
+    name not in it is a SpecError), else the sorted distinct names (ImageFolder's rule)."""
+    names = tuple(classes) if classes else tuple(sorted(set(labels)))
+    index = {name: i for i, name in enumerate(names)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise SpecError(f"{what}: {kind}(s) {unknown[:5]} are not in the class list {list(names)[:20]}")
+    return np.array([index[x] for x in labels], np.int64), names

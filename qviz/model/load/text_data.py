@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qviz.model.load.input_data import InputData
+from qviz.model.load.input_data import InputData, class_indices
 from qviz.quant.spec import SpecError
 
 MAX_TEXT_BYTES = 64 * 2**20
@@ -177,12 +177,7 @@ def _labels(cells: list[str] | None, classes, name: str) -> tuple[np.ndarray | N
         return None, ()
     if not classes and all(_is_int(c) for c in cells):
         return np.array([int(c) for c in cells], np.int64), ()
-    names = tuple(classes) if classes else tuple(sorted(set(cells)))
-    index = {c: i for i, c in enumerate(names)}
-    unknown = sorted(set(cells) - set(index))
-    if unknown:
-        raise SpecError(f"{name}: label(s) {unknown[:5]} are not in the class list {list(names)[:20]}")
-    return np.array([index[c] for c in cells], np.int64), names
+    return class_indices(cells, classes, name)
 
 
 def _is_int(cell: str) -> bool:
