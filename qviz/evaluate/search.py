@@ -261,7 +261,11 @@ def search(
     budget = _as_budget(budget)
     runner = make_runner(model, data, calib=calib, memory_budget_bytes=memory_budget_bytes)
     if not runner.layers:
-        raise SpecError("the model has no quantizable layers: nothing to search")
+        already = sum(x.quantized for x in runner.sim.layers)
+        hint = (
+            f" ({already} are already quantized: `qviz dequantize` writes the float model to search)" if already else ""
+        )
+        raise SpecError(f"the model has no quantizable float layers{hint}: nothing to search")
     labeled = runner.data.labels is not None
     fouts = runner.float_outputs()
     kinds = output_kinds(runner, fouts, output_kind)

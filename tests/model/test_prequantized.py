@@ -103,6 +103,15 @@ def test_a_preset_leaves_quantized_layers_as_they_are_and_says_so():
     assert not any("already" in n for n in evaluate(None, PRESETS["fp32"], _data(sim.loaded), simulator=sim).notes)
 
 
+def test_searching_a_quantized_model_points_to_dequantize():
+    """Before: "the model has no quantizable layers" on a fully int8 model, with no way out named."""
+    from qviz.evaluate import search
+
+    sim = Simulator(to_bytes(qdq_net()), rand((16, 2, 4, 4), 53))
+    with pytest.raises(SpecError, match=r"2 are already quantized: `qviz dequantize` writes the float model"):
+        search(sim, _data(sim.loaded), {"bpw": 6.0})
+
+
 def test_an_explicit_config_on_a_quantized_layer_is_refused():
     sim = Simulator(to_bytes(qdq_net()), rand((16, 2, 4, 4), 52))
     config = PRESETS["fp32"].with_layer("conv", LayerConfig(QuantSpec(bits=4, granularity="channel"), None))
