@@ -202,20 +202,21 @@ def constant_weights(batch="N") -> onnx.ModelProto:
     return make_model(nodes, [vinfo("x", [batch, 16])], [vinfo("y", [batch, 4])])
 
 
-def constant_of_shape_weights(opset=9, ir_version=3) -> onnx.ModelProto:
+def constant_of_shape_weights(opset=9, ir_version=3, channels=4) -> onnx.ModelProto:
     """ONNX's "light" zoo as shipped: x[1,3,8,8] -> Conv 'conv' whose W [4,3,3,3] and B [4] are
     ConstantOfShape outputs 'conv_W' (0.05) and 'conv_B' (0.1) -> Relu -> y[1,4,6,6]. The shape
     tensors are initializers also listed as graph inputs (IR 3 exporters did this). As given it
-    has no layer; normalized (qviz.model.load.normalize) one: 'conv', weight 'conv_W'."""
+    has no layer; normalized (qviz.model.load.normalize) one: 'conv', weight 'conv_W'. `channels` sets
+    the 4 output channels (W is channels*108 bytes once folded)."""
     nodes = [
         helper.make_node("ConstantOfShape", ["W_shape"], ["conv_W"], value=numpy_helper.from_array(np.float32([0.05]))),
         helper.make_node("ConstantOfShape", ["B_shape"], ["conv_B"], value=numpy_helper.from_array(np.float32([0.1]))),
         helper.make_node("Conv", ["x", "conv_W", "conv_B"], ["c"], name="conv"),
         helper.make_node("Relu", ["c"], ["y"], name="relu"),
     ]
-    shapes = [init("W_shape", np.array([4, 3, 3, 3], np.int64)), init("B_shape", np.array([4], np.int64))]
+    shapes = [init("W_shape", np.array([channels, 3, 3, 3], np.int64)), init("B_shape", np.array([channels], np.int64))]
     inputs = [vinfo("x", [1, 3, 8, 8])] + [vinfo(t.name, [t.dims[0]], TensorProto.INT64) for t in shapes]
-    return make_model(nodes, inputs, [vinfo("y", [1, 4, 6, 6])], shapes, opset=opset, ir_version=ir_version)
+    return make_model(nodes, inputs, [vinfo("y", [1, channels, 6, 6])], shapes, opset=opset, ir_version=ir_version)
 
 
 def lstm_net(batch="N", seq=3) -> onnx.ModelProto:

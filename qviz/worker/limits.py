@@ -15,7 +15,7 @@ In the worker (after the fork, before reading the request):
   RLIMIT_CPU    cpu_seconds soft (SIGXCPU ends the process), +1 s hard (SIGKILL)
   setitimer     wall_seconds: SIGALRM with its default action ends the process even when it
                 hangs inside native code; the server also kills it a little later
-  RLIMIT_CORE 0, RLIMIT_FSIZE 1 MiB (no core dumps, no disk filling), PR_SET_PDEATHSIG
+  RLIMIT_CORE 0, RLIMIT_FSIZE 512 MiB (no core dumps; files only as big as a folded model), PR_SET_PDEATHSIG
   an empty private working directory and the scrubbed environment of `scrubbed_env`
 
 # NOTE: RLIMIT_AS counts virtual memory, and a worker inherits about 430 MB of it from the
@@ -37,7 +37,9 @@ from typing import Any
 from qviz.model.load.loader import MAX_MODEL_ENV
 
 GB = 2**30
-HOST_FILE_BYTES = 512 * 2**20  # > the 200 MiB model cap: an optimized graph of the largest upload
+# > the 200 MiB model cap: onnxruntime writes an optimized (folded) graph of the largest upload to a file, in
+# every worker (the pre-flight normalizes, qviz.model.load.normalize); the file is in the worker's own folder.
+WORKER_FILE_BYTES = 512 * 2**20
 PR_SET_PDEATHSIG = 1
 THREAD_VARS = (
     "OMP_NUM_THREADS",
@@ -57,7 +59,7 @@ class Limits:
     cpu_seconds: int = 60
     wall_seconds: float = 60.0
     max_result_bytes: int = 256 * 2**20
-    file_bytes: int = 2**20
+    file_bytes: int = WORKER_FILE_BYTES
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -115,10 +117,9 @@ def apply_in_child(limits: dict, workdir: str, *, host: bool = False) -> None:
     """Apply `limits` (a Limits.to_dict()) to the calling process; chdir into a new `workdir`.
 
     host=True (a long-lived model host, host_worker.py): the CPU and wall-clock limits are
-    armed per call by `arm_call` instead, and files may be as big as a model (onnxruntime
-    writes the optimized graph to a file)."""
+    armed per call by `arm_call` instead."""
     memory = int(limits["memory_bytes"])
-    file_bytes = max(int(limits["file_bytes"]), HOST_FILE_BYTES) if host else int(limits["file_bytes"])
+    file_bytes = int(limits["file_bytes"])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))

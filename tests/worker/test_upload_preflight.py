@@ -10,7 +10,7 @@ import pytest
 
 from qviz.evaluate import generated
 from qviz.model import load_model
-from qviz.worker.preflight import smoke_feeds
+from qviz.worker.preflight import preflight_model, smoke_feeds
 from qviz_dev import model_factory as mf
 from qviz_dev.app_pages import metric, open_page, texts, tiny_model, upload
 from qviz_dev.hostile_models import CORPUS
@@ -133,3 +133,11 @@ def test_busy_pool_is_not_remembered(monkeypatch):
     monkeypatch.undo()
     at = at.run()
     assert not at.error and at.session_state["model_source"]["kind"] == "upload"
+
+
+def test_a_folded_model_larger_than_a_megabyte_keeps_its_layers_in_the_worker():
+    """Found on ONNX's light DenseNet in the app: the pre-flight worker's 1 MiB file limit stopped onnxruntime
+    from writing the folded graph, so the upload had 0 layers while the CLI found 121."""
+    info = preflight_model(mf.to_bytes(mf.constant_of_shape_weights(channels=10_000)))  # W folds to 1.08 MB
+    assert [x["id"] for x in info["layers"]] == ["conv"]
+    assert not any("not folded" in note for note in info["summary"]["normalization"]["notes"])
