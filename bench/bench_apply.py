@@ -13,24 +13,20 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # qviz, and bench.common
-from bench.common import machine, write_section  # noqa: E402
+from bench.common import machine, ort_quantize_static, write_section  # noqa: E402
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.model import make_session  # noqa: E402
 from qviz.model.deploy.deployable import deploy, needs_reduce_range  # noqa: E402
 from qviz.model.deploy.kernels import integer_ops_report  # noqa: E402
-from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
 from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.quant import QuantSpec  # noqa: E402
 from qviz.samples import load_sample  # noqa: E402
@@ -78,26 +74,6 @@ def bench_resimulate(sample) -> dict:
     }
 
 
-def ort_quantize_static(sample, feeds, reduce_range: bool) -> bytes:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    logging.getLogger().setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "ort.onnx"
-        quantize_static(
-            onnx.load_model_from_string(sample.model_bytes),
-            out,
-            FeedReader(feeds),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            reduce_range=reduce_range,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-        )
-        return out.read_bytes()
-
-
 def latency(models: dict[str, bytes], x1: np.ndarray, runs: int) -> dict[str, float]:
     """Median one-thread latency per model, interleaved rounds of 10 runs each."""
     sessions = {k: make_session(v, threads=1, check=False) for k, v in models.items()}
@@ -120,8 +96,8 @@ def bench_deploy(sample) -> dict:
     models = {
         "fp32": sample.model_bytes,
         "qviz deploy w8a8": deploy(None, PRESETS["w8a8"], simulator=sim),
-        "ort quantize_static": ort_quantize_static(sample, sim.feeds(), False),
-        "ort quantize_static reduce_range": ort_quantize_static(sample, sim.feeds(), True),
+        "ort quantize_static": ort_quantize_static(sample.model_bytes, sim.feeds()),
+        "ort quantize_static reduce_range": ort_quantize_static(sample.model_bytes, sim.feeds(), reduce_range=True),
     }
     report = integer_ops_report(models["qviz deploy w8a8"])
     acc = {k: float((run_test(v, sample.test.x).argmax(1) == sample.test.y).mean()) for k, v in models.items()}

@@ -18,23 +18,19 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # qviz, and bench.common
-from bench.common import machine, write_section  # noqa: E402
+from bench.common import machine, ort_quantize_static, write_section  # noqa: E402
 from qviz.config import PRESETS, ModelConfig  # noqa: E402
 from qviz.evaluate import Budget, evaluate, from_sample, make_runner, search, sweep, weight_candidate, weight_size  # noqa: E402
 from qviz.model import make_session  # noqa: E402
-from qviz.model.runtime.ort_quantizer import FeedReader  # noqa: E402
 from qviz.model.simulate.simulator import Simulator  # noqa: E402
 from qviz.samples import load_sample, sample_ids  # noqa: E402
 
@@ -99,25 +95,6 @@ def bench_evaluate(sample) -> dict:
     return {"cold_s": cold, "warm_s": statistics.median(warm)}
 
 
-def ort_static(sample, feeds, method: str) -> bytes:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    logging.getLogger().setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "ort.onnx"
-        quantize_static(
-            onnx.load_model_from_string(sample.model_bytes),
-            out,
-            FeedReader(feeds),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=getattr(CalibrationMethod, method),
-        )
-        return out.read_bytes()
-
-
 def test_accuracy(model_bytes: bytes, sample) -> float:
     sess = make_session(model_bytes, check=False)
     name = sess.get_inputs()[0].name
@@ -141,7 +118,7 @@ def bench_search_and_accuracy(sample) -> dict:
     name = sim.loaded.inputs[0].name
     feeds = [{name: x[i : i + ORT_BATCH]} for i in range(0, len(x) - len(x) % ORT_BATCH, ORT_BATCH)]
     for method in ("MinMax", "Entropy"):
-        acc[f"ort {method}"] = test_accuracy(ort_static(sample, feeds, method), sample)
+        acc[f"ort {method}"] = test_accuracy(ort_quantize_static(sample.model_bytes, feeds, method=method), sample)
     return {
         "acc": acc,
         "search_s": seconds,

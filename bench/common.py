@@ -1,10 +1,13 @@
-"""What every benchmark shares: the machine line and writing its own section of docs/benchmarks.md."""
+"""What every benchmark shares: the machine line, writing its own section of docs/benchmarks.md, and
+onnxruntime's own quantize_static as the reference to measure qviz against."""
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import re
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +51,28 @@ def write_section(section: str, text: str) -> None:
         doc = doc.rstrip("\n") + "\n\n" + text
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(doc.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def ort_quantize_static(model_bytes: bytes, feeds, *, reduce_range: bool = False, method: str = "MinMax") -> bytes:
+    """onnxruntime's quantize_static with its usual settings (QDQ, per-channel int8 weights, uint8
+    activations), calibrated on `feeds` with CalibrationMethod `method`: the reference model."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    from qviz.model.runtime.ort_quantizer import FeedReader
+
+    logging.getLogger().setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ort.onnx"
+        quantize_static(
+            onnx.load_model_from_string(model_bytes),
+            out,
+            FeedReader(feeds),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            reduce_range=reduce_range,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=getattr(CalibrationMethod, method),
+        )
+        return out.read_bytes()
