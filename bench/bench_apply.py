@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # qviz, and bench.common
-from bench.common import machine, ort_quantize_static, write_section  # noqa: E402
+from bench.common import interleaved_latency, machine, ort_quantize_static, write_section  # noqa: E402
 from qviz.config import PRESETS, LayerConfig  # noqa: E402
 from qviz.model import make_session  # noqa: E402
 from qviz.model.deploy.deployable import deploy, needs_reduce_range  # noqa: E402
@@ -74,23 +74,6 @@ def bench_resimulate(sample) -> dict:
     }
 
 
-def latency(models: dict[str, bytes], x1: np.ndarray, runs: int) -> dict[str, float]:
-    """Median one-thread latency per model, interleaved rounds of 10 runs each."""
-    sessions = {k: make_session(v, threads=1, check=False) for k, v in models.items()}
-    name = next(iter(sessions.values())).get_inputs()[0].name
-    times = {k: [] for k in sessions}
-    for s in sessions.values():
-        for _ in range(20):
-            s.run(None, {name: x1})
-    for _ in range(runs // 10):
-        for k, s in sessions.items():
-            for _ in range(10):
-                t = time.perf_counter()
-                s.run(None, {name: x1})
-                times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def bench_deploy(sample) -> dict:
     sim = Simulator(sample.model_bytes, np.asarray(sample.calibration.x))
     models = {
@@ -101,7 +84,7 @@ def bench_deploy(sample) -> dict:
     }
     report = integer_ops_report(models["qviz deploy w8a8"])
     acc = {k: float((run_test(v, sample.test.x).argmax(1) == sample.test.y).mean()) for k, v in models.items()}
-    lat = latency(models, np.ascontiguousarray(sample.test.x[:LATENCY_BATCH]), LATENCY_RUNS)
+    lat = interleaved_latency(models, np.ascontiguousarray(sample.test.x[:LATENCY_BATCH]), LATENCY_RUNS)
     return {
         "latency": lat,
         "accuracy": acc,

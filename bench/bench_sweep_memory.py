@@ -2,6 +2,7 @@
 
     python bench/bench_sweep_memory.py              # prints the table, rewrites its section of docs/benchmarks.md
     python bench/bench_sweep_memory.py --quick      # 8 images, 6 layers swept, does not write the doc
+    python bench/bench_sweep_memory.py --tune-only  # part (b) alone, printed
 
 The model has ResNet-50's shapes (53 Conv + 1 Gemm, 25.5 M weights, built with onnx.helper, random
 He-scaled weights, no download); the data is 32 seeded random images of 3 x 224 x 224. Each part
@@ -148,8 +149,8 @@ def child_sweep(folder: Path, budget_mb: int | None, n_layers: int | None) -> di
 
 def child_tune(folder: Path) -> dict:
     """(b) in this process: cold evaluation, then one layer changed at a time."""
-    from qviz.config import PRESETS, LayerConfig
-    from qviz.evaluate import evaluate, make_runner
+    from qviz.config import PRESETS, LayerConfig, ModelConfig
+    from qviz.evaluate import evaluate, layer_errors, make_runner
     from qviz.model.simulate.simulator import Simulator
 
     loaded, x, data = _load(folder)
@@ -159,19 +160,32 @@ def child_tune(folder: Path) -> dict:
     evaluate(runner, base)
     cold = time.perf_counter() - t
     changes = []
+    config = base
     for i in TUNE_DEPTHS:
         layer = runner.layers[i]
         config = base.with_layer(layer.id, LayerConfig(base.default.weights.replace(bits=4), base.default.activations))
-        passes = runner.passes
+        passes, built = runner.passes, runner.sessions_built
         t = time.perf_counter()
         ev = evaluate(runner, config)
+        seconds = time.perf_counter() - t
         changes.append(
-            {"depth": i, "layer": layer.id, "s": time.perf_counter() - t, "segments_run": runner.passes - passes}
+            {
+                "depth": i,
+                "layer": layer.id,
+                "s": seconds,
+                "segments_run": runner.passes - passes,
+                "sessions": runner.sessions_built - built,
+            }
         )
         assert ev.n == len(x)
+    t = time.perf_counter()
+    layer_errors(runner, config)  # the Tune page's per-layer chart of the last change (on demand)
+    errors_s = time.perf_counter() - t
     peak = peak_mib()
     ref = one_pass_s(runner.sim, data, base)
     return {
+        "float_pass_s": one_pass_s(runner.sim, data, ModelConfig()),
+        "layer_errors_s": errors_s,
         "calibration_mib": sum(v.nbytes for v in runner.sim.activations().values()) / MIB,
         "cold_s": cold,
         "changes": changes,
@@ -214,23 +228,38 @@ def render(sweeps: list[dict], tune: dict, images: int) -> str:
             f"({'met' if r['peak_mib'] <= 2048 else 'MISSED'}) | {r['held_peak_mib']:.0f} | {r['evictions']} | "
             f"{r['recomputed']} | {r['passes']} | {r['sessions']} |"
         )
-    lines += [
+    return "\n".join(lines) + "\n" + render_tune(tune, images)
+
+
+def render_tune(tune: dict, images: int) -> str:
+    """Part (b): the cold view, each one-layer change, as ratios against a float pass of the same run."""
+    fp = tune["float_pass_s"]
+    lines = [
         "",
         f"(b) Tune: evaluate() on one Runner, w8a8 calibrated on the same images; the model is cut into "
         f"{tune['segments']} segments. Cold (new Simulator: calibration, every session and pass): "
-        f"**{tune['cold_s']:.1f} s**; a full pass of the w8a8 model {tune['pass_s']:.2f} s; peak RSS "
+        f"**{tune['cold_s']:.1f} s** ({tune['cold_s'] / fp:.1f} x a float pass); a float pass {fp:.2f} s, a full pass of "
+        f"the w8a8 model {tune['pass_s']:.2f} s ({tune['pass_s'] / fp:.2f} x); peak RSS "
         f"{tune['peak_mib']:.0f} MiB (held by the Runner {tune['held_peak_mib']:.0f} MiB; the Simulator's calibration "
         f"tensors, every layer's input on the {images} images, {tune['calibration_mib']:.0f} MiB, are outside the budget). "
         "Then one layer changed to 4-bit weights (target <= 2 s each):",
         "",
-        "| layer (depth) | re-evaluation s | segments run | target |",
-        "|---|---|---|---|",
+        "| layer (depth) | re-evaluation s | / float pass | segments run | sessions built | target |",
+        "|---|---|---|---|---|---|",
     ]
     for c in tune["changes"]:
         ok = "met" if c["s"] <= 2 else "MISSED"
-        lines.append(f"| {c['layer']} ({c['depth']}) | **{c['s']:.2f}** | {c['segments_run']} | {ok} |")
+        lines.append(
+            f"| {c['layer']} ({c['depth']}) | **{c['s']:.2f}** | {c['s'] / fp:.2f} | {c['segments_run']} | "
+            f"{c.get('sessions', '')} | {ok} |"
+        )
     med = statistics.median(c["s"] for c in tune["changes"])
-    lines += ["", f"Median re-evaluation: {med:.2f} s ({med / tune['pass_s']:.2f} x a full pass)."]
+    lines += [
+        "",
+        f"Median re-evaluation: {med:.2f} s ({med / tune['pass_s']:.2f} x a w8a8 pass, {med / fp:.2f} x a float pass). "
+        f"The per-layer error chart of the last config (Tune shows it on demand for a model this size): "
+        f"{tune['layer_errors_s']:.1f} s ({tune['layer_errors_s'] / fp:.1f} x a float pass).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -258,6 +287,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="8 images, 6 layers, no doc")
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--tune-only", action="store_true", help="only part (b), printed (no doc)")
     p.add_argument("--budget-mb", type=int, help="also sweep with this budget (default 64 MiB: below one early cut)")
     p.add_argument("--child", nargs=2, metavar=("PART", "DIR"), help=argparse.SUPPRESS)
     p.add_argument("--layers", type=int, help=argparse.SUPPRESS)
@@ -273,6 +303,9 @@ def main() -> None:
         (folder / "model.onnx").write_bytes(resnet50().SerializeToString())
         np.save(folder / "x.npy", np.random.default_rng(1).standard_normal((images, 3, 224, 224), dtype=np.float32))
         layers = ["--layers", "6"] if args.quick else []
+        if args.tune_only:  # part (b) alone, printed
+            print(render_tune(run_child("tune", folder), images))
+            return
         sweeps = [run_child("sweep", folder, *layers)]
         sweeps.append(run_child("sweep", folder, *layers, "--budget-mb", str(args.budget_mb or SMALL_BUDGET_MB)))
         tune = run_child("tune", folder)

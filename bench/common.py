@@ -76,3 +76,26 @@ def ort_quantize_static(model_bytes: bytes, feeds, *, reduce_range: bool = False
             calibrate_method=getattr(CalibrationMethod, method),
         )
         return out.read_bytes()
+
+
+def interleaved_latency(models: dict[str, bytes], x1, runs: int, warmup: int = 20) -> dict[str, float]:
+    """Median one-thread latency (seconds) per model: interleaved rounds of 10 runs each, so that
+    the machine's drift hits every model alike."""
+    import statistics
+    import time
+
+    from qviz.model import make_session
+
+    sessions = {k: make_session(v, threads=1, check=False) for k, v in models.items()}
+    name = next(iter(sessions.values())).get_inputs()[0].name
+    times: dict[str, list[float]] = {k: [] for k in sessions}
+    for s in sessions.values():
+        for _ in range(warmup):
+            s.run(None, {name: x1})
+    for _ in range(runs // 10):
+        for k, s in sessions.items():
+            for _ in range(10):
+                t = time.perf_counter()
+                s.run(None, {name: x1})
+                times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}

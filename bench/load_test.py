@@ -16,9 +16,19 @@ server run plus the websocket, no browser rendering.
 Why no browsers for them: 22 Chromium pages on this 2-core machine measured their own rendering
 (load average 15-31, p95 36-75 s while the server used 0.1 core).
 
-Hostile sessions stay real Chromium pages (the real upload path through the browser): open the
-Model page (a new session every time), upload the next model of qviz_dev/hostile_models.py,
-wait until the page settles, record rejected / accepted.
+Uploading users (issue 12): `--uploaders` of the benign sessions (default 5) work on their own
+upload: each uploads its own model (a bundled sample's bytes with its own doc string, so each is a
+new model with its own worker host) and its .npz of inputs + labels, then loops Tune rounds on it
+(bulk-set bits -> apply -> Model page). Uploads go the browser's way over the protocol: a
+FileURLsRequest on the websocket, an HTTP PUT of the bytes to /_stcore/upload_file (with the XSRF
+cookie and header, as the frontend sends them), then the uploader widget's state in a rerun.
+
+Hostile sessions (`--hostile`, default 2; `--browser-hostile` makes them Chromium pages uploading
+the corpus, as before) are protocol clients that upload, without pause and in a new session every
+time, in turn: every refused model of qviz_dev/hostile_models.py (bombs, external data, ...), a
+model that hangs (the corpus' endless Loop), a big valid model (`--big-mb`, default 150 MiB), and
+a valid tiny model followed by an .npz of zeros that inflates to 240 MiB (3.9 M rows). Each one
+is recorded as rejected (an error shown) or accepted.
 
 Server memory: VmRSS of the streamlit process, sampled every second; "baseline" is after one warm-up
 session has visited the same pages (caches filled) and closed; "after" is SETTLE_S after every session
@@ -91,6 +101,7 @@ class Stats:
         self.failures: list[str] = []
         self.hostile: dict[str, int] = {"rejected": 0, "accepted": 0, "failed": 0}
         self.accepted: set[str] = set()  # hostile files that showed no error
+        self.hostile_kinds: dict[str, list] = {}  # label -> [(seconds, rejected), ...]
 
     def ok(self, kind: str, seconds: float) -> None:
         self.times.setdefault(kind, []).append(seconds)
@@ -200,6 +211,247 @@ async def benign(i: int, url: str, deadline: float, stats: Stats, max_rounds: in
             await app.close()
 
 
+class UploadClient(StreamlitClient):
+    """A StreamlitClient that can upload files the way the frontend does (module doc)."""
+
+    session_id = ""
+    xsrf = ""
+
+    def _on_new_session(self, ns) -> None:
+        super()._on_new_session(ns)
+        self.session_id = ns.initialize.session_id or self.session_id
+
+    async def open(self):
+        self.xsrf = await asyncio.to_thread(_xsrf_cookie, self.http_url)
+        return await super().open()
+
+    @property
+    def http_url(self) -> str:
+        return self.ws_url.replace("ws", "http", 1).rsplit("/_stcore/", 1)[0]
+
+    async def upload(self, key: str, name: str, data: bytes):
+        """Put `data` into the file uploader `key` as a file called `name`, and rerun (a Run)."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        widget = self.widget(key)
+        msg = BackMsg()
+        request_id = os.urandom(8).hex()
+        msg.file_urls_request.request_id = request_id
+        msg.file_urls_request.file_names.append(name)
+        msg.file_urls_request.session_id = self.session_id
+        t0 = time.monotonic()
+        await self._ws.send(msg.SerializeToString())
+        deadline = time.monotonic() + self.timeout
+        while True:
+            reply = await self._receive(deadline)
+            if reply.WhichOneof("type") == "file_urls_response" and reply.file_urls_response.response_id == request_id:
+                break
+        urls = reply.file_urls_response.file_urls[0]
+        await asyncio.to_thread(_put_file, self.http_url + urls.upload_url, name, data, self.xsrf)
+        state = WidgetState(id=widget.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        self.states[widget.id] = state
+        run = await self._rerun()
+        run = type(run)(time.monotonic() - t0, run.status, run.errors)  # the PUT counts as part of the upload
+        return run
+
+
+def _xsrf_cookie(url: str) -> str:
+    """The _streamlit_xsrf cookie the server sets with its health answer ("" when XSRF protection is off)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/_stcore/health") as r:
+        for header in r.headers.get_all("Set-Cookie") or []:
+            if header.startswith("_streamlit_xsrf="):
+                return header.split(";", 1)[0].split("=", 1)[1]
+    return ""
+
+
+def _put_file(url: str, name: str, data: bytes, xsrf: str) -> None:
+    """The multipart PUT the frontend sends to /_stcore/upload_file."""
+    import urllib.request
+
+    boundary = os.urandom(12).hex()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="UploadedFile"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if xsrf:
+        headers.update({"X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"})
+    request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+    with urllib.request.urlopen(request, timeout=ACTION_MS / 1000) as r:
+        r.read()
+
+
+UPLOAD_SAMPLE = "digits_cnn"
+
+
+def own_upload(i: int) -> tuple[bytes, bytes]:
+    """Student i's model (the sample with its own doc string: new bytes, a new model) and .npz."""
+    import io
+
+    import numpy as np
+    import onnx
+
+    from qviz.samples import load_sample
+
+    sample = load_sample(UPLOAD_SAMPLE)
+    model = onnx.load_model_from_string(sample.model_bytes)
+    model.doc_string = f"student {i}'s model"
+    buf = io.BytesIO()
+    np.savez(buf, x=sample.test.x[:256], y=sample.test.y[:256])
+    return model.SerializeToString(), buf.getvalue()
+
+
+async def open_upload_client(url: str, stats: Stats) -> UploadClient:
+    app = UploadClient(url, "model", timeout=ACTION_MS / 1000)
+    t0 = time.monotonic()
+    try:
+        await app.open()
+        if not app.text_shown("Current model:"):
+            raise CheckFailed("first run of the Model page does not show 'Current model:'")
+    except BaseException:
+        await app.close()
+        raise
+    stats.ok(OPEN, time.monotonic() - t0)
+    return app
+
+
+async def upload_round(app: UploadClient, i: int, stats: Stats, applied: dict[str, str], files) -> None:
+    """A student on their own upload: (once) upload the model and its .npz, then Tune -> apply bits -> Model."""
+    model, npz = files
+    name = f"student{i}.onnx"
+    if name not in (app.text_shown("Current model:") or ""):
+        await timed(
+            stats,
+            "upload own model (pre-flight)",
+            app,
+            app.upload("model_upload_onnx", name, model),
+            shows(f"Current model: {name}"),
+        )
+        await timed(
+            stats,
+            "upload own .npz (first batch run)",
+            app,
+            app.upload("model_upload_npz", f"student{i}.npz", npz),
+            lambda _: None,
+        )
+    first, bits = next_bits(app, applied)
+    await timed(stats, "open Tune (evaluate)", app, app.open_page("Tune"), shows(ACCURACY))
+    await ensure(stats, app, "tune_bulk_target", "a name pattern")
+    await ensure(stats, app, "tune_bulk_pattern", "*")
+    await ensure(stats, app, "tune_bulk_w_bits", bits)
+    await timed(stats, "apply bits to layers (evaluate)", app, app.click("Apply to these layers"), page_changed(app))
+    applied[first] = bits
+    await timed(stats, "open Model", app, app.open_page("Model"), shows("Current model:"))
+
+
+def page_changed(app: StreamlitClient):
+    """A check for an upload (not linkable: no config code in the URL): the accuracy is shown and
+    the page's texts changed (size and accuracy differ between 4 and 6 bits)."""
+    before = tuple(app.texts())
+    return lambda a: None if a.text_shown(ACCURACY) and tuple(a.texts()) != before else "the Tune page did not change"
+
+
+async def uploader(i: int, url: str, deadline: float, stats: Stats) -> None:
+    """One student working on their own upload (module doc); failures recorded, the session reopened."""
+    app: UploadClient | None = None
+    k, applied = 0, dict[str, str]()
+    files = own_upload(i)
+    try:
+        while time.monotonic() < deadline:
+            k += 1
+            try:
+                if app is None:
+                    app, applied = await open_upload_client(url, stats), {}
+                await upload_round(app, i, stats, applied, files)
+            except Exception as e:  # noqa: BLE001 - a load driver records any failed round and carries on
+                stats.failures.append(
+                    f"session {i} (uploader) round {k}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                )
+                if app is not None:
+                    await app.close()
+                app = None
+    finally:
+        if app is not None:
+            await app.close()
+
+
+# ---- hostile protocol sessions: hangs, bombs, inflated .npz, big models, without pause
+
+
+def hostile_uploads(big_mb: float) -> list[tuple[str, list[tuple[str, str, bytes]]]]:
+    """[(label, [(uploader key, file name, bytes), ...])]: what a hostile session uploads in turn."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from qviz_dev import model_factory as mf
+    from qviz_dev.hostile_models import CORPUS
+
+    corpus = [
+        (name, [("model_upload_onnx", f"{name}.onnx", case.data)])
+        for name, case in CORPUS.items()
+        if case.expect != "accept"
+    ]
+    steps: list = []
+
+    width = int((big_mb * 2**20 / 8) ** 0.5)  # two Gemm layers of width x width float32
+    special = [("big_model", [("model_upload_onnx", "big.onnx", mf.to_bytes(mf.gemm_stack(2, width)))])]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z, z.open("x.npy", "w", force_zip64=True) as f:
+        rows = 3_900_000
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (rows, 16)})
+        for _ in range(rows * 16 * 4 // 2**20):
+            f.write(bytes(2**20))
+        f.write(bytes(rows * 16 * 4 % 2**20))
+    tiny = mf.to_bytes(mf.gemm_stack(1, 16))
+    special.append(
+        ("inflated_npz", [("model_upload_onnx", "tiny.onnx", tiny), ("model_upload_npz", "zeros.npz", buf.getvalue())])
+    )
+    special.append(("hang", [("model_upload_onnx", "hang.onnx", CORPUS["endless_loop"].data)]))
+    for k, step in enumerate(corpus):  # a big model, an inflated .npz or a hang after every 3 corpus files
+        steps.append(step)
+        if k % 3 == 2:
+            steps.append(special[(k // 3) % len(special)])
+    return steps
+
+
+async def hostile_protocol(j: int, url: str, deadline: float, stats: Stats, steps) -> None:
+    """Upload the next hostile step in a new session, again and again until the deadline."""
+    k = j
+    while time.monotonic() < deadline:
+        label, files = steps[k % len(steps)]
+        k += 1
+        app = UploadClient(url, "model", timeout=ACTION_MS / 1000 * 2)
+        try:
+            await app.open()
+            run = None
+            for key, name, data in files:
+                run = await app.upload(key, name, data)
+                if run.errors:
+                    break
+            rejected = bool(run and run.errors)
+            stats.hostile["rejected" if rejected else "accepted"] += 1
+            stats.hostile_kinds.setdefault(label, []).append((round(run.seconds, 2) if run else None, rejected))
+            if not rejected:
+                stats.accepted.add(label)
+        except Exception as e:  # noqa: BLE001 - a hostile upload may fail in any way; record it and carry on
+            stats.hostile["failed"] += 1
+            stats.failures.append(f"hostile {j} {label}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        finally:
+            await app.close()
+
+
 # ---- hostile sessions: real Chromium pages uploading the hostile corpus (qviz_dev/hostile_models.py)
 
 
@@ -284,18 +536,27 @@ async def sampler(pid: int, samples: list, stop: asyncio.Event) -> None:
 async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
     """Warm up, take the baseline, run every session until the deadline, let the server settle."""
     stats, files = Stats(), hostile_files(tmp)
+    steps = hostile_uploads(args.big_mb) if args.hostile and browser is None else []
     cold = rss_mb(pid)
     warm = Stats()  # warm-up: one round per sample, caches filled
     await benign(-1, url, time.monotonic() + 300, warm, max_rounds=len(SAMPLES))
     await asyncio.sleep(SETTLE_S)
     baseline = rss_mb(pid)
-    samples, stop = [], asyncio.Event()
+    samples: list[float] = []
+    stop = asyncio.Event()
     watch = asyncio.create_task(sampler(pid, samples, stop))
     deadline = time.monotonic() + args.seconds
     t0, cpu0, own0 = time.monotonic(), cpu_seconds(pid), os.times()
+    uploaders = min(args.uploaders, args.sessions)
+    hostiles = (
+        [hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)]
+        if browser is not None
+        else [hostile_protocol(j, url, deadline, stats, steps) for j in range(args.hostile)]
+    )
     await asyncio.gather(
-        *[benign(i, url, deadline, stats) for i in range(args.sessions)],
-        *[hostile(j, browser, url, deadline, stats, files) for j in range(args.hostile)],
+        *[uploader(i, url, deadline, stats) for i in range(uploaders)],
+        *[benign(i, url, deadline, stats) for i in range(uploaders, args.sessions)],
+        *hostiles,
     )
     wall, cpu, own = time.monotonic() - t0, [b - a for a, b in zip(cpu0, cpu_seconds(pid), strict=True)], os.times()
     load_avg = os.getloadavg()[0]
@@ -305,6 +566,7 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
     stop.set()
     await watch
     result = report(stats, args, wall, cold, baseline, max(samples, default=baseline), rss_mb(pid))
+    result["rss_mb_every_10s"] = [round(x) for x in samples[::10]]
     result["cores_used"] = {
         "server": round(cpu[0] / wall, 2),
         "workers": round(cpu[1] / wall, 2),
@@ -317,14 +579,24 @@ async def load(url: str, pid: int, args, tmp: Path, browser) -> dict:
 
 
 async def drive(url: str, pid: int, args, tmp: Path) -> dict:
-    """Start Chromium only when hostile sessions are asked for."""
-    if not args.hostile:
+    """Start Chromium only for --browser-hostile."""
+    if not args.hostile or not args.browser_hostile:
         return await load(url, pid, args, tmp, None)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         return await load(url, pid, args, tmp, browser)
+
+
+def failure_kinds(failures: list[str]) -> dict[str, int]:
+    """How many failures of each kind ("CheckFailed: apply bits to layers", "ProtocolError", ...), all of them."""
+    kinds: dict[str, int] = {}
+    for text in failures:
+        kind = text.split(": ", 1)[-1].split(":", 2)
+        key = ":".join(kind[:2]).strip()[:80]
+        kinds[key] = kinds.get(key, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
 
 
 def p95(xs: list[float]) -> float:
@@ -350,12 +622,31 @@ def report(stats: Stats, args, wall: float, cold: float, baseline: float, peak: 
         "p95_s": round(p95(every), 3),
         "median_s": round(statistics.median(every), 3) if every else None,
         "by_kind": rows,
+        "uploaders": min(args.uploaders, args.sessions),
         "hostile": stats.hostile,
+        "hostile_by_kind": {
+            k: {
+                "n": len(v),
+                "rejected": sum(r for _, r in v),
+                "median_s": statistics.median([t for t, _ in v if t is not None] or [0]),
+            }
+            for k, v in sorted(stats.hostile_kinds.items())
+        },
         "hostile_accepted": sorted(stats.accepted),
         "failures": stats.failures[:20],
+        "failure_kinds": failure_kinds(stats.failures),
         "rss_mb": {"cold": round(cold), "baseline": round(baseline), "peak": round(peak), "after": round(after)},
         "cpus": os.cpu_count(),
     }
+
+
+def hostile_rows(r: dict) -> str:
+    """A table of what the hostile sessions uploaded: how often, how often refused, median seconds to the answer."""
+    kinds = r.get("hostile_by_kind") or {}
+    if not kinds:
+        return ""
+    rows = "\n".join(f"| {k} | {v['n']} | {v['rejected']} | {v['median_s']:.2f} |" for k, v in kinds.items())
+    return f"| hostile upload | n | refused | median s to the answer |\n|---|---|---|---|\n{rows}\n"
 
 
 def docs_section(r: dict, command: str) -> str:
@@ -379,14 +670,18 @@ Command: `{command}` ({r["sessions"]} benign sessions + {r["hostile_sessions"]} 
 {rows}
 | **all benign interactions except opening** | {r["interactions_ok"] - r["by_kind"].get(OPEN, {}).get("n", 0)} | **{r["median_s"]:.2f}** | **{r["p95_s"]:.2f}** |
 
-Benign failures: {r["benign_failures"]}. Hostile uploads rejected / accepted / failed: {h["rejected"]} / {h["accepted"]} / {h["failed"]}; accepted files: {", ".join(r.get("hostile_accepted", [])) or "none"}. (The corpus' four runtime bombs allocate 2 GiB once Shape runs: under the default 3 GB worker limit they run, in a worker, and are accepted; tests/security refuses them with a 1 GB limit.)
+Sessions: {r["sessions"]} benign, {r.get("uploaders", 0)} of them working on their own upload (their own model and .npz, then Tune rounds on it), and {r["hostile_sessions"]} hostile ones uploading without pause.
+
+Benign failures: {r["benign_failures"]}. Hostile uploads rejected / accepted / failed: {h["rejected"]} / {h["accepted"]} / {h["failed"]}; accepted: {", ".join(r.get("hostile_accepted", [])) or "none"}. (The corpus' four runtime bombs allocate 2 GiB once Shape runs: under the default 3 GB worker limit they run, in a worker, and are accepted; tests/security refuses them with a 1 GB limit.)
+
+{hostile_rows(r)}
 CPU (cores, average over the load): server {cores["server"]}, its workers {cores["workers"]}, this load driver {cores["load_driver_process"]} (plus Chromium for the hostile pages); 1-minute load average at the end {cores["machine_load_avg_1min_at_end"]}. Server CPU per benign interaction (the hostile sessions' work included): {r["server_cpu_s_per_interaction"]:.3f} s; the script runs of all sessions share one Python process, so about one core, {1 / max(r["server_cpu_s_per_interaction"], 1e-3):.0f} interactions/s, is its ceiling.
 
-Server memory (VmRSS of the streamlit process): cold {mem["cold"]} MB; baseline after a warm-up session visited every sample and closed {mem["baseline"]} MB; peak {mem["peak"]} MB; {SETTLE_S} s after all sessions closed {mem["after"]} MB: **{growth:+d} MB over the baseline (target <= 100 MB: {"met" if growth <= 100 else "NOT met"})**.
+Server memory (VmRSS of the streamlit process): cold {mem["cold"]} MB; baseline after a warm-up session visited every sample and closed {mem["baseline"]} MB; peak {mem["peak"]} MB (**{mem["peak"] - mem["baseline"]:+d} MB over the baseline; target <= +500 MB: {"met" if mem["peak"] - mem["baseline"] <= 500 else "NOT met"}**); {SETTLE_S} s after all sessions closed {mem["after"]} MB: **{growth:+d} MB over the baseline (target <= 100 MB: {"met" if growth <= 100 else "NOT met"})**. Every 10 s during the load (MB): {", ".join(map(str, r.get("rss_mb_every_10s", [])))}.
 
 How to read it:
 
-- **p95 of benign interactions {r["p95_s"]:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (qviz_dev/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r["cpus"]} cores as the server, as do the hostile sessions' Chromium pages.
+- **p95 of benign interactions {r["p95_s"]:.2f} s (target <= 3 s: {verdict}).** An interaction's time runs from sending its BackMsg until that run's `script_finished` arrives: the server's script run and the websocket, **not a browser's rendering**. The benign sessions are protocol-level clients (qviz_dev/st_client.py: the frontend's websocket messages, no browser), and they run on the same {r["cpus"]} cores as the server, as do the hostile sessions (protocol clients too, unless --browser-hostile).
 - Every round is checked (the page names the picked sample, Tune shows the accuracy, the config code in the URL changed after "apply", no error shown); a failed check counts as a failure, never as a fast success. "set a bulk-edit widget" are the clicks that lead up to "apply" (target, pattern, bits; each reruns the Tune page).
 - Each session pauses a random 0-{2 * r["think_s"]:g} s (mean {r["think_s"]:g} s) after every interaction, as a student reads the result; with `--think 0` the sessions click back to back, which measures the server's saturation (every script run of every session shares one Python process), not a class.
 - The headline leaves out opening the app: all sessions connect in the same second.
@@ -400,6 +695,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--hostile", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=600)
+    ap.add_argument("--uploaders", type=int, default=5, help="how many of the benign sessions work on their own upload")
+    ap.add_argument("--big-mb", type=float, default=150, help="size of the hostile sessions' big valid model (MiB)")
+    ap.add_argument(
+        "--browser-hostile", action="store_true", help="hostile sessions as Chromium pages (the corpus only)"
+    )
     ap.add_argument(
         "--think",
         type=float,
@@ -424,8 +724,8 @@ def main() -> None:
         Path(args.json).write_text(text)
     if args.write_docs:
         command = (
-            f"python bench/load_test.py --sessions {args.sessions} --hostile {args.hostile} --seconds {args.seconds:g}"
-            f" --think {args.think:g}"
+            f"python bench/load_test.py --sessions {args.sessions} --uploaders {args.uploaders} --hostile {args.hostile}"
+            f" --seconds {args.seconds:g} --think {args.think:g} --big-mb {args.big_mb:g}"
         )
         write_section(SECTION, docs_section(result, command))
 

@@ -11,13 +11,14 @@ one is built here from onnx.helper (or raw protobuf wire bytes when the helper r
 
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from qviz_dev import model_factory as mf
 
@@ -101,10 +102,92 @@ def ext_constant(loc, attr="value"):
     )
 
 
+def ext_constant_sparse_indices(loc):
+    node = helper.make_node("Constant", [], ["w"], sparse_value=_sparse("sv"))
+    _ext(node.attribute[0].sparse_tensor.indices, loc)
+    return mf.make_model(
+        [node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])]
+    )
+
+
+def ext_constant_of_shape_attr(loc):
+    value = _ext(numpy_helper.from_array(np.array([1.0], np.float32), "v"), loc)
+    node = helper.make_node("ConstantOfShape", ["shape"], ["y"], value=value)
+    return mf.make_model([node], [], [mf.vinfo("y", [2])], [mf.init("shape", i64(2))])
+
+
 def ext_tensor_attr(loc):
     m = mf.no_layers()
     m.graph.node[0].attribute.append(helper.make_attribute("extra", _ext(mf.init("t", np.zeros(4, np.float32)), loc)))
     return m
+
+
+def ext_tensors_attr(loc):
+    m = mf.no_layers()
+    m.graph.node[0].attribute.append(helper.make_attribute("extra", [_ext(mf.init("t", np.zeros(4, np.float32)), loc)]))
+    return m
+
+
+def ext_if_constant(loc):
+    """The external tensor in a Constant of an If's then-branch (a graph named 'then')."""
+    const = helper.make_node("Constant", [], ["w"], value=_ext(mf.init("cv", mf.rand((4, 3))), loc))
+    then_graph = helper.make_graph(
+        [const, helper.make_node("MatMul", ["x", "w"], ["y"])], "then", [], [mf.vinfo("y", [1, 3])]
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "else",
+        [],
+        [mf.vinfo("y", [1, 3])],
+        [mf.init("w", mf.rand((4, 3)))],
+    )
+    node = helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)
+    inputs = [mf.vinfo("cond", [], TensorProto.BOOL), mf.vinfo("x", [1, 4])]
+    return mf.make_model([node], inputs, [mf.vinfo("y", [1, 3])])
+
+
+def ext_training_info(loc):
+    m = mf.no_layers()
+    info = m.training_info.add()
+    info.initialization.CopyFrom(
+        helper.make_graph([], "init", [], [], [_ext(mf.init("t", np.ones(4, np.float32)), loc)])
+    )
+    return m
+
+
+# ---- type confusion: an attribute declared one type, carrying another --------------------------
+
+
+def type_confused_constant(loc: str, declared: int = AttributeProto.FLOAT) -> onnx.ModelProto:
+    """MatMul by a Constant whose `value` carries an EXTERNAL 4x1 float tensor but is declared
+    `declared` (FLOAT, UNDEFINED, ...): checks that trust the declared type never see the tensor,
+    and `numpy_helper.to_array` reads `loc` relative to the working directory (16 bytes)."""
+    node = helper.make_node(
+        "Constant", [], ["w"], name="confused", value=_ext(mf.init("cw", np.zeros((4, 1), np.float32)), loc)
+    )
+    node.attribute[0].type = declared  # type: ignore[assignment]  # any int, on purpose
+    mm = helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")
+    return mf.make_model([node, mm], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 1])])
+
+
+def type_confused_subgraph(loc: str) -> onnx.ModelProto:
+    """An attribute declared INT that carries a graph `g` whose initializer is external."""
+    hidden = helper.make_graph([], "hidden", [], [], [_ext(mf.init("h", np.zeros(4, np.float32)), loc)])
+    m = mf.no_layers()
+    attr = helper.make_attribute("extra", 1)
+    attr.g.CopyFrom(hidden)
+    m.graph.node[0].attribute.append(attr)
+    return m
+
+
+TYPE_CONFUSED = {
+    "constant_float": type_confused_constant,
+    "constant_undefined": lambda loc: type_confused_constant(loc, AttributeProto.UNDEFINED),
+    "constant_ints": lambda loc: type_confused_constant(loc, AttributeProto.INTS),
+    "subgraph_in_int": type_confused_subgraph,
+}
+# Relative names a type-confused tensor has used to read a file next to the working directory.
+CONFUSED_LOCATIONS = ("secret.txt", "./secret.txt", "sub/../secret.txt")
 
 
 def _if_wrap(then_graph: onnx.GraphProto, depth: int) -> onnx.ModelProto:
@@ -179,11 +262,73 @@ EXTERNAL = {
     "sparse_indices": lambda loc: ext_sparse(loc, "indices"),
     "constant_value": ext_constant,
     "constant_sparse_value": lambda loc: ext_constant(loc, "sparse_value"),
+    "constant_sparse_indices": ext_constant_sparse_indices,
+    "constant_of_shape_attr": ext_constant_of_shape_attr,
     "tensor_attr": ext_tensor_attr,
+    "tensors_attr": ext_tensors_attr,
+    "if_constant": ext_if_constant,
+    "if_depth1": lambda loc: ext_if_deep(loc, 1),
     "if_depth6": ext_if_deep,
     "loop_body": ext_loop_body,
     "scan_body": ext_scan_body,
     "function": ext_function,
+    "training_info": ext_training_info,
+}
+
+
+# ---- share links (?config=<code>) that inflate to what a JSON parser cannot take ----------------
+
+
+def link_code(text: str) -> str:
+    """The ?config= code of any text, as qviz.config.url.config_code writes one ('z' + base64url(zlib))."""
+    return "z" + base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
+
+
+NESTED_LINK = link_code("[" * 200_000)  # RecursionError in json.loads; 200 kB, under the inflate cap
+LONG_NUMBER_LINK = link_code('{"version": ' + "9" * 200_000 + "}")  # ValueError: int max str digits
+# Names that become markup if rendered as Markdown: an <h1> and two links; a link.
+MARKUP_NODE_NAME = "pwn\n===\n\nhttps://evil.example/p www.evil.example"
+MARKUP_NPZ_KEY = "[c](https://evil.example)"
+
+
+# ---- extreme but legal: every page and export gives a correct page or a clear message ----------
+
+
+def scaled_stack(value: float) -> onnx.ModelProto:
+    """mf.gemm_stack(3, 8) with every float weight scaled so its largest magnitude is `value`: 1e38 is finite
+    in float32, yet a histogram over its range asks numpy for more bins than exist; 1e-38 is at
+    the edge of float32's normal range."""
+    m = mf.gemm_stack(3, 8)
+    for t in m.graph.initializer:
+        w = numpy_helper.to_array(t).astype(np.float64)
+        peak = np.abs(w).max()
+        if peak > 0:  # the zero biases stay zero
+            t.CopyFrom(numpy_helper.from_array((w / peak * value).astype(np.float32), t.name))
+    return m
+
+
+def nonfinite_stack() -> onnx.ModelProto:
+    """mf.gemm_stack(3, 8) whose first weight holds NaN, +Inf and -Inf (loads, flagged)."""
+    m = mf.gemm_stack(3, 8)
+    w = numpy_helper.to_array(m.graph.initializer[0]).copy()
+    w.flat[:3] = [np.nan, np.inf, -np.inf]
+    m.graph.initializer[0].CopyFrom(numpy_helper.from_array(w, m.graph.initializer[0].name))
+    return m
+
+
+def one_layer() -> onnx.ModelProto:
+    """One MatMul: x[N, 4] @ W[4, 3]."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="only")]
+    return mf.make_model(nodes, [mf.vinfo("x", ["N", 4])], [mf.vinfo("y", ["N", 3])], [mf.init("w", mf.rand((4, 3)))])
+
+
+EXTREME = {
+    "huge_weights": lambda: scaled_stack(1e38),
+    "float32_max_weights": lambda: scaled_stack(3.4e38),
+    "tiny_weights": lambda: scaled_stack(1e-38),
+    "nonfinite_weights": nonfinite_stack,
+    "one_layer": one_layer,
+    "no_layers": mf.no_layers,
 }
 
 
@@ -370,6 +515,8 @@ def build_corpus() -> dict[str, Case]:
         for key, loc in LOCATIONS.items():
             if key == "secrets" or place in ("initializer", "sparse_values") or (place, key) == ("if_depth6", "parent"):
                 corpus[f"external_{place}_{key}"] = Case(b(build(loc)), match="external data")
+    for place, build in TYPE_CONFUSED.items():
+        corpus[f"type_confused_{place}"] = Case(b(build(LOCATIONS["secrets"])), match="is declared")
     for op in ("ConstantOfShape", "Expand", "Tile", "Range"):
         corpus[f"static_bomb_{op}"] = Case(b(static_bomb(op)), match="would create a")
     corpus["concat_hidden_bomb"] = Case(b(concat_hidden_bomb()), match="would create a")

@@ -703,7 +703,7 @@ LESSONS = {
         "point, rounding error and clipping error on one weight matrix, and watch accuracy fall "
         "as the bit width drops.",
         "最简单的情形：三个全连接层（Gemm）。从这里开始观察一个权重矩阵的缩放因子、零点、"
-        "舍入误差和截断误差，并看着位宽降低时准确率如何下降。",
+        "舍入误差和裁剪误差，并看着位宽降低时准确率如何下降。",
     ),
     "digits_cnn": (
         "BatchNorm has been folded into each convolution, as deployment tools do, so the folded "
@@ -719,10 +719,10 @@ LESSONS = {
         "about 300x. One per-tensor scale is set by these useless giants and rounds the useful "
         "filters to a few levels; one scale per channel fixes it. ReLU6 bounds activations to "
         "[0, 6]. Large enough that latency is measurable.",
-        "按张量量化权重失败、按通道量化挽救的经典案例。训练中少数扩展通道“死亡”（ReLU6 从不激活），"
+        "逐张量量化权重失败、逐通道量化挽救的经典案例。训练中少数扩展通道“死亡”（ReLU6 从不激活），"
         "于是后面深度卷积的 BatchNorm 看到的方差约为 0，折叠时这些卷积核被乘以 1/sqrt(eps)，约 300 倍。"
-        "按张量的单一缩放因子由这些无用的巨大卷积核决定，把有用的卷积核舍入到只剩几个级别；"
-        "按通道各用一个缩放因子即可解决。ReLU6 把激活限制在 [0, 6]。模型规模足以测出推理延迟。",
+        "逐张量的单一缩放因子由这些无用的巨大卷积核决定，把有用的卷积核舍入到只剩几个量化级；"
+        "逐通道各用一个缩放因子即可解决。ReLU6 把激活限制在 [0, 6]。模型规模足以测出推理延迟。",
     ),
     "digits_transformer": (
         "A tiny vision transformer: patch embedding, two encoder blocks with multi-head "
@@ -735,7 +735,7 @@ LESSONS = {
         "一个微型视觉 Transformer：图块嵌入、两个包含多头注意力、LayerNorm 和 GELU 的编码器块。"
         "它的 MatMul 权重（宽度 64 和 128）适合尝试分组 4 位量化，沿输入维度每 16、32 或 64 个一组，"
         "与大语言模型量化相同。再把它的激活与大语言模型对比：这里 LayerNorm 输出中没有哪个通道"
-        "超过中位通道的约 2 倍，所以按张量 8 位量化激活几乎没有损失；大语言模型会长出少数大 20-100 倍"
+        "超过中位通道的约 2 倍，所以逐张量 8 位量化激活几乎没有损失；大语言模型会长出少数大 20-100 倍"
         "的通道，这正是它们量化失败的原因。",
     ),
     "digits_transformer_outliers": (
@@ -754,9 +754,9 @@ LESSONS = {
         "大 20-100 倍的激活通道（LLM.int8()、SmoothQuant）；这个小模型没有学出，因此用一种不改变模型"
         "函数的精确重缩放把它们植入（SmoothQuant 的逆变换）：在每个输入 MatMul（注意力 QKV、MLP 输入）"
         "的 LayerNorm 中，通道 16 和 36 的 gamma 与 beta 乘以 128，对应的权重行除以 128。输出 logits "
-        "与 digits_transformer 逐位相同，但这两个通道现在是中位通道的 88-170 倍，按张量的单一 uint8 "
+        "与 digits_transformer 逐位相同，但这两个通道现在是中位通道的 88-170 倍，逐张量的单一 uint8 "
         "缩放因子只给其余 62 个通道留下几个级别：w8a8 预设的准确率从 98.3% 跌到 56.9%。浮点激活（w8）、"
-        "16 位激活或在 LayerNorm 输出上按通道设缩放因子都能恢复到 98.1%：问题从来不在权重。",
+        "16 位激活或在 LayerNorm 输出上逐通道设缩放因子都能恢复到 98.1%：问题从来不在权重。",
     ),
     "tabular_mlp": (
         "A tiny model on 30 standardized features with two classes. Int8 is almost free here: "

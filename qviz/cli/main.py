@@ -4,11 +4,14 @@
     qviz quantize MODEL --out OUT.onnx [--preset NAME | --config CFG.json] [--deploy] [--calib DATA.npz]
     qviz export-config MODEL [--preset NAME | --config CFG.json] --ort-overrides OUT.json
     qviz evaluate MODEL [--preset NAME | --config CFG.json] [--data DATA.npz] [--json] [--per-class]
-    qviz sweep MODEL [--bits 2,4,8] [--data DATA.npz] [--json | --csv OUT] [--memory-mb MB]
+    qviz sweep MODEL [--bits 2,4,8] [--data DATA.npz] [--json | --csv OUT] [--memory-mb MB] [--simulation-only]
                    (evaluate, sweep, search: [--output-kind auto|classes|binary|values[:AXIS][:logits|:probabilities]])
     qviz search MODEL (--budget-bytes N | --budget-bpw X | --budget-latency-ms T) [--json] [--out CFG.json]
+                   [--simulation-only] [--max-evaluations N]   (default: only candidates that deploy)
                    (sweep, search: --memory-mb MB, the most of the model's tensors kept between passes, default 1024)
     qviz dequantize MODEL --out FLOAT.onnx   an already-quantized QDQ model as float, to quantize again
+    qviz check MODEL [--preset NAME | --config CFG.json] [--data DATA] [--calib DATA] [--json]
+                                     the deployed model against the simulation, tensor by tensor (cli/check.py)
     qviz app [STREAMLIT OPTIONS...]    the app in the browser (qviz/cli/serve.py)
 
 Every command taking MODEL also takes --max-model-mb MB (default QVIZ_MAX_MODEL_MB, else 200):
@@ -32,6 +35,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from qviz.cli.check import add_check_options, run_check
 from qviz.cli.data_args import add_data_options, check_data_options, read_data
 from qviz.cli.serve import add_app
 
@@ -173,8 +177,10 @@ def load_config(args):
     if args.config and args.preset:
         raise UsageError("give --preset or --config, not both")
     if args.config:
-        return ModelConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
-    return preset(args.preset or "w8a8")
+        config = ModelConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
+    else:
+        config = preset(args.preset or "w8a8")
+    return config.with_scope(args.scope) if getattr(args, "scope", None) else config
 
 
 def load_calibration(args, loaded):
@@ -250,6 +256,12 @@ def _config_args(p) -> None:
     model_args(p)
     p.add_argument("--preset", metavar="NAME", help="fp32, fp16, w8a8 (default), w8, w4g32, w4a8")
     p.add_argument("--config", metavar="CFG.json", help="a qviz config JSON (as the app downloads)")
+    p.add_argument(
+        "--scope",
+        choices=("graph", "layers"),
+        help="activations quantized: 'graph' = every tensor the deployed int8 model quantizes (w8a8's default), "
+        "'layers' = the layers' inputs only (simulation only)",
+    )
 
 
 def _add_quantize(sub) -> None:
@@ -382,7 +394,13 @@ def cmd_sweep(args) -> int:
     from qviz.model.deploy.ort_overrides import csv_cell
 
     bits = _bits(args.bits)
-    res = sweep(_runner(args), candidates=bits, metric=args.metric, progress=_progress("sweep"))
+    res = sweep(
+        _runner(args),
+        candidates=bits,
+        metric=args.metric,
+        progress=_progress("sweep"),
+        simulation_only=args.simulation_only,
+    )
     if res.note:
         print(f"qviz: note: {res.note}", file=sys.stderr)
     if args.csv:  # layer ids come from the model: no cell may start a spreadsheet formula
@@ -410,7 +428,16 @@ def cmd_search(args) -> int:
     from qviz.evaluate import search
 
     budget = _budget(args)
-    res = search(_runner(args, "calibration"), None, budget, progress=_progress("search"))
+    if args.max_evaluations is not None and args.max_evaluations < 1:
+        raise UsageError(f"--max-evaluations must be 1 or more; got {args.max_evaluations}")
+    res = search(
+        _runner(args, "calibration"),
+        None,
+        budget,
+        progress=_progress("search"),
+        max_evaluations=args.max_evaluations,
+        simulation_only=args.simulation_only,
+    )
     if res.note:
         print(f"qviz: note: {res.note}", file=sys.stderr)
     if res.best is None:
@@ -418,6 +445,7 @@ def cmd_search(args) -> int:
         raise ValueError(
             f"no evaluated configuration meets the budget ({budget.kind} {budget.value}); "
             f"the smallest reached {smallest:,} weight bytes"
+            + ("" if args.simulation_only else " (--simulation-only also tries weights that do not deploy: 3, 2 bits)")
         )
     if args.out:
         Path(args.out).write_text(res.best["config"] + "\n", encoding="utf-8")
@@ -430,6 +458,10 @@ def cmd_search(args) -> int:
         f"{res.metric} {_fmt(b[res.metric])}  kl {_g(b['kl'])}  ({len(res.evaluated)} configs evaluated, {res.seconds:.1f} s)"
     )
     print(res.explanation[["layer", "candidate", "why"]].to_string(index=False))
+    for row in res.explanation[res.explanation["simulation_only"] != ""].to_dict("records"):
+        print(f"simulation only: {row['layer']} ({row['candidate']}): {row['simulation_only']}")
+    for why in dict.fromkeys(w for w in res.explanation["not_searched"] if w):
+        print(f"not searched (no deployable form; --simulation-only tries them): {why}")
     return 0
 
 
@@ -482,6 +514,7 @@ def _add_sweep(sub) -> None:
     out.add_argument("--json", action="store_true", help="print machine-readable JSON only")
     out.add_argument("--csv", metavar="OUT.csv", help="write every cell with every metric as CSV")
     _memory_arg(p)
+    _simulation_only_arg(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -496,7 +529,24 @@ def _add_search(sub) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON only")
     p.add_argument("--out", metavar="CFG.json", help="write the best config (qviz config JSON)")
     _memory_arg(p)
+    _simulation_only_arg(p)
+    p.add_argument(
+        "--max-evaluations",
+        type=int,
+        metavar="N",
+        help="the most full configs evaluated (default: a quarter of layers x candidates, at least 24); "
+        "past what verifying each step needs, steps follow the per-layer sensitivities",
+    )
     p.set_defaults(func=cmd_search)
+
+
+def _simulation_only_arg(p) -> None:
+    p.add_argument(
+        "--simulation-only",
+        action="store_true",
+        help="also try candidates with no deployable onnxruntime form (6-, 3-, 2-bit weights...): "
+        "simulated only, the result names them",
+    )
 
 
 def cmd_dequantize(args) -> int:
@@ -524,6 +574,20 @@ def _add_dequantize(sub) -> None:
     p.set_defaults(func=cmd_dequantize)
 
 
+def cmd_check(args) -> int:
+    loaded = resolve_model(args.model, args.max_model_mb)
+    config = load_config(args)
+    return run_check(args, loaded, config, load_eval_data(args, loaded), load_calibration(args, loaded))
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="compare the deployed model with the simulation, tensor by tensor")
+    _config_args(p)
+    _data_args(p)
+    add_check_options(p)
+    p.set_defaults(func=cmd_check)
+
+
 COMMANDS = [
     _add_inspect,
     _add_quantize,
@@ -532,6 +596,7 @@ COMMANDS = [
     _add_sweep,
     _add_search,
     _add_dequantize,
+    _add_check,
     add_app,
 ]
 

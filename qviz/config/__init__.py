@@ -2,7 +2,8 @@
 
     LayerConfig(weights=QuantSpec | None, activations=QuantSpec | None,
                 activations_dynamic=False, weights_axis="auto")        None = stays float
-    ModelConfig(version=1, default=LayerConfig, layers={layer_id: LayerConfig})
+    ModelConfig(version=1, default=LayerConfig, layers={layer_id: LayerConfig},
+                activation_scope="layers")
 
 A layer gets `layers[layer_id]` if its exact id is there, else `default`. Everything is
 frozen and hashable; change a config with `with_layer` / `with_default` (new object).
@@ -18,6 +19,17 @@ Weights axis (weights_axis):
             Gemm transB=1: 1, MatMul: 0). weights.axis is then ignored: one default can
             serve Conv, Gemm and MatMul layers alike. Presets use "auto".
     "spec"  weights.axis is used as written (an expert override for one layer).
+
+Activation scope (activation_scope, one per model): which activations a static int config
+quantizes.
+    "graph"   what the deployed int8 model quantizes: the layers' inputs *and* the tensors
+              onnxruntime's quantize_static puts Q/DQ pairs on around the other ops (Add, Mul,
+              Concat, Softmax, pooling, Reshape..., qviz.model.simulate.deployed_graph). The
+              presets with static activations (w8a8, w4a8) use it.
+    "layers"  the layers' own inputs only (a simulation-only view, labelled so; the default
+              of a ModelConfig built without it, and of JSON written before the key existed).
+The JSON holds the key only when it is "graph": configs written before it load unchanged and
+keep their canonical text.
 
 Activations are quantized by ops inserted into the graph (QuantizeLinear/DequantizeLinear
 or Cast), so only schemes those ops express are allowed: int, fixed_point (int with a
@@ -49,6 +61,8 @@ CONFIG_VERSION = 1
 ACTIVATION_SCHEMES: tuple[Scheme, ...] = ("int", "fixed_point", "float")
 ACTIVATION_GRANULARITIES: tuple[Granularity, ...] = ("tensor", "channel")
 WEIGHTS_AXES: tuple[WeightsAxis, ...] = get_args(WeightsAxis)
+ActivationScope = Literal["graph", "layers"]
+ACTIVATION_SCOPES: tuple[ActivationScope, ...] = get_args(ActivationScope)
 _SPEC_NUMBERS = ("percentile", "sigmas", "range_min", "range_max")
 
 
@@ -156,10 +170,15 @@ class ModelConfig:
     version: int = CONFIG_VERSION
     default: LayerConfig = field(default_factory=LayerConfig)
     layers: Mapping[str, LayerConfig] = field(default_factory=LayerMap)
+    activation_scope: ActivationScope = "layers"
 
     def __post_init__(self) -> None:
         if type(self.version) is not int or self.version != CONFIG_VERSION:
             raise SpecError(f"version must be {CONFIG_VERSION}; got {self.version!r}")
+        if self.activation_scope not in ACTIVATION_SCOPES:
+            raise SpecError(
+                f"activation_scope must be one of {', '.join(ACTIVATION_SCOPES)}; got {self.activation_scope!r}"
+            )
         if not isinstance(self.default, LayerConfig):
             raise SpecError(f"default must be a LayerConfig; got {type(self.default).__name__}")
         if not isinstance(self.layers, Mapping):
@@ -181,12 +200,18 @@ class ModelConfig:
     def with_default(self, layer_config: LayerConfig) -> ModelConfig:
         return dataclasses.replace(self, default=layer_config)
 
+    def with_scope(self, activation_scope: ActivationScope) -> ModelConfig:
+        return dataclasses.replace(self, activation_scope=activation_scope)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": self.version,
             "default": self.default.to_dict(),
             "layers": {k: v.to_dict() for k, v in self.layers.items()},
         }
+        if self.activation_scope != "layers":  # absent = "layers": older JSON keeps its text
+            out["activation_scope"] = self.activation_scope
+        return out
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, compact separators; equal configs give equal text."""
@@ -195,7 +220,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: Any) -> ModelConfig:
         """Build from JSON data: version is required, default and layers are optional."""
-        _check_keys(data, {"version", "default", "layers"}, "config")
+        _check_keys(data, {"version", "default", "layers", "activation_scope"}, "config")
         if "version" not in data:
             raise SpecError(f"config.version is missing; this qviz reads version {CONFIG_VERSION}")
         layers = data.get("layers", {})
@@ -210,6 +235,7 @@ class ModelConfig:
                 "version": data["version"],
                 "default": LayerConfig() if default is None else LayerConfig.from_dict(default, "default"),
                 "layers": LayerMap((k, LayerConfig.from_dict(v, f"layers[{k!r}]")) for k, v in layers.items()),
+                "activation_scope": data.get("activation_scope", "layers"),
             },
             "config",
         )
@@ -283,10 +309,10 @@ PRESETS: Mapping[str, ModelConfig] = MappingProxyType(
     {
         "fp32": ModelConfig(),
         "fp16": ModelConfig(default=LayerConfig(_fp16(), _fp16())),
-        "w8a8": ModelConfig(default=LayerConfig(_int8_per_channel(), _uint8_static())),
+        "w8a8": ModelConfig(default=LayerConfig(_int8_per_channel(), _uint8_static()), activation_scope="graph"),
         "w8": ModelConfig(default=LayerConfig(_int8_per_channel(), None)),
         "w4g32": ModelConfig(default=LayerConfig(_int4_group32(), None)),
-        "w4a8": ModelConfig(default=LayerConfig(_int4_group32(), _uint8_static())),
+        "w4a8": ModelConfig(default=LayerConfig(_int4_group32(), _uint8_static()), activation_scope="graph"),
     }
 )
 
@@ -294,10 +320,12 @@ PRESET_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
     {
         "fp32": "no quantization (the reference)",
         "fp16": "weights and activations cast to float16",
-        "w8a8": "int8 symmetric per-channel weights, uint8 asymmetric static activations (min-max)",
+        "w8a8": "int8 symmetric per-channel weights, uint8 asymmetric static activations (min-max) "
+        "on every tensor the deployed int8 graph quantizes",
         "w8": "int8 symmetric per-channel weights, float activations",
         "w4g32": "int4 symmetric weights in groups of 32 along the input axis, float activations",
-        "w4a8": "int4 group-32 weights, uint8 asymmetric static activations (min-max)",
+        "w4a8": "int4 group-32 weights, uint8 asymmetric static activations (min-max) "
+        "on every tensor the deployed graph quantizes",
     }
 )
 

@@ -18,9 +18,10 @@
     weight_size(layers, weights, config) -> SizeReport      # weight_bytes, bits_per_weight, layers
     config_latency(sim, config, feed, *, runs=50, threads=1) -> Latency   # median/p90, deployed or flagged
     sweep(model, data=None, candidates=(8, 4), *, calib=None, metric="accuracy", layers=None,
-          progress=None, cancel=None) -> SweepResult   # .table layers x candidates (damage), .records
+          progress=None, cancel=None, simulation_only=True) -> SweepResult   # .table layers x candidates
+                                                  # (damage), .records; simulation_only=False skips cells that cannot deploy
     search(model, data, budget, *, candidates=None, calib=None, base=None, metric="accuracy",
-           proxy="kl", progress=None, cancel=None) -> SearchResult
+           proxy="kl", progress=None, cancel=None, max_evaluations=None, simulation_only=False) -> SearchResult
                                                   # .best .best_config .front .evaluated .explanation
     Budget("bytes" | "bpw" | "latency_ms", value)   (or {"bytes": N})
 

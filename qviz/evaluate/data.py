@@ -29,7 +29,7 @@ unless named in `dims` ({"seq": 16})). They only make fidelity (float vs quantiz
 inputs) measurable.
 
 .npz files: read by qviz.model.load.input_data.read_inputs_npz (the app's upload reader: sizes and .npy
-headers checked before loading; keys "x" or the input name for a one-input model, else one
+headers checked before loading, decoded size and rows capped by NpzLimits (QVIZ_MAX_NPZ_MB, QVIZ_MAX_ROWS); keys "x" or the input name for a one-input model, else one
 per input name; optional integer "y"; no other keys; ranks and fixed dims checked).
 """
 
@@ -40,9 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from qviz.model import ModelError
 from qviz.model.load.data_files import read_data_path
 from qviz.model.load.generated_inputs import DIM_DEFAULT, free_dims
-from qviz.model.load.input_data import MAX_BYTES, read_inputs_npz
+from qviz.model.load.input_data import MAX_BYTES, NpzLimits, read_inputs_npz
 from qviz.model.load.model_inputs import fitting_dim, model_inputs
 from qviz.model.simulate.calibrate import calibration_batches
 from qviz.model.simulate.simulator import as_loaded
@@ -110,13 +111,24 @@ def as_data(model, data) -> EvalData:
 
 
 def _join(parts: list[np.ndarray], rows: tuple[int, ...], pad: int) -> np.ndarray:
-    if parts[0].ndim == 0:
+    """One output's per-feed arrays joined; a ModelError when they cannot be (an output whose
+    shape follows the input VALUES, not the batch: the feeds' outputs differ in other dims)."""
+    shapes = {p.shape for p in parts}
+    if parts[0].ndim == 0 or len({p.ndim for p in parts}) > 1:
+        if len(shapes) > 1:
+            raise ModelError(f"a model output has different shapes in different batches: {sorted(shapes)[:3]}")
         return np.stack(parts)
     axis = next((a for a, size in enumerate(parts[0].shape) if size == rows[0]), 0)
     last = parts[-1]
     if pad and last.shape[axis] == rows[-1]:
         parts = [*parts[:-1], np.take(last, np.arange(rows[-1] - pad), axis=axis)]
-    return np.concatenate(parts, axis=axis)
+    try:
+        return np.concatenate(parts, axis=axis)
+    except ValueError:
+        raise ModelError(
+            f"a model output has shapes that do not join across batches: {sorted(shapes)[:3]} "
+            "(its shape depends on the input values, not only on the batch size)"
+        ) from None
 
 
 def from_arrays(model, x, y=None, source: str = "arrays") -> EvalData:
@@ -159,10 +171,12 @@ def from_sample(sample, split: str = "test") -> EvalData:
     return from_arrays(sample.model_bytes, part.x, part.y, f"sample {sample.id} ({split})")
 
 
-def from_npz(path, model, max_bytes: int = MAX_BYTES) -> EvalData:
-    """An .npz read by read_inputs_npz (key rules in the module doc); errors name `path`."""
+def from_npz(path, model, max_bytes: int = MAX_BYTES, limits: NpzLimits | None = None) -> EvalData:
+    """An .npz read by read_inputs_npz (key rules in the module doc); errors name `path`.
+    `limits`: decoded bytes and rows (None: QVIZ_MAX_NPZ_MB / QVIZ_MAX_ROWS, checked from the
+    .npy headers before anything is decoded, as for an upload)."""
     loaded = as_loaded(model)
-    data = read_inputs_npz(read_npz_file(path, max_bytes), loaded.inputs, max_bytes, what=str(path))
+    data = read_inputs_npz(read_npz_file(path, max_bytes), loaded.inputs, max_bytes, what=str(path), limits=limits)
     return from_arrays(loaded, data.x, data.y, f"file {path}")
 
 

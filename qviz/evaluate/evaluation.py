@@ -8,7 +8,7 @@
     >>> ev.float_accuracy, ev.accuracy, ev.fidelity["agreement"]    # int8 changes no prediction here
     (0.9833333333333333, 0.9833333333333333, 1.0)
     >>> round(ev.fidelity["sqnr_db"]), round(ev.size.bits_per_weight, 2)   # per-channel scales cost the 0.15
-    (40, 8.15)
+    (38, 8.15)
     >>> ev.confusion.shape          # float vs quantized predictions; ev.per_class: a DataFrame by class
     (10, 10)
     >>> ev.measure                  # what was compared (output_kind.py: classes, binary or values)

@@ -48,6 +48,9 @@ SHOWN_COLUMNS = (
 
 QUANTITIES = ("weight_sqnr_db", "bits", "param_share", "channel_spread")
 FLOAT_BITS = 32
+# Every column of model_map_table, in its order: a model with no quantizable layer still has them.
+COLUMNS: tuple[str, ...] = ("position", "id", "op_type", "shape", "params", "param_share", "weights")
+COLUMNS += ("activations", "bits", "weight_sqnr_db", "channel_spread", "note")
 
 
 def weight_sqnr(w: np.ndarray, spec: QuantSpec) -> float:
@@ -79,4 +82,4 @@ def model_map_table(layers, stats: pd.DataFrame, specs: dict, sqnr: dict) -> pd.
                 "note": s.note,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -93,12 +93,13 @@ class SegmentChain:
         """Per batch, the tensors at boundary k of `config` (cached; recomputed from the latest
         boundary still cached)."""
         seg = [tuple(specs[x.id] for x in group) for group in self.groups]
-        keys = [(self.tag, j, tuple(seg[:j])) for j in range(k + 1)]
+        plan = self.owner.sim.graph_plan_parts(config, self.bounds)  # deployed-graph tensors per segment
+        keys = [(self.tag, j, tuple(seg[:j]), tuple(plan[:j])) for j in range(k + 1)]
         start = next((j for j in range(k, 0, -1) if keys[j] in self.owner.cache), 0)
         vals = self.owner.cache.get(keys[start]) if start else self.owner.data.feeds
         quantized = any(not s.is_float for group in seg for s in group)
         for j in range(start, k):
-            vals = self._step(j, config, seg[j], vals)
+            vals = self._step(j, config, seg[j], vals, plan[j])
             self.recomputed += keys[j + 1] in self.computed
             self.computed.add(keys[j + 1])
             if quantized or self.stream or j + 1 == k:  # the float model: its outputs only (module doc)
@@ -112,9 +113,9 @@ class SegmentChain:
         self._held = key
         self.owner.cache.put(key, vals, _held_bytes(vals, self.owner.data.feeds))
 
-    def _step(self, j: int, config: ModelConfig, seg_specs: tuple, vals: list[dict]) -> list[dict]:
+    def _step(self, j: int, config: ModelConfig, seg_specs: tuple, vals: list[dict], plan: tuple = ()) -> list[dict]:
         """Run segment j on every batch's boundary-j tensors: boundary j+1's tensors."""
-        sess, inputs, made = self._session(j, config, seg_specs, vals[0])
+        sess, inputs, made = self._session(j, config, seg_specs, vals[0], plan)
         if made:
             self.owner.passes += 1
         out = []
@@ -125,28 +126,29 @@ class SegmentChain:
             out.append({n: got[n] if n in got else v[n] for n in self.cuts[j + 1]})
         return out
 
-    def _session(self, j: int, config: ModelConfig, seg_specs: tuple, first: dict):
+    def _session(self, j: int, config: ModelConfig, seg_specs: tuple, first: dict, plan: tuple = ()):
         """Segment j's (session, inputs, outputs) for these specs; kept unless all float in a chain of
         configs (the float model's boundaries are computed once, then served from the cache)."""
-        key = (j, seg_specs)
+        key = (j, seg_specs, plan)
         hit = self.sessions.get(key)
         if hit is None:
-            keep = self.stream or not all(s.is_float for s in seg_specs)
+            keep = self.stream or bool(plan) or not all(s.is_float for s in seg_specs)
             if keep:
                 self.sessions.reserve()  # the session it replaces goes first: never two big ones at once
-            hit = self._build(j, config, seg_specs, first)
+            hit = self._build(j, config, seg_specs, first, plan)
             if keep:
                 self.sessions.put(key, hit, 0)
         return hit
 
-    def _build(self, j: int, config: ModelConfig, seg_specs: tuple, first: dict):
+    def _build(self, j: int, config: ModelConfig, seg_specs: tuple, first: dict, plan: tuple = ()):
         """Segment j's session for these specs: (session, input names, output names)."""
         o = self.owner
         a, b = self.bounds[j], self.bounds[j + 1]
         graph = o.skeleton()
-        if not all(s.is_float for s in seg_specs):
+        if plan or not all(s.is_float for s in seg_specs):
             only = {x.id: config.for_layer(x.id) for x in self.groups[j] if not x.quantized}
-            built = o.sim.build(ModelConfig(default=LayerConfig(), layers=only), base=graph)
+            segment = ModelConfig(default=LayerConfig(), layers=only)  # the deployed-graph tensors follow `whole`
+            built = o.sim.build(segment, base=graph, whole=config, span=(a, b))
             b += len(built.graph.node) - len(graph.graph.node)  # nodes inserted inside segment j only
             graph = built
         nodes = graph.graph.node[a:b]

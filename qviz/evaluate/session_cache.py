@@ -39,7 +39,8 @@ Three kinds of sessions:
     change keep their sessions, and a config that differs from one evaluated before only from
     segment j on starts from the tensors kept at segment j (Tune: only what the changed
     layer feeds is computed again).
-  - layer outputs as taps (layer_errors' propagated error): `Simulator.build` + a new session.
+  - layer outputs as taps (what layer_errors cannot sum inside one graph, error_sums.py):
+    `Simulator.build` + a new session.
 
 # NOTE: tapped layer outputs are graph outputs, which stops fusions (Conv+Relu): sessions
 # with taps are separate from the ones without.
@@ -116,10 +117,10 @@ class Runner:
         self.sim.check_requantization(config)  # an already-quantized layer asked again: SpecError
         taps = bool(names)
         names = names or self.output_names
-        specs = resolve_layer_specs(self.sim.layers, config)
+        specs = {x.id: s for x, s in self.sim.layer_specs(config).items()}  # 7-bit weights with reduce_range
         if all(specs[x.id].is_float for x in self.layers):  # exactly the float model's numbers
             return self.float_outputs(names if taps else None)
-        layer = self._single_layer(specs)
+        layer = None if self.sim.graph_plan(config) else self._single_layer(specs)  # its suffix has no graph plan
         if layer is not None:
             sess, slot = self._layer_session(layer, taps)
             if switchable(specs[layer.id], slot) and self._available(sess, layer, names):
@@ -164,6 +165,16 @@ class Runner:
         if self._inits is None:
             self._inits = initializer_map(self.sim.proto)
         return self._inits
+
+    def release_layer_sessions(self) -> None:
+        """Drop the sessions only one-layer configs use (a layer's switchable suffix, the float
+        segments streaming the cuts): a search calls it before it runs full configs."""
+        self._sessions.clear()
+        self.cuts.sessions.clear()
+
+    def run(self, sess, names) -> list[np.ndarray]:
+        """Every batch of the data through `sess` (made by `session`), `names` fetched and joined: one pass."""
+        return self._run(sess, names)
 
     def _run(self, sess, names) -> list[np.ndarray]:
         self.passes += 1

@@ -26,6 +26,12 @@ a binary output's yes/no decisions, a sequence's every position. When no output 
 decision (values: detection heads, regression) they do not exist: the damage is SQNR-based and
 `note` says so; class ids (integer outputs) have no KL: agreement is used.
 
+Deployable: with `simulation_only=False` (what the CLI and the Sensitivity page pass unless asked
+otherwise) a cell whose candidate has no onnxruntime form on that layer (6-, 3-, 2-bit weights,
+4-bit activations...; candidates.no_deploy_reason) is not measured, and `note` says which and
+why; a candidate left out on every layer has no column. The Python default (True) measures every
+cell; either way each record's `simulation_only` says why it would not ship ("" when it ships).
+
 Cost: one pass per cell on the layer's shared switchable session (session_cache.Runner), so
 L layers x B candidates = L*B passes + L session builds. Memory: the layers are swept in graph
 order and the float tensors at each layer's cut are streamed from the previous layer's; at most
@@ -44,7 +50,7 @@ import pandas as pd
 
 from qviz.config import LayerConfig, ModelConfig
 from qviz.evaluate.accuracy import decision_accuracy
-from qviz.evaluate.candidates import candidates_from_bits
+from qviz.evaluate.candidates import candidates_from_bits, no_deploy_reason
 from qviz.evaluate.evaluation import make_runner, output_kinds
 from qviz.evaluate.fidelity import fidelity_all
 from qviz.evaluate.layer_error import is_cancelled
@@ -117,9 +123,11 @@ def sweep(
     cancel=None,
     output_kind=None,
     memory_budget_bytes: int | None = None,
+    simulation_only: bool = True,
 ) -> SweepResult:
     """Per layer x candidate sensitivity (module doc). `layers`: ids to sweep (default all);
-    `memory_budget_bytes`: the most the Runner keeps of the model's tensors (default 1 GiB)."""
+    `memory_budget_bytes`: the most the Runner keeps of the model's tensors (default 1 GiB);
+    `simulation_only=False`: only the cells that ship (module doc)."""
     t0 = time.perf_counter()
     runner = make_runner(model, data, calib=calib, memory_budget_bytes=memory_budget_bytes)
     cands = as_candidates(candidates)
@@ -129,34 +137,63 @@ def sweep(
     asked, metric = metric, resolve_metric(metric, y is not None, kinds)
     baseline = {"accuracy": decision_accuracy(kinds, fouts, y)}
     passes0, built0 = runner.passes, runner.sessions_built
-    records, total, cancelled = [], len(todo) * len(cands), False
-    for layer in todo:
-        for name, lc in cands.items():
-            if cancel is not None and is_cancelled(cancel):
-                cancelled = True
-                break
-            m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y, kinds)
-            records.append(
-                {"layer": layer.id, "candidate": name, "mode": _mode(lc), **m, "damage": damage(metric, m, baseline)}
-            )
-            if progress is not None:
-                progress(len(records), total, f"{layer.id} {name}")
-        if cancelled:
+    cells = [(layer, name, lc, no_deploy_reason(layer, lc)) for layer in todo for name, lc in cands.items()]
+    left_out: dict[str, str] = {}  # candidate -> why it does not ship (its first layer's reason)
+    for _, name, _, why in cells:
+        if why and not simulation_only:
+            left_out.setdefault(name, why)
+    cells = [c for c in cells if simulation_only or not c[3]]
+    records, cancelled = [], False
+    for layer, name, lc, why in cells:
+        if cancel is not None and is_cancelled(cancel):
+            cancelled = True
             break
-    rec = pd.DataFrame(
-        records, columns=["layer", "candidate", "mode", "accuracy", "agreement", "sqnr_db", "cosine", "kl", "damage"]
-    )
+        m = measure(runner, ModelConfig().with_layer(layer.id, lc), fouts, y, kinds)
+        records.append(
+            {"layer": layer.id, "candidate": name, "mode": _mode(lc), **m}
+            | {"damage": damage(metric, m, baseline), "simulation_only": why}
+        )
+        if progress is not None:
+            progress(len(records), len(cells), f"{layer.id} {name}")
+    rec = pd.DataFrame(records, columns=RECORD_COLUMNS)
+    shown = [n for n in cands if any(c[1] == n for c in cells)]
     return SweepResult(
         metric,
         baseline,
-        _table(rec, [x.id for x in todo], list(cands)),
+        _table(rec, [x.id for x in todo], shown),
         rec,
         cancelled,
         time.perf_counter() - t0,
         runner.passes - passes0,
         runner.sessions_built - built0,
-        metric_note(asked, metric, kinds),
+        "; ".join(n for n in (metric_note(asked, metric, kinds), left_out_note(left_out)) if n),
         kinds,
+    )
+
+
+RECORD_COLUMNS = [
+    "layer",
+    "candidate",
+    "mode",
+    "accuracy",
+    "agreement",
+    "sqnr_db",
+    "cosine",
+    "kl",
+    "damage",
+    "simulation_only",
+]
+
+
+def left_out_note(left_out: dict[str, str]) -> str:
+    """ "w2, w3 not measured: no deployable form (...)" for the candidates left out (by reason)."""
+    groups: dict[str, list[str]] = {}
+    for name, why in left_out.items():
+        groups.setdefault(why.split(": ", 1)[-1], []).append(name)
+    return "; ".join(
+        f"{', '.join(names)} not measured where they have no deployable form ({why}); "
+        "simulation_only=True (--simulation-only) measures them"
+        for why, names in groups.items()
     )
 
 

@@ -79,7 +79,7 @@ def inspect_weights(w: np.ndarray, spec: QuantSpec, channel_axis: int = 0) -> We
     x = np.asarray(w, dtype=np.float32)
     result = quantize(x, spec)
     counts, edges = histogram(x)
-    levels, in_view = grid_levels(x, result)
+    levels, in_view = drawn_levels(x, result)
     image, kind, factor = error_image(x, result.x_dq)
     return WeightView(
         spec=spec,
@@ -156,7 +156,7 @@ def group_view(x: np.ndarray, result, index: int) -> GroupView:
         raise SpecError(f"channel/group index must be in 0..{count - 1}; got {index!r}")
     values = _rows(x, result.spec)[index]
     row = row_result(result, int(index))
-    levels, in_view = grid_levels(values, row)
+    levels, in_view = drawn_levels(values, row)
     counts, edges = histogram(values)
     finite = values[np.isfinite(values)]
     return GroupView(
@@ -194,6 +194,22 @@ def row_result(result, index: int):
         lo=result.lo[index : index + 1],
         hi=result.hi[index : index + 1],
     )
+
+
+def drawn_levels(x: np.ndarray, result) -> tuple[np.ndarray, int]:
+    """grid_levels of the first group, or none when that group's range is not finite.
+
+    # NOTE: weights near float32's limit get a grid that overflows (qmin x scale = -inf for
+    # |x| ~ 3.4e38 at 8 bits): there is no level to draw or count, only the data.
+
+    >>> x = np.array([-3.4e38, 3.4e38], dtype=np.float32)
+    >>> with np.errstate(over="ignore"):
+    ...     drawn_levels(x, quantize(x, QuantSpec(bits=8)))[1]
+    0
+    """
+    if not (math.isfinite(float(result.lo[0])) and math.isfinite(float(result.hi[0]))):
+        return np.zeros(0), 0
+    return grid_levels(x, result)
 
 
 def first_thresholds(x: np.ndarray, result) -> tuple | None:
@@ -289,7 +305,10 @@ def error_split_curve(x: np.ndarray, spec: QuantSpec, result) -> tuple | None:
     """Clipping vs rounding MSE over a shrinking range (int only; subsampled above 1M values)."""
     if spec.scheme != "int" or x.size == 0:
         return None
-    sample = x if x.size <= 1_000_000 else x.reshape(-1)[:: math.ceil(x.size / 1_000_000)]
+    finite = x if np.isfinite(x).all() else x[np.isfinite(x)]  # NaN/Inf weights: the split of the finite ones
+    if finite.size == 0:
+        return None
+    sample = finite if finite.size <= 1_000_000 else finite.reshape(-1)[:: math.ceil(finite.size / 1_000_000)]
     tensor_spec = spec if sample is x else spec.replace(granularity="tensor")
     thresholds, clip, rnd = clip_round_curve(sample, tensor_spec, n_points=30)
     chosen = float(max(np.abs(result.lo).max(), np.abs(result.hi).max()))
@@ -376,5 +395,5 @@ def inspect_activation(a: np.ndarray, spec: QuantSpec | None) -> ActivationView:
         return ActivationView(counts, edges, np.zeros(0), None, None, int(x.size))
     flat_spec = spec.replace(granularity="tensor") if spec.granularity != "tensor" else spec
     result = quantize(x, flat_spec)
-    levels, _ = grid_levels(x, result)
+    levels, _ = drawn_levels(x, result)
     return ActivationView(counts, edges, levels, first_thresholds(x, result), result.clipped_fraction, int(x.size))

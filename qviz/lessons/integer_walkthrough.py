@@ -72,15 +72,16 @@ def walkthrough(sim: Simulator, layer: Layer, row: int, per_channel: bool) -> di
 
 def input_table(r: IntOnlyResult) -> dict:
     """The first input codes and the codes minus their zero point."""
+    k = min(SHOWN, r.x_q.shape[1])  # a layer may have fewer inputs than the table shows
     return {
-        "k": list(range(SHOWN)),
+        "k": list(range(k)),
         "x_q": r.x_q[0, :SHOWN].tolist(),
         "x_q - zx": (r.x_q[0, :SHOWN].astype(int) - r.zx).tolist(),
     }
 
 
 def weight_table(r) -> dict:
-    return {f"k={j}": r.w_q[:SHOWN, j].tolist() for j in range(SHOWN)}
+    return {f"k={j}": r.w_q[:SHOWN, j].tolist() for j in range(min(SHOWN, r.w_q.shape[1]))}
 
 
 def output_table(r) -> dict:

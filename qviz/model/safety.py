@@ -1,8 +1,10 @@
 """Static safety checks on a parsed ModelProto, run before anything reads a tensor.
 
-Three checks, all pure protobuf walks (nothing is decoded, no file is opened):
+One walk (`iter_scopes` -> `iter_attributes`, `iter_tensors`) finds every graph, function body,
+attribute and tensor; the checks all use it, and all are pure protobuf walks (no file is opened):
 
-    check_no_external_data(model)   every tensor anywhere must carry its bytes inline
+    check_attribute_types(model)    an attribute carries exactly the field its declared type names
+    check_no_external_data(model)   every tensor anywhere must carry its bytes inline (runs the above)
     check_tensor_sizes(model)       raw_data / typed-field length == prod(dims) x dtype size
     check_memory_bombs(model)       ConstantOfShape/Expand/Tile/Range with constant inputs
                                     must not ask for more than `cap_bytes`
@@ -11,14 +13,16 @@ Three checks, all pure protobuf walks (nothing is decoded, no file is opened):
 # onnxruntime: a 200-byte upload naming `.streamlit/secrets.toml` makes them read it. The onnx
 # helpers skip sparse initializers but onnxruntime reads them, so `iter_tensors` visits every
 # place a TensorProto can hide: initializers, sparse initializers (values and indices), every
-# tensor-valued attribute (not only Constant's), If/Loop/Scan subgraphs at any depth,
-# model-local functions, and training_info graphs.
+# attribute's t/tensors/sparse_tensor(s) WHATEVER its declared type (not only Constant's),
+# subgraphs in any attribute's g/graphs at any depth, model-local functions, and training_info
+# graphs. The only decoder is `inline_array`, which refuses external tensors itself.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -46,52 +50,106 @@ class ModelError(ValueError):
     """The model cannot be loaded or is unsafe; the message says which tensor/node and why."""
 
 
+# What each declared attribute type carries: the one AttributeProto field it may set.
+ATTRIBUTE_FIELDS = {
+    AttributeProto.FLOAT: "f",
+    AttributeProto.INT: "i",
+    AttributeProto.STRING: "s",
+    AttributeProto.TENSOR: "t",
+    AttributeProto.GRAPH: "g",
+    AttributeProto.SPARSE_TENSOR: "sparse_tensor",
+    AttributeProto.TYPE_PROTO: "tp",
+    AttributeProto.FLOATS: "floats",
+    AttributeProto.INTS: "ints",
+    AttributeProto.STRINGS: "strings",
+    AttributeProto.TENSORS: "tensors",
+    AttributeProto.GRAPHS: "graphs",
+    AttributeProto.SPARSE_TENSORS: "sparse_tensors",
+    AttributeProto.TYPE_PROTOS: "type_protos",
+}
+_VALUE_FIELDS = frozenset(ATTRIBUTE_FIELDS.values())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One list of nodes with what it holds: a graph (main, subgraph, training) or a function body.
+
+    `label` names it in messages ("graph 'then_branch'", "function 'AddW'").
+    """
+
+    label: str
+    nodes: Sequence[onnx.NodeProto]
+    initializers: Sequence[TensorProto] = ()
+    sparse_initializers: Sequence[onnx.SparseTensorProto] = ()
+
+
+def iter_scopes(model: ModelProto) -> Iterator[Scope]:
+    """Every graph and function body of the model, subgraphs at any depth: THE walk every check uses.
+
+    Subgraphs are found in every attribute's `g`/`graphs`, whatever the attribute's declared type
+    (onnx's helpers and onnxruntime trust the declared type; a hostile file does not have to).
+    """
+    yield from _graph_scopes(model.graph)
+    for fn in model.functions:
+        yield Scope(f"function '{fn.name}'", fn.node)
+        for node in fn.node:
+            for sub in _node_subgraphs(node):
+                yield from _graph_scopes(sub)
+    for info in model.training_info:
+        yield from _graph_scopes(info.initialization)
+        yield from _graph_scopes(info.algorithm)
+
+
+def _graph_scopes(graph: GraphProto) -> Iterator[Scope]:
+    yield Scope(f"graph '{graph.name}'", graph.node, graph.initializer, graph.sparse_initializer)
+    for node in graph.node:
+        for sub in _node_subgraphs(node):
+            yield from _graph_scopes(sub)
+
+
+def _node_subgraphs(node: onnx.NodeProto) -> Iterator[GraphProto]:
+    for attr in node.attribute:
+        if attr.HasField("g"):
+            yield attr.g
+        yield from attr.graphs
+
+
+def iter_attributes(model: ModelProto) -> Iterator[tuple[str, AttributeProto]]:
+    """Yield (where, attribute) for every node attribute in the model, at any depth."""
+    for scope in iter_scopes(model):
+        for node in scope.nodes:
+            label = f"node '{node_label(node)}' ({node.op_type}) in {scope.label}"
+            for attr in node.attribute:
+                yield f"attribute '{attr.name}' of {label}", attr
+
+
 def iter_tensors(model: ModelProto) -> Iterator[tuple[str, TensorProto]]:
     """Yield (where, tensor) for every TensorProto in the model, at any depth.
 
+    Every attribute's `t`, `tensors`, `sparse_tensor` and `sparse_tensors` is visited whatever
+    its declared type: a `value` declared FLOAT can still carry an external `.t`.
     `where` is a short human-readable place, e.g. "initializer 'w'" or
     "attribute 'value' of node 'c1' (Constant) in graph 'then_branch'".
     """
-    yield from _graph_tensors(model.graph)
-    for fn in model.functions:
-        for node in fn.node:
-            yield from _node_tensors(node, f"function '{fn.name}'")
-    for info in model.training_info:
-        yield from _graph_tensors(info.initialization)
-        yield from _graph_tensors(info.algorithm)
+    for scope in iter_scopes(model):
+        for t in scope.initializers:
+            yield f"initializer '{t.name}'", t
+        for sp in scope.sparse_initializers:
+            yield f"sparse initializer '{sp.values.name}' (values)", sp.values
+            yield f"sparse initializer '{sp.values.name}' (indices)", sp.indices
+    for where, attr in iter_attributes(model):
+        yield from _attribute_tensors(where, attr)
 
 
-def _graph_tensors(graph: GraphProto) -> Iterator[tuple[str, TensorProto]]:
-    for t in graph.initializer:
-        yield f"initializer '{t.name}'", t
-    for sp in graph.sparse_initializer:
-        yield f"sparse initializer '{sp.values.name}' (values)", sp.values
-        yield f"sparse initializer '{sp.values.name}' (indices)", sp.indices
-    for node in graph.node:
-        yield from _node_tensors(node, f"graph '{graph.name}'")
-
-
-def _node_tensors(node: onnx.NodeProto, scope: str) -> Iterator[tuple[str, TensorProto]]:
-    label = f"node '{node_label(node)}' ({node.op_type}) in {scope}"
-    for attr in node.attribute:
-        where = f"attribute '{attr.name}' of {label}"
-        if attr.type == AttributeProto.TENSOR:
-            yield where, attr.t
-        elif attr.type == AttributeProto.TENSORS:
-            for t in attr.tensors:
-                yield where, t
-        elif attr.type == AttributeProto.SPARSE_TENSOR:
-            yield where + " (values)", attr.sparse_tensor.values
-            yield where + " (indices)", attr.sparse_tensor.indices
-        elif attr.type == AttributeProto.SPARSE_TENSORS:
-            for sp in attr.sparse_tensors:
-                yield where + " (values)", sp.values
-                yield where + " (indices)", sp.indices
-        elif attr.type == AttributeProto.GRAPH:
-            yield from _graph_tensors(attr.g)
-        elif attr.type == AttributeProto.GRAPHS:
-            for g in attr.graphs:
-                yield from _graph_tensors(g)
+def _attribute_tensors(where: str, attr: AttributeProto) -> Iterator[tuple[str, TensorProto]]:
+    if attr.HasField("t") or attr.type == AttributeProto.TENSOR:
+        yield where, attr.t
+    for t in attr.tensors:
+        yield where, t
+    sparse = [attr.sparse_tensor] if attr.HasField("sparse_tensor") or attr.type == AttributeProto.SPARSE_TENSOR else []
+    for sp in [*sparse, *attr.sparse_tensors]:
+        yield where + " (values)", sp.values
+        yield where + " (indices)", sp.indices
 
 
 def node_label(node: onnx.NodeProto) -> str:
@@ -100,15 +158,11 @@ def node_label(node: onnx.NodeProto) -> str:
 
 
 def iter_graphs(graph: GraphProto) -> Iterator[GraphProto]:
-    """`graph` and every If/Loop/Scan subgraph inside it, at any depth."""
+    """`graph` and every If/Loop/Scan subgraph inside it, at any depth (any attribute's g/graphs)."""
     yield graph
     for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == AttributeProto.GRAPH:
-                yield from iter_graphs(attr.g)
-            elif attr.type == AttributeProto.GRAPHS:
-                for g in attr.graphs:
-                    yield from iter_graphs(g)
+        for sub in _node_subgraphs(node):
+            yield from iter_graphs(sub)
 
 
 def iter_nodes(graph: GraphProto) -> Iterator[onnx.NodeProto]:
@@ -117,12 +171,61 @@ def iter_nodes(graph: GraphProto) -> Iterator[onnx.NodeProto]:
         yield from g.node
 
 
+def carried_fields(attr: AttributeProto) -> list[str]:
+    """The value fields `attr` actually sets ('t', 'f', 'graphs', ...), in field order.
+
+    >>> carried_fields(onnx.helper.make_attribute("alpha", 0.5))
+    ['f']
+    """
+    return [f.name for f, _ in attr.ListFields() if f.name in _VALUE_FIELDS]
+
+
+def check_attribute_types(model: ModelProto) -> None:
+    """Refuse any attribute whose declared type disagrees with the field it carries.
+
+    # NOTE: onnx's helpers and onnxruntime read an attribute by its declared type, so a
+    # `Constant` whose `value` is declared FLOAT (or UNDEFINED) but carries an external `.t`
+    # slips past every check that trusts the type, and `numpy_helper.to_array` then reads the
+    # named file from the working directory. Nothing legitimate writes such an attribute.
+    """
+    for where, attr in iter_attributes(model):
+        carried = carried_fields(attr)
+        declared = ATTRIBUTE_FIELDS.get(attr.type)
+        if carried and carried != [declared]:
+            known = attr.type in AttributeProto.AttributeType.values()
+            type_name = AttributeProto.AttributeType.Name(attr.type) if known else str(attr.type)
+            fields = ", ".join(f"'{name}'" for name in carried)
+            raise ModelError(
+                f"{where} is declared {type_name} but carries field {fields}; "
+                "refusing an attribute whose type disagrees with its value"
+            )
+
+
+def inline_array(t: TensorProto, where: str | None = None) -> np.ndarray:
+    """The numpy value of a tensor whose bytes are inline; an external tensor is a ModelError.
+
+    The one place in qviz that decodes a TensorProto with onnx's helper: given an external
+    tensor, that helper opens its `location` relative to the working directory.
+
+    >>> inline_array(onnx.numpy_helper.from_array(np.arange(3, dtype=np.int64), "k")).tolist()
+    [0, 1, 2]
+    """
+    if t.data_location == TensorProto.EXTERNAL or len(t.external_data):
+        raise ModelError(
+            f"{where or f'tensor {t.name!r}'} refers to external data; external tensor data is not allowed"
+        )
+    return onnx.numpy_helper.to_array(t)
+
+
 def check_no_external_data(model: ModelProto) -> None:
     """Raise ModelError naming the first tensor that points at external data.
 
     # NOTE: this reads only `data_location` and the `external_data` key/value list, never the
     # referenced file. A tensor with either set is rejected, whatever the location says.
+    Type-confused attributes are refused first (check_attribute_types): every later reader
+    trusts the declared type.
     """
+    check_attribute_types(model)
     for where, t in iter_tensors(model):
         if t.data_location == TensorProto.EXTERNAL or len(t.external_data):
             location = next((e.value for e in t.external_data if e.key == "location"), "?")
@@ -180,17 +283,17 @@ def check_tensor_sizes(model: ModelProto) -> None:
 _SMALL = 4096  # constants with at most this many elements are decoded for the bomb check
 
 
-def _small_constants(graph: GraphProto) -> dict[str, np.ndarray]:
-    """Small initializers and Constant outputs of one graph, decoded (shape-like inputs)."""
+def _small_constants(scope: Scope) -> dict[str, np.ndarray]:
+    """Small initializers and Constant outputs of one graph or function body, decoded (shape-like inputs)."""
     out = {}
-    for t in graph.initializer:
+    for t in scope.initializers:
         if math.prod(t.dims) <= _SMALL:
-            out[t.name] = onnx.numpy_helper.to_array(t)
-    for node in graph.node:
+            out[t.name] = inline_array(t, f"initializer '{t.name}'")
+    for node in scope.nodes:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             for attr in node.attribute:
-                if attr.name == "value" and math.prod(attr.t.dims) <= _SMALL:
-                    out[node.output[0]] = onnx.numpy_helper.to_array(attr.t)
+                if attr.name == "value" and attr.type == AttributeProto.TENSOR and math.prod(attr.t.dims) <= _SMALL:
+                    out[node.output[0]] = inline_array(attr.t, f"node '{node_label(node)}' (Constant)")
         elif node.domain in ("", "ai.onnx") and node.input and all(i in out for i in node.input if i):
             try:
                 value = _fold_shape_op(node, [out[i] if i else None for i in node.input])
@@ -264,9 +367,9 @@ def check_memory_bombs(model: ModelProto, cap_bytes: int = BOMB_CAP_BYTES) -> No
     # model can allocate gigabytes before any inference. Shapes computed at run time are not
     # caught here; `make_session` also caps onnxruntime's constant folding.
     """
-    for graph in iter_graphs(model.graph):
-        consts = _small_constants(graph)
-        for node in graph.node:
+    for scope in iter_scopes(model):
+        consts = _small_constants(scope)
+        for node in scope.nodes:
             size = estimate_output_bytes(node, consts)
             if size is not None and size > cap_bytes:
                 raise ModelError(

@@ -14,6 +14,8 @@
 plotly.js is inlined once (plotly ships it in the package: `include_plotlyjs=True` on the
 first figure), so the file opens offline: no CDN, no network. Every string that may come from
 a model (ids, names in tables and the summary) is HTML-escaped; figures escape their own text.
+Numbers in tables and the summary are written with `format_number` (three significant digits,
+thousands grouped): a reader wants 34.7 dB, not 34.712345.
 """
 
 from __future__ import annotations
@@ -45,13 +47,30 @@ def render_report(title: str, summary: dict, figures: list, tables: list, config
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
     for name, table in tables:
         frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-        parts.append(f"<h2>{html.escape(name)}</h2>" + frame.to_html(index=False, escape=True, na_rep="—"))
+        html_table = frame.to_html(index=False, escape=True, na_rep="—", float_format=format_number)
+        parts.append(f"<h2>{html.escape(name)}</h2>" + html_table)
     if config is not None:
         parts.append("<h2>config.json</h2><pre>" + html.escape(json.dumps(config, indent=2, sort_keys=True)) + "</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def format_number(x: float) -> str:
+    """A float as a reader wants it: 3 significant digits, whole numbers from 1000 on, grouped.
+
+    >>> [format_number(v) for v in (34.712345, 0.98333333, 0.000123456, 12345.678, 7.0)]
+    ['34.7', '0.983', '0.000123', '12,346', '7']
+    """
+    if x != x:  # NaN
+        return "—"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
 def _summary(summary: dict) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(format_number(v) if isinstance(v, float) else str(v))}</td></tr>"
+        for k, v in summary.items()
+    )
     return f"<table>{rows}</table>"

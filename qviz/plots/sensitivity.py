@@ -12,6 +12,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
+from qviz.plots.axis_titles import horizontal_y_title
 from qviz.plots.learn import MARGIN
 
 ROW_PX = 22
@@ -40,8 +41,7 @@ def sensitivity_heatmap(table, labels: dict) -> go.Figure:
         height=max(260, 90 + ROW_PX * len(rows)),
         margin=dict(MARGIN, l=10),
         xaxis_title=labels["x"],
-        yaxis_title=labels["y"],
         template="plotly_white",
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
-    return fig
+    return horizontal_y_title(fig, labels["y"])  # "层" rotated 90° reads sideways

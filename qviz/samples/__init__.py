@@ -2,7 +2,9 @@
 
 Each sample is a folder `qviz/samples/<id>/` holding `model.onnx`, `card.json` (the model card)
 and two splits, `calibration.npz` and `test.npz`, whose `x` is float32 exactly as the model
-consumes it and whose `y` is the int64 class label. `qviz/samples/index.json` lists the ids in
+consumes it and whose `y` is the int64 class label. A photo sample whose card has
+`stored_input` (qviz.samples.stored_crops) stores uint8 photos once and each split as a table of
+crops instead of `x`; the loader decodes them, so callers always get float32 `x`. `qviz/samples/index.json` lists the ids in
 display order. `scripts/make_samples.py` rebuilds everything (see docs/samples.md).
 
     >>> sample = load_sample(DEFAULT_SAMPLE)
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qviz.quant.spec import SpecError
+from qviz.samples.stored_crops import ENCODING, decode_crops, load_photos
 
 SAMPLE_DATA_DIR = Path(__file__).resolve().parent
 # The MobileNet shows the headline lesson (per-tensor int8 fails, per-channel saves it), is
@@ -93,13 +96,33 @@ def load_split(path: Path) -> Split:
     return Split(x=x, y=y)
 
 
+def load_crop_split(path: Path, photos: list[np.ndarray], stored: dict) -> Split:
+    """Read one split stored as crops of uint8 photos (`crop`, `y`) and decode its float32 x."""
+    if stored.get("encoding") != ENCODING:
+        raise SpecError(f"stored_input encoding must be {ENCODING!r}; got {stored.get('encoding')!r}")
+    with np.load(path, allow_pickle=False) as data:
+        crop, y = data["crop"], data["y"]
+    x = decode_crops(photos, crop, int(stored["size"]), float(stored["mean"]), float(stored["std"]))
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return Split(x=x, y=y)
+
+
 def load_sample(sample_id: str, root: Path = SAMPLE_DATA_DIR) -> Sample:
     """Model bytes, card and both splits of one sample; SpecError names the valid ids."""
     folder = _folder(sample_id, root)
+    card = load_card(sample_id, root)
+    stored = card.get("stored_input")
+    if stored is None:
+        calibration, test = load_split(folder / "calibration.npz"), load_split(folder / "test.npz")
+    else:
+        photos = load_photos(folder / stored["photos"])
+        calibration = load_crop_split(folder / "calibration.npz", photos, stored)
+        test = load_crop_split(folder / "test.npz", photos, stored)
     return Sample(
         id=sample_id,
         model_bytes=(folder / "model.onnx").read_bytes(),
-        card=load_card(sample_id, root),
-        calibration=load_split(folder / "calibration.npz"),
-        test=load_split(folder / "test.npz"),
+        card=card,
+        calibration=calibration,
+        test=test,
     )

@@ -13,7 +13,6 @@ from qviz.plots import (
     model_map_figure,
 )
 from qviz.plots.sensitivity import sensitivity_heatmap
-from qviz.plots.tradeoffs import tradeoff_figure
 from qviz.plots.tune import layer_error_figure
 from qviz.ui.cache import group_view, model_map
 from qviz.ui.models import CurrentModel
@@ -122,18 +121,6 @@ def sweep_fig(table, metric: str):
         "title": t("sn_heat_title"),
         "x": t("sn_candidate"),
         "y": t("sn_layer"),
-        "colorbar": t("sn_damage", metric=metric),
+        "colorbar": t("sn_damage", metric=t(f"sn_metric_{metric}")),
     }
     return sensitivity_heatmap(table, labels)
-
-
-def tradeoff_fig(df, metric: str, front):
-    labels = {
-        "title": t("to_title_fig"),
-        "x": t("to_size_kib"),
-        "y": t(f"to_metric_{metric}"),
-        "points": t("to_points"),
-        "front": t("to_front"),
-        "latency": t("to_latency"),
-    }
-    return tradeoff_figure(df, metric, front, labels)

@@ -139,7 +139,7 @@ TEXT = {
         "en": "A few values at ±12 stretch the min-max range, so at 4 bits almost all values fall on "
         "two or three levels. The 99th percentile (Compare) clips the outliers and wins a lot of SQNR.",
         "zh": "少数 ±12 的值拉宽了最小-最大范围，4 位时几乎所有数值只落在两三个量化级上。"
-        "99% 百分位数（对比）截断离群值，SQNR 大幅提高。",
+        "99% 百分位数（对比）裁剪离群值，SQNR 大幅提高。",
     },
     "ex_channel_title": {"en": "4 bits: per-channel vs per-tensor", "zh": "4 位：逐通道与逐张量"},
     "ex_channel_text": {
@@ -150,19 +150,19 @@ TEXT = {
     # results
     "metric_mse": {"en": "MSE", "zh": "均方误差"},
     "metric_sqnr": {"en": "SQNR", "zh": "信号量化噪声比"},
-    "metric_clipped": {"en": "Clipped", "zh": "被截断"},
+    "metric_clipped": {"en": "Clipped", "zh": "被裁剪"},
     "metric_scale": {"en": "Scale s", "zh": "缩放因子 s"},
     "metric_zero_point": {"en": "Zero point z", "zh": "零点 z"},
     "metric_split": {
         "en": "clipping error {clip} + rounding error {round} = MSE",
-        "zh": "截断误差 {clip} + 舍入误差 {round} = 均方误差",
+        "zh": "裁剪误差 {clip} + 舍入误差 {round} = 均方误差",
     },
-    "hist_title": {"en": "Values, quantization levels and clipping thresholds", "zh": "数值、量化级与截断阈值"},
+    "hist_title": {"en": "Values, quantization levels and clipping thresholds", "zh": "数值、量化级与裁剪阈值"},
     "hist_x": {"en": "value", "zh": "数值"},
     "hist_y": {"en": "count", "zh": "个数"},
     "hist_values": {"en": "values", "zh": "数值"},
     "hist_levels": {"en": "quantization levels", "zh": "量化级"},
-    "hist_clip": {"en": "clipping thresholds", "zh": "截断阈值"},
+    "hist_clip": {"en": "clipping thresholds", "zh": "裁剪阈值"},
     "levels_too_dense": {"en": "{n} levels in view: too dense to draw.", "zh": "视图中有 {n} 个量化级：太密，不绘制。"},
     "first_group_note": {
         "en": "Levels, thresholds, scale and formula are those of the first channel/group.",
@@ -196,11 +196,11 @@ TEXT = {
     },
     "split_title": {
         "en": "Clipping vs rounding error over the clipping range",
-        "zh": "截断误差与舍入误差随截断范围的变化",
+        "zh": "裁剪误差与舍入误差随裁剪范围的变化",
     },
-    "split_x": {"en": "clipping threshold max(|lo|, |hi|)", "zh": "截断阈值 max(|lo|, |hi|)"},
+    "split_x": {"en": "clipping threshold max(|lo|, |hi|)", "zh": "裁剪阈值 max(|lo|, |hi|)"},
     "split_y": {"en": "MSE (log)", "zh": "均方误差（对数）"},
-    "split_clip": {"en": "clipping error", "zh": "截断误差"},
+    "split_clip": {"en": "clipping error", "zh": "裁剪误差"},
     "split_round": {"en": "rounding error", "zh": "舍入误差"},
     "split_total": {"en": "total", "zh": "总误差"},
     "split_chosen": {"en": "estimator's choice", "zh": "估计方法的选择"},
@@ -210,7 +210,7 @@ TEXT = {
     },
     "split_na": {
         "en": "Only the integer scheme has a clipping range to sweep.",
-        "zh": "只有整数方案有可扫描的截断范围。",
+        "zh": "只有整数方案有可扫描的裁剪范围。",
     },
     # --- Model, Layer and Export pages (issue 6 part A) ---
     # shared
@@ -288,7 +288,7 @@ TEXT = {
     "mp_pp_preset": {"en": "Preset", "zh": "预设"},
     "pp_preset_imagenet": {
         "en": "imagenet (resize 256, crop 224, ImageNet mean/std)",
-        "zh": "imagenet（缩放到 256，裁剪 224，ImageNet 均值/标准差）",
+        "zh": "imagenet（缩放到 256，裁切 224，ImageNet 均值/标准差）",
     },
     "pp_preset_unit": {"en": "unit ([0, 1])", "zh": "unit（[0, 1]）"},
     "pp_preset_symmetric": {"en": "symmetric ([−1, 1])", "zh": "symmetric（[−1, 1]）"},
@@ -297,7 +297,7 @@ TEXT = {
     "mp_pp_width": {"en": "Width", "zh": "宽度"},
     "mp_pp_resize": {
         "en": "Shorter side before the center crop (0: stretch)",
-        "zh": "中心裁剪前的短边长度（0：直接拉伸）",
+        "zh": "中心裁切前的短边长度（0：直接拉伸）",
     },
     "mp_pp_layout": {"en": "Layout", "zh": "布局"},
     "mp_pp_channels": {"en": "Channels", "zh": "通道"},
@@ -306,7 +306,7 @@ TEXT = {
     "mp_pp_std": {"en": "Std (per channel)", "zh": "标准差（每通道）"},
     "mp_pp_help": {
         "en": "Each image: resize the shorter side, cut the center to height × width, then x = (pixel × scale − mean) / std.",
-        "zh": "每张图片：先缩放短边，再从中心裁剪为 高度 × 宽度，然后 x = (像素 × 缩放 − 均值) / 标准差。",
+        "zh": "每张图片：先缩放短边，再从中心裁切为 高度 × 宽度，然后 x = (像素 × 缩放 − 均值) / 标准差。",
     },
     "mp_data_classes": {
         "en": "Class names in index order (optional, comma-separated)",
@@ -394,14 +394,14 @@ TEXT = {
     "lp_reset": {"en": "Back to the config's default", "zh": "恢复为配置默认值"},
     "lp_codes_used": {"en": "Codes used", "zh": "已用编码"},
     "lp_log_y": {"en": "Logarithmic counts", "zh": "对数计数"},
-    "lw_hist_title": {"en": "Weights, quantization levels and clipping thresholds", "zh": "权重、量化级与截断阈值"},
+    "lw_hist_title": {"en": "Weights, quantization levels and clipping thresholds", "zh": "权重、量化级与裁剪阈值"},
     "lw_hist_title_channel": {
         "en": "Weights of channel {c}, its quantization levels and clipping thresholds",
-        "zh": "通道 {c} 的权重、量化级与截断阈值",
+        "zh": "通道 {c} 的权重、量化级与裁剪阈值",
     },
     "lw_hist_title_group": {
         "en": "Weights of group {c}, its quantization levels and clipping thresholds",
-        "zh": "组 {c} 的权重、量化级与截断阈值",
+        "zh": "组 {c} 的权重、量化级与裁剪阈值",
     },
     "lp_pick_channel": {
         "en": "Channel {c} of {n} (range [{lo}, {hi}])",
@@ -412,14 +412,14 @@ TEXT = {
         "en": "The histogram shows one channel's weights with that channel's own levels and clipping thresholds "
         "(every channel has its own scale); it opens on the channel of widest range. The numbers above are "
         "for the whole tensor.",
-        "zh": "直方图只显示一个通道的权重及该通道自己的量化级和截断阈值（每个通道有自己的缩放因子）；"
+        "zh": "直方图只显示一个通道的权重及该通道自己的量化级和裁剪阈值（每个通道有自己的缩放因子）；"
         "默认显示范围最宽的通道。上方的数字针对整个张量。",
     },
     "lp_one_group_note": {
         "en": "The histogram shows one group's weights with that group's own levels and clipping thresholds "
         "(every group has its own scale); it opens on the group of widest range. The numbers above are "
         "for the whole tensor.",
-        "zh": "直方图只显示一个组的权重及该组自己的量化级和截断阈值（每个组有自己的缩放因子）；"
+        "zh": "直方图只显示一个组的权重及该组自己的量化级和裁剪阈值（每个组有自己的缩放因子）；"
         "默认显示范围最宽的组。上方的数字针对整个张量。",
     },
     "lw_channels_title": {"en": "Range of each output channel", "zh": "各输出通道的范围"},
@@ -459,11 +459,11 @@ TEXT = {
     "lp_params_note": {"en": "First {shown} of {groups} scales.", "zh": "共 {groups} 个缩放因子，显示前 {shown} 个。"},
     "lw_codes_title": {"en": "How often each code is used", "zh": "各编码的使用次数"},
     "lp_act_header": {"en": "The layer's input on the calibration data", "zh": "此层在校准数据上的输入"},
-    "lw_act_title": {"en": "Input activations, levels and clipping thresholds", "zh": "输入激活、量化级与截断阈值"},
+    "lw_act_title": {"en": "Input activations, levels and clipping thresholds", "zh": "输入激活、量化级与裁剪阈值"},
     "lp_act_na": {"en": "This layer has no activation input.", "zh": "此层没有激活输入。"},
     "lp_act_note": {
         "en": "{n} values; activations: {spec}; clipped: {clipped}.",
-        "zh": "{n} 个数值；激活：{spec}；被截断：{clipped}。",
+        "zh": "{n} 个数值；激活：{spec}；被裁剪：{clipped}。",
     },
     # Export page
     "export_title": {"en": "Export", "zh": "导出"},
@@ -673,7 +673,8 @@ TEXT = {
     "io_step_out": {
         "en": "**5. Output** y_q = saturate(round(acc·M) + z_y), s_y = {sy}, z_y = {zy}; dequantized (y_q − z_y)·s_y "
         "next to the float layer output:",
-        "zh": "**5. 输出** y_q = saturate(round(acc·M) + z_y)，s_y = {sy}，z_y = {zy}；反量化值 (y_q − z_y)·s_y "
+        "zh": "**5. 输出** y_q = saturate(round(acc·M) + z_y)（saturate：饱和到 uint8 范围），s_y = {sy}，z_y = {zy}；"
+        "反量化值 (y_q − z_y)·s_y "
         "与浮点层输出并列：",
     },
     "yes": {"en": "yes", "zh": "是"},
@@ -771,7 +772,277 @@ TEXT = {
         "en": "This layer sits inside {graph} (an If branch or a Loop/Scan body).",
         "zh": "此层位于 {graph} 内（If 分支或 Loop/Scan 循环体）。",
     },
+    # issue 15 items 1, 7, 10, 11, 13 (Model page card, Learn compare, Trade-offs): one block
+    "mp_lesson": {"en": "What this sample teaches:", "zh": "这个示例要说明的："},
+    "mp_params_help": {
+        "en": "Weights and biases of the quantizable layers (the values qviz quantizes). "
+        "Other constants in the graph (Clip bounds, normalization scales, shapes) hold {other} more values.",
+        "zh": "可量化层的权重和偏置（qviz 量化的数值）。"
+        "图中其他常量（Clip 上下界、归一化缩放、形状等）另有 {other} 个数值。",
+    },
+    "sample_title_digits_mlp": {"en": "Digits MLP", "zh": "手写数字 MLP"},
+    "sample_title_digits_cnn": {"en": "Digits CNN (BatchNorm folded)", "zh": "手写数字 CNN（已折叠 BatchNorm）"},
+    "sample_title_digits_mobilenet": {
+        "en": "Digits MobileNetV2-style (depthwise, ReLU6)",
+        "zh": "手写数字 MobileNetV2 风格（深度卷积，ReLU6）",
+    },
+    "sample_title_digits_transformer": {"en": "Digits tiny Transformer", "zh": "手写数字 微型 Transformer"},
+    "sample_title_tabular_mlp": {"en": "Breast cancer tabular MLP", "zh": "乳腺癌表格数据 MLP"},
+    "sample_title_digits_transformer_outliers": {
+        "en": "Digits tiny Transformer with LLM-style outliers (planted)",
+        "zh": "手写数字 微型 Transformer（植入大语言模型式离群值）",
+    },
+    "compare_header": {"en": "Side by side", "zh": "并排对比"},
+    "compare_settings": {"en": "The example's settings", "zh": "例题的设置"},
+    "compare_compare": {"en": "With one change", "zh": "只改一处"},
+    "to_figure_title": {
+        "en": "Quality vs weight size (colour = latency once measured)",
+        "zh": "质量与权重大小（测量后颜色 = 延迟）",
+    },
+    "to_baseline": {"en": "fp32 (baseline)", "zh": "fp32（基线）"},
+    "to_size": {"en": "weight size ({unit})", "zh": "权重大小（{unit}）"},
+    "to_not_measured": {"en": "not measured", "zh": "未测量"},
+    "to_latency_of": {"en": "latency of", "zh": "计时对象"},
+    "to_timed_deployed_integer": {"en": "deployed model, integer kernels", "zh": "部署模型，整数内核"},
+    "to_timed_deployed_float": {
+        "en": "deployed model, float kernels (weights dequantized every run)",
+        "zh": "部署模型，浮点内核（每次运行都反量化权重）",
+    },
+    "to_timed_deployed": {"en": "deployed model", "zh": "部署模型"},
+    "to_timed_simulated": {"en": "simulated graph (fake-quant, float kernels)", "zh": "模拟图（伪量化，浮点内核）"},
+    "to_timed_float": {"en": "float model", "zh": "浮点模型"},
+    "to_front_faster": {"en": "on the front only because it is faster", "zh": "仅因更快而在前沿上"},
+    "to_front_with_latency": {"en": "front (with latency)", "zh": "前沿（含延迟）"},
+    "to_front_note": {
+        "en": "The dotted line is the front of the two axes drawn (quality and size). Latency is the third "
+        "measure (the colour): {n} more config(s) are on the front only because they are faster (open diamonds).",
+        "zh": "虚线是图中两个坐标轴（质量与大小）上的前沿。延迟是第三个度量（颜色）：另有 {n} 个配置仅因更快而在前沿上"
+        "（空心菱形）。",
+    },
+    "to_latency_note": {
+        "en": "Latency: median of 20 runs on one thread of what onnxruntime would run — the deployed model when "
+        "the config has a native form, else the simulated graph (column “latency of”). Only int8 weights with uint8 "
+        "activations run integer kernels, faster than float. Weight-only configs (w8, 4-bit groups) deploy as "
+        "integer weights behind a DequantizeLinear that runs on every inference before float kernels: slower than "
+        "float. A config without a native form (e.g. 4-bit groups with uint8 activations) is timed as its "
+        "simulated graph: float kernels plus a quantize/dequantize pair per weight and activation on every run, "
+        "slower still. Neither predicts the speed of a real 4-bit kernel.",
+        "zh": "延迟：onnxruntime 实际会运行的模型在单线程上 20 次运行的中位数——配置有原生形式时为部署模型，否则为模拟图"
+        "（见“计时对象”一列）。只有 int8 权重加 uint8 激活会使用整数内核，比浮点快。仅量化权重的配置（w8、4 位分组）"
+        "部署为整数权重加 DequantizeLinear，每次推理都先反量化再用浮点内核：比浮点慢。没有原生形式的配置"
+        "（例如 4 位分组权重加 uint8 激活）按模拟图计时：浮点内核，外加每次运行时每个权重和激活的一对量化/反量化，"
+        "更慢。两者都不能代表真正 4 位内核的速度。",
+    },
+    "to_name": {"en": "Name the current config", "zh": "为当前配置命名"},
+    "to_name_placeholder": {"en": "e.g. small, int8 except the first layer", "zh": "例如：小模型，除第一层外 int8"},
+    "to_name_btn": {"en": "Name it", "zh": "命名"},
+    "fx_nearest_level": {"en": "nearest level", "zh": "最近的量化级"},
+    "fx_code": {"en": "code", "zh": "编码"},
+    "fx_symmetric_signed": {"en": "symmetric, signed", "zh": "对称，有符号"},
+    "fx_symmetric_middle": {"en": "symmetric: middle code", "zh": "对称：取中间编码"},
+    "io_layer_line": {"en": "{op} {shape} · {rows} input rows", "zh": "{op} {shape} · {rows} 行输入"},
+    "src_sample": {"en": "sample {id} ({split})", "zh": "示例 {id}（{split}）"},
+    "src_split_test": {"en": "test", "zh": "测试集"},
+    "src_split_calibration": {"en": "calibration", "zh": "校准集"},
+    "src_first": {"en": ", first {n}", "zh": "，前 {n} 个"},
+    "src_generated": {"en": "generated inputs ({detail})", "zh": "生成的输入（{detail}）"},
+    "exp_snippet_comment": {"en": "your inputs, shaped as the model expects", "zh": "你的输入，形状与模型要求一致"},
+    # end of the issue 15 block
+    # Tune: an already-quantized model, the per-layer error table (issue 17, Tune helper)
+    "tn_all_prequantized": {
+        "en": "Every layer of this model is already quantized, and qviz does not quantize a layer again: there is "
+        "nothing to tune here. To try other bits, download its dequantized float model on the Model page "
+        "(or `qviz dequantize MODEL --out FLOAT.onnx`) and load that.",
+        "zh": "此模型的每一层都已量化，qviz 不会对已量化的层再次量化：这里没有可调的内容。若想尝试其他位宽，"
+        "请在模型页下载它的反量化浮点模型（或运行 `qviz dequantize MODEL --out FLOAT.onnx`）并加载它。",
+    },
+    "tn_layer_errors": {"en": "Per-layer error (local and propagated)", "zh": "逐层误差（局部与传播）"},
+    "tn_layer_errors_help": {
+        "en": "Computes every layer's output error: about four passes of the model over the first 32 samples.",
+        "zh": "计算每一层输出的误差：约为模型在前 32 个样本上运行四遍。",
+    },
+    "ok_title": {"en": "How outputs are compared", "zh": "输出的比较方式"},
+    "ok_detected": {"en": "Detected:", "zh": "自动判断："},
+    "ok_given": {"en": "Your choice:", "zh": "你的选择："},
+    "ok_kind": {"en": "Compare outputs as", "zh": "输出按此比较"},
+    "ok_help": {
+        "en": "classes: the argmax over a class axis (agreement, KL); binary: a yes/no score per sample; "
+        "values: SQNR and cosine only (detection heads, regression). Used by every page's evaluation, "
+        "the same as the command line's --output-kind.",
+        "zh": "类别：沿类别轴取 argmax（一致率、KL）；二分类：每个样本一个是/否分数；数值：只看 SQNR 和余弦"
+        "（检测头、回归）。所有页面的评估都使用它，等同于命令行的 --output-kind。",
+    },
+    "ok_axis": {"en": "Class axis", "zh": "类别轴"},
+    "ok_scale": {"en": "Scores are", "zh": "分数是"},
+    "ok_auto": {"en": "auto", "zh": "自动"},
+    "ok_classes": {"en": "classes", "zh": "类别"},
+    "ok_binary": {"en": "binary (yes/no)", "zh": "二分类（是/否）"},
+    "ok_values": {"en": "values", "zh": "数值"},
+    "ok_logits": {"en": "logits", "zh": "logits"},
+    "ok_probabilities": {"en": "probabilities", "zh": "概率"},
+    # end of the Tune block
+    # share links and link warnings (issue 12 item 5, issue 15 item 9: qviz/ui/share.py)
+    "share_config_unreadable": {
+        "en": "The shared configuration could not be read: {message}; showing the preset {preset}.",
+        "zh": "无法读取分享链接中的配置：{message}；现显示预设 {preset}。",
+    },
+    "share_sample_unknown": {
+        "en": "The link names a sample that does not exist ({sample}); showing the default. Available samples: {samples}.",
+        "zh": "链接中的示例不存在（{sample}），现显示默认示例。可用的示例：{samples}。",
+    },
+    "share_title": {"en": "Share this view", "zh": "分享当前视图"},
+    "share_help": {
+        "en": "This link reopens this sample with this configuration: copy it with the button at the right of the box.",
+        "zh": "此链接会以当前配置重新打开这个示例：用框右侧的按钮复制。",
+    },
+    "share_upload": {
+        "en": "An uploaded model is never put in a link: share the .onnx file instead.",
+        "zh": "上传的模型不会写入链接：请直接分享 .onnx 文件。",
+    },
+    # end of the share-link block
+    # Export: integer kernels per layer, the deployed model checked against the simulation, speed,
+    # the HTML report's accuracy/size/trade-offs (issue 11 check + speed, issue 15 item 12; Export helper)
+    "exp_kernels_summary": {
+        "en": "onnxruntime runs **{integer} of {total}** layers as integer kernels; {fallback} fall back to float "
+        "with integer weights, {float} stay float.",
+        "zh": "onnxruntime 以整数内核运行 **{total} 层中的 {integer} 层**；{fallback} 层带整数权重回退到浮点，{float} 层保持浮点。",
+    },
+    "exp_kernel_col_layer": {"en": "layer", "zh": "层"},
+    "exp_kernel_col_kernel": {"en": "kernel", "zh": "内核"},
+    "exp_kernel_col_why": {"en": "why", "zh": "原因"},
+    "exp_kernel_integer": {"en": "integer", "zh": "整数"},
+    "exp_kernel_fallback": {"en": "float fallback", "zh": "浮点回退"},
+    "exp_kernel_float": {"en": "float", "zh": "浮点"},
+    "exp_kernel_fallback_why": {
+        "en": "onnxruntime has no integer kernel for this form: it dequantizes the weights and runs the op in float",
+        "zh": "onnxruntime 没有此形式的整数内核：它先反量化权重，再以浮点运行该算子",
+    },
+    "exp_kernel_float_why": {"en": "not quantized by the config", "zh": "配置未量化此层"},
+    "exp_check_header": {"en": "Deployed model vs simulation", "zh": "部署模型与模拟对比"},
+    "lp_check_header": {"en": "This layer in the deployed model", "zh": "部署模型中的本层"},
+    "lp_check_none": {
+        "en": "The deployed model quantizes none of this layer's tensors (its input, weight, output).",
+        "zh": "部署模型不量化本层的任何张量（输入、权重、输出）。",
+    },
+    "exp_check_not_deployable": {
+        "en": "The check needs a deployable config (see the problems above).",
+        "zh": "对比需要可部署的配置（见上方问题）。",
+    },
+    "exp_check_help": {
+        "en": "Runs the deployed model and the simulated model on the first {n} test samples and compares every "
+        "tensor the deployed model quantizes, in quantization steps; then profiles int8 against fp32.",
+        "zh": "在前 {n} 个测试样本上运行部署模型与模拟模型，以量化步长为单位比较部署模型量化的每个张量；再对比 int8 与 fp32 的速度。",
+    },
+    "exp_check_button": {
+        "en": "Check the deployed model against the simulation",
+        "zh": "对比部署模型与模拟",
+    },
+    "exp_check_summary": {
+        "en": "**{passed} of {total}** quantized tensors match the simulation within one quantization step ({n} samples).",
+        "zh": "**{total} 个量化张量中有 {passed} 个**与模拟相差不超过一个量化步长（{n} 个样本）。",
+    },
+    "exp_check_causes": {
+        "en": "Where the differences start (tensors failing for that reason): {causes}",
+        "zh": "差异从何而来（因该原因不通过的张量数）：{causes}",
+    },
+    "exp_check_col_tensor": {"en": "tensor", "zh": "张量"},
+    "exp_check_col_kind": {"en": "kind", "zh": "类别"},
+    "exp_check_col_result": {"en": "result", "zh": "结果"},
+    "exp_check_col_steps": {"en": "max difference (steps)", "zh": "最大差异（步长）"},
+    "exp_check_col_over": {"en": "elements > 1 step", "zh": "超过 1 步长的元素"},
+    "exp_check_col_reason": {"en": "reason", "zh": "原因"},
+    "exp_check_pass": {"en": "pass", "zh": "通过"},
+    "exp_check_fail": {"en": "FAIL", "zh": "不通过"},
+    "exp_check_col_model": {"en": "model", "zh": "模型"},
+    "exp_check_simulated": {"en": "simulated", "zh": "模拟"},
+    "exp_check_deployed": {"en": "deployed", "zh": "部署"},
+    "exp_check_col_accuracy": {"en": "accuracy", "zh": "准确率"},
+    "exp_check_col_agreement": {"en": "agreement with float", "zh": "与浮点一致率"},
+    "exp_check_col_sqnr": {"en": "output SQNR (dB)", "zh": "输出 SQNR（dB）"},
+    "exp_speed_header": {"en": "Speed: int8 against fp32, op by op", "zh": "速度：int8 与 fp32 逐算子对比"},
+    "exp_speed_ratio": {
+        "en": "One batch, one thread: int8 {int8} ms, fp32 {fp32} ms — int8 runs at **{ratio}×** the fp32 speed.",
+        "zh": "一个批次、单线程：int8 {int8} ms，fp32 {fp32} ms —— int8 速度为 fp32 的 **{ratio}×**。",
+    },
+    "exp_speed_qdq": {
+        "en": "QuantizeLinear/DequantizeLinear nodes left unfused: {n} ({ms} ms).",
+        "zh": "未融合的 QuantizeLinear/DequantizeLinear 节点：{n} 个（{ms} ms）。",
+    },
+    "exp_speed_col_op": {"en": "op type", "zh": "算子类型"},
+    "exp_speed_recommend": {"en": "Recommended settings for this CPU:", "zh": "此 CPU 的推荐设置："},
+    "rep_accuracy": {"en": "Accuracy (float → quantized)", "zh": "准确率（浮点 → 量化）"},
+    "rep_agreement": {"en": "Agreement with float", "zh": "与浮点一致率"},
+    "rep_sqnr": {"en": "Output SQNR", "zh": "输出 SQNR"},
+    "rep_weight_size": {"en": "Weight size", "zh": "权重大小"},
+    "rep_tradeoffs": {"en": "Trade-offs: evaluated configs", "zh": "权衡：已评估的配置"},
+    "rep_col_config": {"en": "config", "zh": "配置"},
+    "rep_col_accuracy": {"en": "accuracy", "zh": "准确率"},
+    "rep_col_agreement": {"en": "agreement", "zh": "一致率"},
+    "rep_col_sqnr": {"en": "SQNR (dB)", "zh": "SQNR（dB）"},
+    "rep_col_size": {"en": "weight size", "zh": "权重大小"},
+    "rep_col_bpw": {"en": "bits per weight", "zh": "每权重位数"},
+    "rep_col_latency": {"en": "latency (ms)", "zh": "延迟（ms）"},
+    # end of the Export block
+    # Sensitivity page: simulation-only candidates (search and sweep propose only what deploys)
+    "sn_sim_only": {"en": "Simulation-only candidates", "zh": "仅模拟的候选"},
+    "sn_sim_only_help": {
+        "en": "Also try bit widths onnxruntime cannot deploy (6-, 3-, 2-bit weights, 4-bit activations): "
+        "their numbers are simulated only, and the result names those layers.",
+        "zh": "也尝试 onnxruntime 无法部署的位宽（6、3、2 位权重，4 位激活）：其数值仅为模拟，结果会列出这些层。",
+    },
+    "sn_sim_only_col": {"en": "simulation only (why)", "zh": "仅模拟（原因）"},
+    "sn_not_searched": {
+        "en": "Not searched (no deployable form): {why}. Tick “Simulation-only candidates” to try them.",
+        "zh": "未搜索（无可部署形式）：{why}。勾选“仅模拟的候选”即可尝试。",
+    },
+    # Upload queue (issue 12, fair workers: qviz.ui.upload)
+    "up_queue_place": {
+        "en": "Waiting for a free worker to check your upload: number {k} in the queue.",
+        "zh": "正在等待空闲的工作进程检查你上传的文件：你在队列中排第 {k} 位。",
+    },
 }
+
+# The zh terms for the ideas the lessons contrast, reviewed as a set (issue 15). A term with an
+# English pattern is checked both ways by tests/ui/test_i18n_glossary.py: every zh string whose
+# English matches uses the term, and the term appears nowhere else (clipping and truncation are
+# the lesson "Rounding vs truncation vs clipping": one word for both would teach nothing).
+# (term, English forms, 中文, where used, English pattern or None)
+GLOSSARY: tuple[tuple[str, str, str, str, str | None], ...] = (
+    (
+        "clipping",
+        "clip, clipped, clipping error, clipping threshold (values outside [lo, hi] set to the bound)",
+        "裁剪",
+        "Learn metrics, error split and histogram; Layer histograms; worked examples; sample lessons",
+        r"(?i)\bclip(?!\s+bounds)",
+    ),
+    (
+        "truncation",
+        "truncate toward zero, truncation (a rounding mode: drop the fraction)",
+        "截断",
+        "Learn rounding selector, worked example 'Rounding vs truncation'",
+        r"(?i)\btrunc",
+    ),
+    (
+        "saturation",
+        "saturate (an integer result held at q_min / q_max instead of wrapping)",
+        "饱和",
+        "Learn integer-only walkthrough",
+        r"(?i)\bsaturat",
+    ),
+    (
+        "crop",
+        "center crop (image preprocessing)",
+        "裁切",
+        "Model page: image data options",
+        r"(?i)\bcrop|\bcut the cent",
+    ),
+    ("rounding", "round, rounding error", "舍入", "Learn, Layer, formulas", None),
+    ("quantization level", "level, nearest level", "量化级", "Learn histogram and formulas", None),
+    ("code", "integer code q", "编码", "Learn formulas and code table, Layer", None),
+    ("scale", "scale s", "缩放因子", "Learn, Layer, Tune", None),
+    ("zero point", "zero point z", "零点", "Learn, Layer", None),
+    ("per-channel / per-tensor", "per-channel, per-tensor", "逐通道 / 逐张量", "presets, Layer, Tune, lessons", None),
+)
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **fmt) -> str:

@@ -14,6 +14,7 @@ import json
 import streamlit as st
 
 from qviz.lessons import DEFAULTS, EXAMPLES_BY_KEY, explain_value, run_lesson, spec_from_settings, tensor_from_settings
+from qviz.ui.text import t
 
 LEARN_PREFIX = "learn_"
 EXAMPLE_KEY = "learn_example"
@@ -34,10 +35,21 @@ def learn_settings() -> dict:
     return {name: st.session_state[learn_key(name)] for name in DEFAULTS}
 
 
-def replay_example(key: str, variant: str) -> None:
-    """Button callback: defaults, then the example's settings (and its comparison change)."""
+def example_settings(key: str, variant: str) -> dict:
+    """Defaults, then the example's settings (and, for variant "compare", its one change)."""
     example = EXAMPLES_BY_KEY[key]
-    settings = {**DEFAULTS, **example.settings, **(example.compare if variant == "compare" else {})}
+    return {**DEFAULTS, **example.settings, **(example.compare if variant == "compare" else {})}
+
+
+def compared_example() -> str | None:
+    """The key of the example whose "Compare" was clicked last (both sides are shown), else None."""
+    active = st.session_state.get(EXAMPLE_KEY)
+    return active[0] if active is not None and active[1] == "compare" else None
+
+
+def replay_example(key: str, variant: str) -> None:
+    """Button callback: the example's settings (example_settings) into the Learn widgets."""
+    settings = example_settings(key, variant)
     for name, value in settings.items():
         st.session_state[learn_key(name)] = value
     st.session_state[EXAMPLE_KEY] = (key, variant)
@@ -70,3 +82,22 @@ def cached_lesson(settings: dict):
 
 def cached_explanation(settings: dict):
     return _explanation(settings_key({**settings, "value": None}), float(settings["value"]))
+
+
+# The words inside the formulas' \text{...} (qviz.lessons.explain writes them in English) and their keys.
+FORMULA_WORDS = {
+    "nearest level": "fx_nearest_level",
+    "code": "fx_code",
+    "symmetric, signed": "fx_symmetric_signed",
+    "symmetric: middle code": "fx_symmetric_middle",
+}
+
+
+def translate_formula(latex: str) -> str:
+    """`latex` with each \\text{word} of FORMULA_WORDS in the page's language (the math stays).
+
+    KaTeX draws CJK inside \\text{} (text mode), so only the words change, never the layout.
+    """
+    for word, key in FORMULA_WORDS.items():
+        latex = latex.replace(rf"\text{{{word}}}", rf"\text{{{t(key)}}}")
+    return latex

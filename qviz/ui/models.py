@@ -16,6 +16,7 @@ from qviz.model import Layer, LoadedModel, load_model
 from qviz.model.load.normalize import Normalization
 from qviz.model.simulate.simulator import Simulator
 from qviz.samples import DEFAULT_SAMPLE, Sample, SampleInfo, list_samples, load_sample, sample_ids
+from qviz.ui.config_memory import follow_model
 from qviz.ui.state import DATA_KEY, MODEL_KEY, UPLOAD_KEY, init_model_state, select_sample
 from qviz.worker.host import ModelHost
 from qviz.worker.preflight import preflight_model
@@ -82,7 +83,14 @@ def sample_choices() -> list[SampleInfo]:
 
 
 def current_model() -> CurrentModel:
-    """The current model (loaded, with its cached Simulator); falls back to the default sample."""
+    """The current model (loaded, with its cached Simulator); falls back to the default sample.
+    The current config follows it (qviz.ui.config_memory: each model keeps its own config)."""
+    model = _resolve_model()
+    follow_model(model.sha256)
+    return model
+
+
+def _resolve_model() -> CurrentModel:
     init_model_state()
     source = st.session_state[MODEL_KEY]
     upload = st.session_state.get(UPLOAD_KEY)

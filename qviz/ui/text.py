@@ -44,9 +44,33 @@ def language_switch() -> None:
     )
 
 
-def md_escape(text: str) -> str:
-    """Backslash-escape Markdown (and LaTeX $) in model-provided text shown inside st.error/st.info."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, which turns off
+# emphasis, code, links, images, HTML, tables, headings, lists, LaTeX ($) and Streamlit's
+# :color[...] / :icon: directives.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Line breaks and other control characters: a name with a newline could start a heading
+# (setext "===" or ATX "#"), a list or a code block on its own line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# GFM finds autolinks in the DECODED text (after backslash escapes), so escapes cannot stop them:
+# a WORD JOINER (U+2060, invisible) breaks "www.", "scheme://" and "local@domain".
+_WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(www)(?=\.)|(:)(?=//)|(?=@)")
+
+
+def md_escape(text: object) -> str:
+    r"""Model-provided text as inert Markdown: shown exactly (bar line breaks), never as markup.
+
+    The one rendering path for names, messages and metadata that reach st.markdown, st.error,
+    st.caption, headers or table markdown. Line breaks and control characters become spaces,
+    every ASCII punctuation character is backslash-escaped, and an invisible word joiner
+    (U+2060) breaks autolinks, which GFM detects after escapes are decoded.
+
+    >>> md_escape("pwn\n===\n\nhttps://evil.example www.x")
+    'pwn \\=\\=\\= https\\:\u2060\\/\\/evil\\.example www\u2060\\.x'
+    """
+    flat = _CONTROL.sub(" ", str(text))
+    joined = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(2) or "") + _WORD_JOINER, flat)
+    return _PUNCTUATION.sub(r"\\\1", joined)
 
 
 def format_size(n_bytes: float) -> str:

@@ -2,6 +2,13 @@
 
 load_upload pre-flights model bytes in a worker before this process parses them; each file
 in an uploader slot is handled once and its error remembered (a "busy" refusal is not).
+
+Fairness (issue 12; qviz.worker.fair_queue, qviz.worker.upload_guard): every upload's checks run
+in ONE turn of the pool's pre-flight queue owned by this session (one at a time per session;
+a newer upload supersedes a waiting one; the page shows the place in the line; the wait ends
+when the session leaves or reruns). Failures are remembered for all sessions by content hash
+(the same bytes are answered without a worker), and a session that keeps failing waits a
+growing backoff before its next upload is checked.
 Data files other than .npz (an images .zip, a text file + tokenizer.json) are read in a worker
 too (qviz.worker.uploaded_data), with the options of qviz.ui.data_form.
 """
@@ -10,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from qviz.model import LoadedModel, ModelError, TensorInfo
 from qviz.model.load.batches import split_batches
@@ -22,9 +31,14 @@ from qviz.model.simulate.calibrate import calibration_feeds
 from qviz.quant import SpecError
 from qviz.ui.models import CurrentModel, loaded_upload
 from qviz.ui.state import DATA_KEY, MODEL_KEY, PENDING_KEY, UPLOAD_KEY, UPLOAD_SEEN_KEY
-from qviz.worker import WorkerError, describe_upload
+from qviz.ui.text import t
+from qviz.worker import WorkerError, default_pool, describe_upload
 from qviz.worker.preflight import call_limits, preflight_inputs
+from qviz.worker.upload_guard import default_guard, is_transient
 from qviz.worker.uploaded_data import read_uploaded_data
+
+OWNER_KEY = "upload_owner"  # this session's id in the pre-flight queue and the backoff (a new tab: a new id)
+REMEMBERED = " (this file failed its checks before; it is not checked again)"
 
 
 def max_model_mb() -> int:
@@ -62,17 +76,26 @@ def accept_upload(name: str, data: bytes) -> LoadedModel:
 
 
 def _keep_pending(name: str, data: bytes, error: Exception) -> None:
-    """Remember `data` as pending when the model itself passes describe_upload in a worker (so
-    only its run on generated inputs failed); forget any other pending model."""
+    """Remember `data` as pending when the model itself passed describe_upload in a worker (so
+    only its run on generated inputs failed: the pre-flight attaches that description to its
+    error); forget any other pending model."""
     st.session_state.pop(PENDING_KEY, None)
-    if isinstance(error, WorkerError) and error.kind == "busy":
+    if is_transient(error):
         return
-    try:
-        info = describe_upload(data, limits=call_limits())
-    except (ModelError, SpecError, WorkerError):
-        return
+    if hasattr(error, "described"):  # from the pre-flight: its description, or None if the checks failed
+        info = error.described
+    else:  # raised before any pre-flight (e.g. a stand-in): describe the bytes in a worker
+        try:
+            info = describe_upload(data, limits=call_limits())
+        except (ModelError, SpecError, WorkerError):
+            return
+    if info is not None:
+        _set_pending(name, data, info["summary"]["inputs"])
+
+
+def _set_pending(name: str, data: bytes, inputs: list) -> None:
     sha = hashlib.sha256(data).hexdigest()
-    st.session_state[PENDING_KEY] = {"sha256": sha, "name": name, "data": data, "inputs": info["summary"]["inputs"]}
+    st.session_state[PENDING_KEY] = {"sha256": sha, "name": name, "data": data, "inputs": inputs}
 
 
 def pending_for(data: bytes) -> dict | None:
@@ -146,26 +169,78 @@ def data_fingerprint(data: bytes, options: dict | None) -> str:
     return hashlib.sha256(hashlib.sha256(data).digest() + text.encode()).hexdigest()
 
 
-def _seen(slot: str, data: bytes, handle) -> str | None:
-    """Run handle() once per distinct file in an uploader slot; remember and return its error text."""
+def _seen(slot: str, data: bytes, handle, name: str = "") -> str | None:
+    """Run handle() once per distinct file in an uploader slot; remember and return its error text.
+    The run goes through the guard (module doc): remembered failures, backoff, one queue turn."""
     seen = st.session_state.setdefault(UPLOAD_SEEN_KEY, {})
     digest = hashlib.sha256(data).hexdigest()
     if slot in seen and seen[slot][0] == digest:
         return seen[slot][1]
     try:
-        handle()
+        _guarded(f"{slot}/{digest}", handle, name, data if slot == "onnx" else None)
         error = None
     except (ModelError, SpecError, WorkerError) as e:
-        if isinstance(e, WorkerError) and e.kind == "busy":
+        if is_transient(e):
             return str(e)  # not remembered: the next run tries again
         error = str(e)
     seen[slot] = (digest, error)
     return error
 
 
+def upload_owner() -> str:
+    """This session's id for the pre-flight queue and the backoff."""
+    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex)
+
+
+def _guarded(key: str, handle, name: str, model_data: bytes | None) -> None:
+    """handle() unless `key` failed before (its message, at once) or this session must wait
+    (a "backoff" WorkerError); run in one turn of the pre-flight queue; failures remembered.
+    `model_data`: the model file of the "onnx" slot (a remembered failure restores its pending state)."""
+    guard, owner = default_guard(), upload_owner()
+    record = guard.remembered(key)
+    if record is not None:
+        if model_data is not None and record.get("pending_inputs") is not None:
+            _set_pending(name, model_data, record["pending_inputs"])
+        raise ModelError(record["message"] + REMEMBERED)
+    guard.check_session(owner)
+    place = st.empty()
+    try:
+        with default_pool().turn(owner, lambda k: _show_place(place, k), _run_superseded):
+            handle()
+    except (ModelError, SpecError, WorkerError) as e:
+        if not is_transient(e):
+            pending = st.session_state.get(PENDING_KEY) if model_data is not None else None
+            guard.failed(owner, key, str(e), pending_inputs=pending["inputs"] if pending else None)
+        raise
+    finally:
+        place.empty()
+    guard.passed(owner)
+
+
+def _show_place(place, k: int) -> None:
+    if k > 0:
+        place.info(t_place(k))
+    else:
+        place.empty()
+
+
+def t_place(k: int) -> str:
+    """What a waiting upload shows: its place in the line of uploads being checked."""
+    return t("up_queue_place", k=k)
+
+
+def _run_superseded() -> bool:
+    """True once this script run is to stop (the session closed) or rerun (a newer action):
+    its place in the queue is given up. Streamlit's run context; False outside a run."""
+    ctx = get_script_run_ctx()
+    requests = getattr(ctx, "script_requests", None)
+    state = getattr(requests, "_state", None)
+    return state is not None and getattr(state, "name", "") in ("STOP", "RERUN")
+
+
 def handle_model_upload(name: str, data: bytes) -> str | None:
     """Accept an uploaded .onnx as the current model; the error message (plain text) or None."""
-    return _seen("onnx", data, lambda: accept_upload(name, data))
+    return _seen("onnx", data, lambda: accept_upload(name, data), name)
 
 
 def handle_pending_inputs(name: str, data: bytes) -> str | None:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from qviz.ui import export, messages, models, report, tables, text
+from qviz.ui import export, messages, model_card, models, report, tables, text
 
 t = text.t
 
@@ -41,6 +41,70 @@ def deploy_section(model, problems) -> None:
         st.caption(t("exp_size", size=text.format_size(len(data))))
 
 
+def kernels_section(model) -> None:
+    """Which layers became integer kernels and which fell back, and why (once the deployable model is built)."""
+    if not export.is_built("deploy", model):
+        return
+    with messages.show_errors("exp_failed"):
+        rows = export.kernel_rows(model)
+        counts = export.kernel_counts(rows)
+        st.markdown(
+            t(
+                "exp_kernels_summary",
+                integer=counts["integer"],
+                total=len(model.layers),
+                fallback=counts["float fallback"],
+                float=counts["float"],
+            )
+        )
+        st.dataframe(rows, hide_index=True)
+
+
+def check_section(model, problems) -> None:
+    """On demand: the deployed model against the simulation per tensor and end to end, and its speed."""
+    st.subheader(t("exp_check_header"))
+    if problems:
+        st.caption(t("exp_check_not_deployable"))
+        return
+    st.caption(t("exp_check_help", n=export.CHECK_SAMPLES))
+    if st.button(t("exp_check_button"), key="export_check"):
+        with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
+            export.check_result(model)
+            export.speed(model)
+        if not shown.failed:
+            export.mark_built("check", model)
+    if not export.is_built("check", model):
+        return
+    result = export.check_result(model)
+    st.markdown(t("exp_check_summary", passed=result.passed, total=len(result.rows), n=result.n))
+    causes = result.causes()
+    if causes:
+        st.caption(t("exp_check_causes", causes="; ".join(f"{k} ×{v}" for k, v in causes.items())))
+    st.dataframe(export.end_to_end_rows(result), hide_index=True)
+    st.dataframe(export.check_rows(result), hide_index=True)
+    for note in result.notes:
+        st.caption(text.md_escape(note))  # notes name model tensors
+    speed_part(export.speed(model))
+
+
+def speed_part(report: dict) -> None:
+    st.markdown("**" + t("exp_speed_header") + "**")
+    st.markdown(
+        t(
+            "exp_speed_ratio",
+            int8=f"{report['int8_ms']:.2f}",
+            fp32=f"{report['fp32_ms']:.2f}",
+            ratio=f"{report['speedup']:.2f}",
+        )
+    )
+    if report["explanation"]:
+        st.warning(report["explanation"])
+    st.caption(report["hardware"])
+    st.caption(t("exp_speed_qdq", n=report["unfused_qdq"], ms=f"{report['qdq_ms']:.3f}"))
+    st.dataframe(export.speed_rows(report), hide_index=True)
+    st.markdown(t("exp_speed_recommend") + "\n" + "\n".join(f"- {r}" for r in report["recommendations"]))
+
+
 def simulated_section(model) -> None:
     st.subheader(t("exp_sim_header"))
     st.caption(t("exp_sim_note"))
@@ -65,13 +129,14 @@ def files_section(model) -> None:
         mime="application/json",
         key="export_dl_config",
     )
-    cols[1].download_button(
-        t("exp_download_overrides"),
-        export.ort_overrides_json(model),
-        file_name="ort_overrides.json",
-        mime="application/json",
-        key="export_dl_overrides",
-    )
+    with cols[1], messages.show_errors("exp_failed"):  # deploy's overrides need the model's host (an upload's worker)
+        st.download_button(
+            t("exp_download_overrides"),
+            export.ort_overrides_json(model),
+            file_name="ort_overrides.json",
+            mime="application/json",
+            key="export_dl_overrides",
+        )
     cols[2].download_button(
         t("exp_download_csv"),
         export.layers_csv_text(model),
@@ -93,14 +158,18 @@ def report_section(model) -> None:
 
 st.title(t("export_title"))
 model = models.current_model()
-st.text(t("mp_current", name=model.name) + "  ·  " + t("mp_config_now", code=tables.config_label()))
+st.text(t("mp_current", name=model_card.display_name(model)) + "  ·  " + t("mp_config_now", code=tables.config_label()))
 problems = export.deployable_problems(model)
 deploy_section(model, problems)
+kernels_section(model)
+check_section(model, problems)
 simulated_section(model)
 files_section(model)
 report_section(model)
 st.subheader(t("exp_snippet_header"))
 st.code(
-    export.ORT_SNIPPET.format(file=export.export_name(model, "int.onnx" if not problems else "sim.onnx")),
+    export.ORT_SNIPPET.format(
+        file=export.export_name(model, "int.onnx" if not problems else "sim.onnx"), comment=t("exp_snippet_comment")
+    ),
     language="python",
 )

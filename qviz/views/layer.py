@@ -1,11 +1,12 @@
 """Layer: one layer's weights under its current spec, and an editor for that spec. Widgets -> qviz -> render."""
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from qviz.quant.spec import BITS_RANGE, ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
-from qviz.ui import cache, editor, figures, layers, messages, models, state, tables, text
+from qviz.ui import cache, editor, export, figures, layers, messages, models, state, tables, text
 
 t = text.t
 EDITABLE_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
@@ -173,6 +174,29 @@ def activation_section(model, layer, specs) -> None:
         st.warning(t("mp_data_generated", rows=0))
 
 
+def deploy_check_section(model, layer) -> None:
+    """On demand: this layer's tensors (its input, weight and output) in the deployed model against
+    the simulation: the Export page's check (same cache), only this layer's rows."""
+    st.subheader(t("lp_check_header"))
+    if export.deployable_problems(model):
+        st.caption(t("exp_check_not_deployable"))
+        return
+    if st.button(t("exp_check_button"), key="layer_check"):
+        with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
+            export.check_result(model)
+        if not shown.failed:
+            export.mark_built("check", model)
+    if not export.is_built("check", model):
+        return
+    result = export.check_result(model)
+    mine = {*layer.inputs[:1], layer.weight_name, *layer.outputs[:1]}
+    rows = [r for r in result.rows if r["tensor"] in mine]
+    if not rows:
+        st.caption(t("lp_check_none"))
+        return
+    st.dataframe(export.check_rows(replace(result, rows=rows)), hide_index=True)
+
+
 st.title(t("layer_title"))
 model = models.current_model()
 layer = layers.layer_picker(model, t("mp_layer"))
@@ -202,3 +226,4 @@ else:
     range_section(view)
     codes_section(view)
 activation_section(model, layer, specs)
+deploy_check_section(model, layer)

@@ -1,6 +1,6 @@
 """Learn: quantize one tensor and see every number. Reads widgets -> calls qviz -> renders."""
 
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -16,11 +16,12 @@ from qviz.lessons import (
 from qviz.lessons.exercises import EXERCISES
 from qviz.plots import histogram_figure, sqnr_bits_figure
 from qviz.quant.spec import ESTIMATORS, FLOAT_FORMATS, GRANULARITIES, ROUNDINGS, SCHEMES
-from qviz.ui import figures, learn, messages, models, text
+from qviz.ui import deltas, figures, learn, messages, model_card, models, text
 from qviz.ui import intonly as io
 
 t, k = text.t, learn.learn_key
 CHANGED: dict[str, Any] = dict(on_change=learn.forget_example)
+DeltaColour = Literal["normal", "inverse", "off"]  # st.metric: which way is better
 
 
 def tensor_controls() -> None:
@@ -99,18 +100,50 @@ def examples_panel() -> None:
         st.info(f"**{t(example.title)}** ({t('variant_' + active[1])}) — {t(example.text)}")
 
 
-def metrics_row(lesson) -> None:
-    result = lesson.result
-    cols = st.columns(5)
-    cols[0].metric(t("metric_mse"), f"{result.mse:.4g}")
-    cols[1].metric(t("metric_sqnr"), f"{lesson.sqnr_db:.2f} dB")
-    cols[2].metric(t("metric_clipped"), f"{result.clipped_fraction:.2%}")
-    cols[3].metric(t("metric_scale"), "—" if lesson.scale is None else f"{lesson.scale:.6g}")
-    cols[4].metric(t("metric_zero_point"), "—" if lesson.zero_point is None else str(lesson.zero_point))
+def metrics_row(lesson, baseline=None, per_row: int = 5) -> None:
+    """The lesson's numbers; with `baseline` (the other side of a comparison), each change as a delta
+    (None when it rounds to 0: qviz.ui.deltas). Lower MSE and clipping are better: inverse colours."""
+    result, ref = lesson.result, baseline if baseline is not None else lesson
+
+    def change(now: float, before: float, fmt: str, unit: str = "") -> str | None:
+        return None if baseline is None else deltas.delta_text(now - before, fmt, unit)
+
+    cells: list[tuple[str, str, str | None, DeltaColour]] = [
+        (t("metric_mse"), f"{result.mse:.4g}", change(result.mse, ref.result.mse, "+.3g"), "inverse"),
+        (t("metric_sqnr"), f"{lesson.sqnr_db:.2f} dB", change(lesson.sqnr_db, ref.sqnr_db, "+.2f", " dB"), "normal"),
+        (
+            t("metric_clipped"),
+            f"{result.clipped_fraction:.2%}",
+            change(result.clipped_fraction, ref.result.clipped_fraction, "+.2%"),
+            "inverse",
+        ),
+        (t("metric_scale"), "—" if lesson.scale is None else f"{lesson.scale:.6g}", None, "off"),
+        (t("metric_zero_point"), "—" if lesson.zero_point is None else str(lesson.zero_point), None, "off"),
+    ]
+    for start in range(0, len(cells), per_row):
+        for col, (label, value, delta, colour) in zip(
+            st.columns(per_row), cells[start : start + per_row], strict=False
+        ):
+            col.metric(label, value, delta, delta_color=colour)
     st.caption(t("metric_split", clip=f"{result.clip_mse:.3g}", round=f"{result.round_mse:.3g}"))
 
 
-def histogram_section(lesson) -> None:
+def compare_section(key: str) -> None:
+    """A worked example's two settings side by side: the replayed one and its one change."""
+    example = EXAMPLES_BY_KEY[key]
+    st.subheader(t("compare_header"))
+    lessons = {
+        variant: learn.cached_lesson(learn.example_settings(key, variant)) for variant in ("settings", "compare")
+    }
+    changed = ", ".join(f"{name} = {value}" for name, value in example.compare.items())
+    for col, variant in zip(st.columns(2), lessons, strict=True):
+        with col:
+            st.markdown(f"**{t('compare_' + variant)}**" + (f" ({changed})" if variant == "compare" else ""))
+            metrics_row(lessons[variant], lessons["settings"] if variant == "compare" else None, per_row=3)
+            histogram_section(lessons[variant], chart_key=f"learn_compare_{variant}")
+
+
+def histogram_section(lesson, chart_key: str | None = None) -> None:
     labels = {
         "title": t("hist_title"),
         "x": t("hist_x"),
@@ -120,7 +153,7 @@ def histogram_section(lesson) -> None:
         "clip": t("hist_clip"),
     }
     fig = histogram_figure(lesson.counts, lesson.edges, lesson.levels, lesson.thresholds, labels)
-    st.plotly_chart(fig)
+    st.plotly_chart(fig, key=chart_key)
     note = t("levels_too_dense", n=lesson.levels_in_view) if not len(lesson.levels) and lesson.levels_in_view else ""
     first = t("first_group_note") if lesson.spec.granularity != "tensor" else ""
     if note or first:
@@ -141,7 +174,7 @@ def formula_section(lesson, settings: dict) -> None:
     st.number_input(t("value"), step=0.1, format="%.6g", key=k("value"), **CHANGED)
     explanation = learn.cached_explanation(settings)
     for line in formula_latex(explanation, lesson.spec):
-        st.latex(line)
+        st.latex(learn.translate_formula(line))
     code = "—" if explanation["q"] is None else explanation["q"]
     st.markdown(t("formula_summary", x=f"{explanation['x']:.6g}", q=code, x_hat=f"{explanation['x_hat']:.6g}"))
     if lesson.spec.granularity != "tensor":
@@ -184,7 +217,7 @@ def intonly_section() -> None:
         if not layer_ids:
             st.info(t("io_no_layer"))
             return
-        st.text(t("io_model", name=model.name))
+        st.text(t("io_model", name=model_card.display_name(model)))
         with messages.show_errors():  # an upload's calibration run is in its worker
             walkthrough(model, layer_ids)
 
@@ -201,7 +234,8 @@ def walkthrough(model, layer_ids: list[str]) -> None:
         model, layer_id, int(st.session_state[io.IMAGE_KEY]), bool(st.session_state[io.PER_CHANNEL_KEY])
     )
     r = walk["r"]
-    st.text(walk["layer"])
+    op_type = next(x.op_type for x in model.layers if x.id == layer_id)
+    st.text(t("io_layer_line", op=op_type, shape=tuple(r.w_q.shape), rows=rows))
     st.markdown(t("io_step_input", sx=f"{r.sx:.6g}", zx=r.zx))
     st.dataframe(integer_walkthrough.input_table(r), hide_index=True)
     st.markdown(t("io_step_weights", n=r.sw.size))
@@ -268,8 +302,13 @@ settings = learn.learn_settings()
 with messages.show_errors(stop=True), st.spinner(t("computing")):
     lesson = learn.cached_lesson(settings)
 
-metrics_row(lesson)
-histogram_section(lesson)
+compared = learn.compared_example()
+if compared is not None:  # both sides of the comparison; the sections below follow the widgets
+    with messages.show_errors():
+        compare_section(compared)
+else:
+    metrics_row(lesson)
+    histogram_section(lesson)
 codes_col, formula_col = st.columns([2, 3])
 with codes_col:
     codes_section(lesson)

@@ -4,15 +4,28 @@ import streamlit as st
 
 from qviz.config import PRESETS
 from qviz.evaluate.model_map import QUANTITIES, SHOWN_COLUMNS
-from qviz.ui import cache, data_form, figures, layers, messages, models, navigation, state, tables, text, upload
+from qviz.ui import (
+    cache,
+    data_form,
+    figures,
+    layers,
+    messages,
+    model_card,
+    models,
+    navigation,
+    output_kind_form,
+    state,
+    tables,
+    text,
+    upload,
+)
 
 t = text.t
 
 
 def source_controls(model) -> None:
-    samples = models.sample_choices()
-    ids = [s.id for s in samples]
-    titles = {s.id: s.title for s in samples}
+    titles = model_card.sample_titles()
+    ids = list(titles)
     left, right = st.columns(2)
     models.show_current_sample("model_sample_pick", model)
     left.selectbox(
@@ -26,9 +39,11 @@ def source_controls(model) -> None:
     )
     with right.expander(t("mp_upload_header"), expanded=model.sample_id is None):
         upload_controls()
-        model = models.current_model()
-        if model.sample_id is None:
-            inputs_controls(model)
+        now = models.current_model()
+        if now.sha256 != model.sha256:
+            st.rerun()  # a new upload: draw the picker again (empty), not the sample it replaced
+        if now.sample_id is None:
+            inputs_controls(now)
 
 
 def upload_controls() -> None:
@@ -69,18 +84,24 @@ def inputs_controls(model) -> None:
     note = upload.data_note(model)
     if note:
         st.caption(t("mp_data_read", note=text.md_escape(note)))
+    with st.expander(t("ok_title")), messages.show_errors():  # how every page compares the outputs
+        output_kind_form.output_kind_form(model)
 
 
 def summary_section(model) -> None:
     loaded = model.loaded
     st.subheader(t("mp_summary"))
-    st.text(t("mp_current", name=model.name))
+    st.text(t("mp_current", name=model_card.display_name(model)))
+    params, other = model_card.parameter_counts(model)
     cols = st.columns(5)
     cols[0].metric(t("sum_layers"), len(model.layers))
-    cols[1].metric(t("sum_params"), f"{loaded.param_count:,}")
+    cols[1].metric(t("sum_params"), f"{params:,}", help=t("mp_params_help", other=f"{other:,}"))
     cols[2].metric(t("sum_size"), text.format_size(loaded.file_size))
     cols[3].metric(t("sum_opset"), loaded.opset)
     cols[4].metric(t("sum_nodes"), sum(loaded.op_counts.values()))
+    lesson = model_card.sample_lesson(model)
+    if lesson:  # the sample card's lesson: what this model is here to teach
+        st.info(f"**{t('mp_lesson')}** {lesson}")
     io_col, ops_col = st.columns([3, 2])
     io_col.dataframe(tables.io_table(loaded), hide_index=True)
     ops_col.dataframe(tables.ops_table(loaded), hide_index=True, height=min(300, 40 + 35 * len(loaded.op_counts)))
@@ -145,9 +166,6 @@ def map_section(model) -> None:
 
 st.title(t("model_title"))
 st.caption(t("model_intro"))
-error = state.url_error()
-if error:
-    st.warning(t("mp_url_error", message=text.md_escape(error)))
 with messages.show_errors("mp_model_error", stop=True):
     current = models.current_model()
 source_controls(current)

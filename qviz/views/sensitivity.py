@@ -5,7 +5,7 @@ import streamlit as st
 from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import Budget
 from qviz.evaluate.metric_names import RANKING_METRICS
-from qviz.ui import figures, messages, models, sensitivity, text
+from qviz.ui import figures, messages, model_card, models, sensitivity, text
 
 t = text.t
 SWEEP_BITS = [8, 6, 4, 3, 2]
@@ -17,6 +17,7 @@ def sweep_form(model) -> None:
     st.subheader(t("sn_sweep_header"))
     c = st.columns(4)
     bits = c[0].multiselect(t("sn_bits"), SWEEP_BITS, default=[8, 4], key="sens_bits")
+    st.checkbox(t("sn_sim_only"), key="sens_sim_only", help=t("sn_sim_only_help"))
     modes = c[1].multiselect(
         t("sn_modes"),
         ["weights", "activations"],
@@ -34,7 +35,14 @@ def sweep_form(model) -> None:
 def start_sweep(model) -> None:
     """Button callback: read the form's widgets now (a click's args would be those of the previous run)."""
     s = st.session_state
-    sensitivity.start_sweep(model, s["sens_bits"], s["sens_modes"], s.get("sens_pattern", ""), s["sens_metric"])
+    sensitivity.start_sweep(
+        model,
+        s["sens_bits"],
+        s["sens_modes"],
+        s.get("sens_pattern", ""),
+        s["sens_metric"],
+        s.get("sens_sim_only", False),
+    )
 
 
 def sweep_run(model, state) -> None:
@@ -68,7 +76,9 @@ def sweep_results(state) -> None:
         st.success(t("sn_done", done=done, cells=len(state["records"])))
     metric = state.get("used_metric", state["metric"])
     st.plotly_chart(figures.sweep_fig(sensitivity.sweep_table(state), metric))
-    st.caption(t("sn_damage_note", metric=metric))
+    st.caption(t("sn_damage_note", metric=t(f"sn_metric_{metric}")))
+    for note in state.get("notes", []):
+        st.caption(note)
 
 
 def search_section(model) -> None:
@@ -82,15 +92,16 @@ def search_section(model) -> None:
     )
     bits = c[2].multiselect(t("sn_bits"), SEARCH_BITS, default=SEARCH_BITS, key="sens_search_bits")
     keep_act = c[3].checkbox(t("sn_keep_act"), key="sens_keep_act", help=t("sn_keep_act_help"))
+    sim_only = c[3].checkbox(t("sn_sim_only"), key="sens_search_sim_only", help=t("sn_sim_only_help"))
     base = PRESETS["w8a8"] if keep_act else ModelConfig()
     budget = Budget(kind, float(value))
-    result = sensitivity.search_result(model, budget, sorted(bits, reverse=True), base)
+    result = sensitivity.search_result(model, budget, sorted(bits, reverse=True), base, sim_only)
     if st.button(t("sn_search_run"), disabled=not bits, key="sens_search_run"):
         st.button(t("sn_stop"), key="sens_search_stop")
         bar = st.progress(0.0, text=t("computing"))
         report = lambda done, total, label: bar.progress(min(1.0, done / max(1, total)), text=t("computing"))  # noqa: E731
         with messages.show_errors() as shown:
-            result = sensitivity.run_search(model, budget, sorted(bits, reverse=True), base, report)
+            result = sensitivity.run_search(model, budget, sorted(bits, reverse=True), base, report, sim_only)
         if shown.failed:
             return
         bar.empty()
@@ -114,21 +125,25 @@ def search_result(model, result) -> None:
     )
     df = result.explanation
     st.dataframe(
-        df[["layer", "candidate", "sensitivity", "why"]].rename(
+        df[["layer", "candidate", "sensitivity", "why", "simulation_only"]].rename(
             columns={
                 "layer": t("col_id"),
                 "candidate": t("sn_candidate"),
                 "sensitivity": t("sn_sensitivity"),
                 "why": t("sn_why"),
+                "simulation_only": t("sn_sim_only_col"),
             }
         ),
         hide_index=True,
     )
+    left_out = list(dict.fromkeys(w for w in df["not_searched"] if w))
+    if left_out:
+        st.caption(t("sn_not_searched", why="; ".join(left_out)))
 
 
 st.title(t("sensitivity_title"))
 model = models.current_model()
-st.text(t("mp_current", name=model.name))
+st.text(t("mp_current", name=model_card.display_name(model)))
 st.caption(t("sn_intro"))
 sweep_form(model)
 state = sensitivity.sweep_state(model)

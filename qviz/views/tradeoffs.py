@@ -1,9 +1,9 @@
-"""Trade-offs: every config evaluated in this session; metric vs size (vs latency), Pareto front, restore, diff."""
+"""Trade-offs: every config evaluated in this session (and the fp32 baseline); quality vs size, the front of
+those axes (latency as colour once measured), restore, name, diff."""
 
 import streamlit as st
 
-from qviz.evaluate import pareto
-from qviz.ui import figures, messages, models, scoring, state, text, tradeoffs
+from qviz.ui import messages, model_card, models, scoring, state, text, tradeoffs
 
 t = text.t
 
@@ -65,38 +65,43 @@ def diff_section(model, df) -> None:
     )
 
 
+def name_section(model) -> None:
+    """Name the current config (the name shows in the picker, the table and the figure)."""
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.text_input(t("to_name"), key="trade_name", max_chars=60, placeholder=t("to_name_placeholder"))
+    right.button(
+        t("to_name_btn"), key="trade_name_btn", on_click=tradeoffs.name_config, args=(model, state.config_json())
+    )
+
+
+def figure_section(df, metric: str, plotted, with_latency) -> None:
+    fig = tradeoffs.figure(df, metric, plotted, with_latency)
+    st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="trade_plot")
+    st.caption(t("to_note", n=len(df), front=int(plotted.sum())))
+    if with_latency is not None:
+        st.caption(t("to_front_note", n=int((with_latency & ~plotted).sum())))
+    st.caption(t("to_latency_note"))
+
+
 st.title(t("tradeoffs_title"))
 model = models.current_model()
-st.text(t("mp_current", name=model.name))
+st.text(t("mp_current", name=model_card.display_name(model)))
 with messages.show_errors(), st.spinner(t("computing")):
     scoring.record(model, scoring.evaluation(model))  # the current config is always one of the points
+    tradeoffs.ensure_baseline(model)  # and the float model, the reference every point is compared with
 if st.button(t("to_measure"), key="trade_measure"):
     bar = st.progress(0.0, text=t("to_measuring"))
     tradeoffs.measure_latency(model, lambda done, total: bar.progress(done / total, text=t("to_measuring")))
     bar.empty()
-df = scoring.history_df(model)
+df = tradeoffs.named_history(model)
 if df.empty:
     st.info(t("to_empty"))
     st.stop()
 metric = scoring.headline_metric(model)
-front = pareto.pareto_mask(df, metric)
-st.plotly_chart(figures.tradeoff_fig(df, metric, front), on_select="rerun", selection_mode="points", key="trade_plot")
-st.caption(t("to_note", n=len(df), front=int(front.sum())))
+plotted, with_latency = tradeoffs.fronts(df, metric)
+figure_section(df, metric, plotted, with_latency)
 restore_section(df)
-table = df[["label", metric, "weight_bytes", "bits_per_weight", "latency_ms"]].assign(
-    front=front, weight_bytes=df["weight_bytes"] / 1024
-)
-st.dataframe(
-    table.rename(
-        columns={
-            "label": t("to_label"),
-            metric: t(f"to_metric_{metric}"),
-            "weight_bytes": t("to_size_kib"),
-            "bits_per_weight": t("tn_bpw"),
-            "latency_ms": t("to_latency"),
-            "front": t("to_front"),
-        }
-    )
-)
+name_section(model)
+st.dataframe(tradeoffs.points_table(df, metric, plotted, with_latency), hide_index=True)
 if len(df) >= 2:
     diff_section(model, df)

@@ -4,7 +4,20 @@ import streamlit as st
 
 from qviz.config import PRESETS
 from qviz.quant.spec import ESTIMATORS, GRANULARITIES, ROUNDINGS, SCHEMES
-from qviz.ui import figures, messages, models, scoring, state, tables, text, tune
+from qviz.ui import (
+    data_source,
+    deltas,
+    figures,
+    messages,
+    model_card,
+    models,
+    output_kind_form,
+    scoring,
+    state,
+    tables,
+    text,
+    tune,
+)
 
 t = text.t
 EDIT_ESTIMATORS = [e for e in ESTIMATORS if e != "manual"]
@@ -90,11 +103,13 @@ def apply_bulk(model, columns) -> None:
     )
 
 
-def results(model, ev, errors) -> None:
+def results(model, ev) -> None:
     metric = scoring.headline_metric(model)
     cols = st.columns(4)
     if metric == "accuracy":
-        cols[0].metric(t("tn_accuracy"), f"{ev.accuracy:.2%}", f"{ev.accuracy - ev.float_accuracy:+.2%}")
+        cols[0].metric(
+            t("tn_accuracy"), f"{ev.accuracy:.2%}", deltas.delta_text(ev.accuracy - ev.float_accuracy, "+.2%")
+        )
     elif metric == "agreement":
         cols[0].metric(t("tn_agreement"), f"{ev.fidelity['agreement']:.2%}")
     else:  # no output has a class decision (qviz.evaluate.output_kind)
@@ -103,18 +118,32 @@ def results(model, ev, errors) -> None:
     cols[2].metric(t("tn_size"), text.format_size(ev.size.weight_bytes))
     cols[3].metric(t("tn_bpw"), f"{ev.size.bits_per_weight:.2f}")
     st.caption(scoring.measure_text(ev))
-    st.caption(t("tn_eval_note", n=ev.n, source=ev.source, count=len(scoring.history_df(model))))
+    st.caption(
+        t("tn_eval_note", n=ev.n, source=data_source.data_source_text(ev.source), count=len(scoring.history_df(model)))
+    )
+
+
+def layer_errors_section(model) -> None:
+    """The per-layer error chart, after the headline numbers (shown first): computed on demand
+    for a model whose chart costs more than a quick rerun (scoring.layer_errors_on_demand)."""
+    if scoring.layer_errors_on_demand(model) and not st.toggle(
+        t("tn_layer_errors"), key="tune_layer_errors", help=t("tn_layer_errors_help")
+    ):
+        return
+    with messages.show_errors(stop=True), st.spinner(t("computing")):
+        errors = scoring.layer_error_table(model)
     st.plotly_chart(figures.layer_error_fig(errors))
 
 
 st.title(t("tune_title"))
 model = models.current_model()
-st.text(t("mp_current", name=model.name) + "  ·  " + t("mp_config_now", code=tables.config_label()))
+st.text(t("mp_current", name=model_card.display_name(model)) + "  ·  " + t("mp_config_now", code=tables.config_label()))
 presets_row()
 bulk_section(model)
 table = tune.tune_table(model)
-if table.empty:
-    st.info(t("mp_no_layers"))
+if table.empty:  # no layer to tune: none at all, or every one already quantized (an int8 model as shipped)
+    line, _ = tables.existing_quantization(model)
+    st.info("\n\n".join([text.md_escape(line), t("tn_all_prequantized")]) if line else t("mp_no_layers"))
     st.stop()
 key = tune.tune_table_key(model)
 st.data_editor(
@@ -125,8 +154,10 @@ if tune.apply_tune_edits(model, key, table):
 error = tune.tune_error()
 if error:
     st.error(t("error_prefix", message=text.md_escape(error)))
+with st.expander(t("ok_title")), messages.show_errors():  # before the evaluation it changes
+    output_kind_form.output_kind_form(model)
 with messages.show_errors(stop=True), st.spinner(t("computing")):
     ev = scoring.evaluation(model)
-    errors = scoring.layer_error_table(model)
 scoring.record(model, ev)
-results(model, ev, errors)
+results(model, ev)
+layer_errors_section(model)

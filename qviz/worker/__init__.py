@@ -26,10 +26,15 @@ Each call runs in a fresh process forked from a preloaded zygote (pool.py, zygot
 `Limits` (default: 3 GB address space, 60 s CPU, 60 s wall; QVIZ_WORKER_MEMORY_MB,
 QVIZ_WORKER_CPU_S, QVIZ_WORKER_WALL_S override), an empty working directory, an environment
 built from scratch (no secrets), onnxruntime on the CPU EP with one thread and constant
-folding capped. At most `os.cpu_count()` workers run at once; more calls wait (a "busy"
-WorkerError when too many wait). Results come back as JSON + raw arrays, never pickle
+folding capped. Pre-flights and model hosts have separate budgets of `os.cpu_count()` run
+slots each, handed out first come first served (fair_queue.py: one turn per session, places
+shown, cancellation; a "busy" WorkerError when too many wait), and the memory limits of all
+live workers together stay under QVIZ_WORKERS_MEMORY_MB (memory_budget.py, default half the
+machine's memory). Failed uploads are remembered by content hash, with a backoff for sessions
+that keep failing (upload_guard.py; used by qviz.ui.upload). Results come back as JSON + raw arrays, never pickle
 (protocol.py). Failures: ModelError / SpecError as raised by the checks in the worker, else a
-WorkerError whose `kind` is crash, memory, cpu_time, wall_time, busy or internal.
+WorkerError whose `kind` is crash, memory, cpu_time, wall_time, busy, cancelled,
+one_at_a_time, backoff or internal.
 
 Security boundary: the worker limits resources and sees no secrets and no files through
 models (external data is rejected before any file is opened, and its working directory is

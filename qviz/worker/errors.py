@@ -6,7 +6,10 @@
     ('crash', 'the model crashed the worker (signal 11, SIGSEGV); the server is fine, only this model failed')
 
 Kinds: "crash" (a signal), "memory" (over the address-space limit), "cpu_time", "wall_time",
-"busy" (too many calls waiting), "internal" (a bug in qviz; details go to the server log).
+"busy" (too many calls waiting, or no room in the workers' memory budget), "cancelled" (the
+session left, or a newer upload replaced a waiting one), "one_at_a_time" (the session's previous
+upload is still being checked), "backoff" (the session's uploads keep failing: it waits),
+"internal" (a bug in qviz; details go to the server log).
 A ModelError or SpecError raised in the worker is re-raised as itself in the server.
 WorkerError is a ModelError too (for the user, the model could not be run).
 """

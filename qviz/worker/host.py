@@ -15,10 +15,12 @@ keeps the model bytes. When the process dies (a crash, the memory limit, a time 
 call that was running raises the ModelError / WorkerError that says why; the next call
 starts a new process, which re-opens each session from its bytes when it is next used.
 
-Calls to one host run one at a time (a lock) and each holds a run slot of the pool, so hosts
-and one-call workers together never run more than `max_workers` at once. Starting a process
-when MAX_HOSTS live stops the least recently used idle ones (their sessions re-open later;
-busy ones are never stopped, so more can live for a moment). A ModelHost that is
+Calls to one host run one at a time (a lock) and each takes a turn in the pool's host queue
+(`pool.hosts`: its own slots, so hung pre-flights in `pool.calls` never block an accepted
+upload's work). A host process reserves its memory limit from the pool's MemoryBudget for its
+whole life; when the budget is short, least recently used idle hosts are stopped to make room
+(free_idle_hosts). Starting a process when MAX_HOSTS live stops the least recently used idle
+ones too (their sessions re-open later; busy ones are never stopped, so more can live for a moment). A ModelHost that is
 garbage-collected (its model left the app's caches) closes its socket, and its process exits.
 A process keeps what its sessions and feeds need, and all of it counts against its memory
 limit: a call that runs out of memory in a process that already served calls is tried once
@@ -40,6 +42,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -65,7 +68,12 @@ class _Process:
     """A running host process (pool.spawn(host=True))."""
 
     def __init__(self, pool: WorkerPool, limits: Limits):
-        self.zygote, self.sock, self.status_fd, self.pid = pool.spawn(limits, host=True)
+        self.reservation = pool.reserve(limits)  # its memory limit, held until the process is closed
+        try:
+            self.zygote, self.sock, self.status_fd, self.pid = pool.spawn(limits, host=True)
+        except BaseException:
+            self.reservation.release()
+            raise
         self.opened: set[int] = set()  # session ids opened in this process
         self.tensors: set[int] = set()  # tokens of the feeds it keeps
         self.closed = False
@@ -81,6 +89,7 @@ class _Process:
             self.closed = True
             self.sock.close()
             os.close(self.status_fd)
+            self.reservation.release()
 
     def stop(self) -> None:
         if not self.closed:
@@ -131,6 +140,25 @@ def _make_room(keep: ModelHost) -> None:
                 host._stop_process()
             finally:
                 host._lock.release()
+
+
+def free_idle_hosts(missing: int, pool: WorkerPool) -> bool:
+    """Stop least recently used idle hosts of `pool` until about `missing` bytes of its memory
+    budget are given back; True if any was stopped (the pool's `make_room`)."""
+    freed = 0
+    mine = (h for h in list(_hosts) if h._pool is pool and h._shared.proc is not None)
+    for host in sorted(mine, key=lambda h: h.last_used):
+        if freed >= missing:
+            break
+        if host._lock.acquire(blocking=False):
+            try:
+                proc = host._shared.proc
+                if proc is not None:
+                    freed += proc.reservation.nbytes
+                    host._stop_process()
+            finally:
+                host._lock.release()
+    return freed > 0
 
 
 class ModelHost:
@@ -240,6 +268,8 @@ class ModelHost:
             from qviz.worker import default_pool
 
             self._pool = default_pool()
+        pool = self._pool
+        pool.make_room = lambda missing: free_idle_hosts(missing, pool)
         return self._pool
 
     @property
@@ -263,6 +293,9 @@ class ModelHost:
         self.last_used = time.monotonic()
         with self.pool.slot():
             proc = self._process()
+            proc.reservation.resize(
+                self.limits.memory_bytes, timeout=self.pool.queue_timeout, make_room=self.pool.make_room
+            )
             released, dropped = _drain(self._shared.released), _drain(self._shared.dropped)
             proc.tensors.difference_update(dropped)
             try:
@@ -277,10 +310,27 @@ class ModelHost:
                 self._stop_process()
                 raise
         if isinstance(reply, dict) and ("ok" in reply or reply.get("error") in ("model", "spec")):
+            # idle until its next call: it holds only what it uses (memory_budget.py)
+            proc.reservation.resize(idle_bytes(proc.pid, self.limits), timeout=0)
             return outcome(reply, None, None, op, self.limits)
         status = exit_status(proc.zygote, proc.pid, proc.status_fd, killed=True)
         self._stop_process()
         return outcome(reply, status, failure, op, self.limits)
+
+
+IDLE_MARGIN = 64 * 2**20
+
+
+def idle_bytes(pid: int, limits: Limits) -> int:
+    """What an idle host process holds of the memory budget: its resident size (VmRSS) plus a
+    margin, at most its limit (the limit when /proc cannot say)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return min(limits.memory_bytes, int(line.split()[1]) * 1024 + IDLE_MARGIN)
+    except (OSError, ValueError):
+        pass
+    return limits.memory_bytes
 
 
 def _immutable(x) -> bool:

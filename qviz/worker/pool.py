@@ -5,11 +5,20 @@
     pool.close()                               # zygote and any worker gone
 
 One call = one process forked from the zygote (zygote.py), used once, then reaped: no state
-survives from one upload to the next, and a crash only ends that call. Concurrency is
-bounded by a semaphore of `max_workers` slots (default: the number of cores); up to
-`max_queue` more calls wait at most `queue_timeout` seconds, anything beyond is refused at
-once with a "busy" WorkerError. The zygote is started on first use (or by `start()`) and
-restarted if it dies.
+survives from one upload to the next, and a crash only ends that call. The zygote is started
+on first use (or by `start()`) and restarted if it dies.
+
+Two budgets, so that a hung pre-flight never blocks an accepted upload's work (issue 12):
+  - one-call workers (pre-flights, data reads) take turns in `calls`, a FairQueue of
+    `max_workers` slots (default: the number of cores): first come first served, one turn per
+    owner (a session), positions for the page, cancellation (fair_queue.py);
+  - model hosts' calls (host.py) take turns in `hosts`, another FairQueue of `host_workers`
+    slots (default: also the number of cores).
+Up to `max_queue` more turns wait at most `queue_timeout` seconds in each; beyond: "busy".
+Both draw from one MemoryBudget (`memory`, memory_budget.py): the sum of the memory limits of
+the workers alive stays under QVIZ_WORKERS_MEMORY_MB (default half the machine's memory).
+A hung call is killed at its wall limit (its own timer; the server kills it GRACE s later at
+most) and its slot and memory are given back once its process has ended.
 """
 
 from __future__ import annotations
@@ -26,13 +35,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from qviz.model import ModelError
 from qviz.quant.spec import SpecError
 from qviz.worker import protocol
 from qviz.worker.errors import WorkerError, decode_status, exit_error, memory_error, wall_error
+from qviz.worker.fair_queue import FairQueue
 from qviz.worker.limits import Limits, scrubbed_env
+from qviz.worker.memory_budget import MemoryBudget, total_from_env
 from qviz.worker.zygote import BOOT
 
 log = logging.getLogger("qviz.worker")
@@ -119,6 +131,8 @@ class WorkerPool:
         max_workers: int | None = None,
         max_queue: int | None = None,
         queue_timeout: float = 30.0,
+        host_workers: int | None = None,
+        memory: MemoryBudget | None = None,
         base_dir: str | None = None,
         task_modules=(),
         extra_path=(),
@@ -129,10 +143,17 @@ class WorkerPool:
         self.max_queue = 4 * self.max_workers if max_queue is None else max_queue
         self.queue_timeout = queue_timeout
         self._zygote_args = (base_dir, tuple(task_modules), tuple(extra_path), stderr)
-        self._slots = threading.BoundedSemaphore(self.max_workers)
+        self.calls = FairQueue(self.max_workers, max_waiting=self.max_queue, timeout=queue_timeout, name="pre-flights")
+        hosts = host_workers or os.cpu_count() or 1
+        self.hosts = FairQueue(hosts, max_waiting=4 * hosts, timeout=queue_timeout, name="model jobs")
+        self.memory = memory or MemoryBudget(max(total_from_env(), self.limits.memory_bytes))
+        self.make_room: Callable[[int], bool] | None = None  # host.py: stop idle hosts to free memory
         self._lock = threading.Lock()
-        self._waiting = 0
         self._zygote: _Zygote | None = None
+
+    @property
+    def _waiting(self) -> int:
+        return self.calls.waiting
 
     # ---- lifecycle ----
     def start(self) -> WorkerPool:
@@ -182,34 +203,24 @@ class WorkerPool:
 
     # ---- calls ----
     def call(self, task: str, *args, limits: Limits | None = None):
-        """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError."""
+        """Run `task(*args)` in a fresh worker; its result, or ModelError/SpecError/WorkerError.
+        Takes a turn in `calls` (or uses the caller's: `turn`) and reserves its memory."""
         limits = limits or self.limits
         request = protocol.encode({"task": task, "args": list(args)})  # ProtocolError here: not plain data
-        with self.slot():
+        with self.calls.turn(), self.reserve(limits):
             return self._call_once(request, task, limits)
 
-    @contextlib.contextmanager
+    def turn(self, owner=None, on_position=None, cancelled=None):
+        """A turn in the one-call queue for a block of calls (a pre-flight): fair_queue.FairQueue.turn."""
+        return self.calls.turn(owner, on_position, cancelled)
+
     def slot(self):
-        """Hold one of the `max_workers` run slots (waiting, or a "busy" WorkerError)."""
-        with self._lock:
-            if self._waiting >= self.max_queue:
-                raise WorkerError(
-                    f"the server is busy ({self._waiting} model jobs waiting); try again in a minute", "busy"
-                )
-            self._waiting += 1
-        try:
-            acquired = self._slots.acquire(timeout=self.queue_timeout)
-        finally:
-            with self._lock:
-                self._waiting -= 1
-        if not acquired:
-            raise WorkerError(
-                f"the server is busy (waited {self.queue_timeout:g} s for a free worker); try again", "busy"
-            )
-        try:
-            yield
-        finally:
-            self._slots.release()
+        """A turn in the model hosts' queue (host.py: one per host call)."""
+        return self.hosts.turn()
+
+    def reserve(self, limits: Limits):
+        """`limits.memory_bytes` of the memory budget, for one worker's life (memory_budget.py)."""
+        return self.memory.reserve(limits.memory_bytes, timeout=self.queue_timeout, make_room=self.make_room)
 
     def spawn(self, limits: Limits, *, host: bool = False) -> tuple[_Zygote, socket.socket, int, int]:
         """A new worker (host=True: a model host, host.py): (zygote, data socket, status fd, pid).
@@ -241,6 +252,7 @@ class WorkerPool:
             reply, failure = exchange(sock, request, limits)
         except BaseException:  # the caller is going away (a rerun, Ctrl-C): its worker goes too
             zygote.kill(pid)
+            exit_status(zygote, pid, status_fd, killed=True)  # ended before its slot and memory are given back
             raise
         status = exit_status(zygote, pid, status_fd, killed=failure is not None or reply is None)
         return outcome(reply, status, failure, task, limits)

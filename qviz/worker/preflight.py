@@ -68,11 +68,21 @@ def preflight_model(
     describe_upload dict (its "model_bytes" are the normalized model). `feeds`: one batch of
     the user's inputs, run instead of generated ones (a model that fails on generated inputs)."""
     limits = call_limits(limits)
-    info = worker.describe_upload(data, limits=limits, pool=pool)
-    if feeds is None:
-        smoke_run(info["model_bytes"], limits=limits, pool=pool)
-    else:
-        worker.run_model(info["model_bytes"], feeds, limits=limits, pool=pool)
+    try:
+        info = worker.describe_upload(data, limits=limits, pool=pool)
+    except Exception as e:
+        e.described = None  # type: ignore[attr-defined]  # the checks themselves failed: nothing to offer
+        raise
+    try:
+        if feeds is None:
+            smoke_run(info["model_bytes"], limits=limits, pool=pool)
+        else:
+            worker.run_model(info["model_bytes"], feeds, limits=limits, pool=pool)
+    except Exception as e:
+        # the model passed its checks, only its run failed: the page asks for the user's own inputs
+        # with this summary, instead of describing the same bytes again in another worker
+        e.described = info  # type: ignore[attr-defined]
+        raise
     return info
 
 

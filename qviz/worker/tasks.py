@@ -5,6 +5,7 @@
     smoke_run(data, rows)                          -> {"outputs", "inputs"}  (generated here)
     simulate_and_run(data, config_json, calib, feeds) -> {"outputs": [[name, array], ...]}
     read_data_upload(name, data, inputs, options)    -> {"x", "y", "note"}  (an images .zip, a text file)
+    speed_profile(deployed, float_model, feed, runs) -> SpeedReport.to_dict()  (the Export page's speed check)
 
 Results are plain data (see protocol.py): dicts, lists, str, numbers, numpy arrays. Every
 task loads the upload itself with `load_model` (all static checks) plus `check_text_sizes`.
@@ -177,3 +178,22 @@ def read_data_upload(name: str, data: bytes, inputs: list, options: dict) -> dic
         options = {**options, "tokenizer": bytes(options["tokenizer"])}
     read = read_data_bytes(name, bytes(data), infos, **options)
     return {"x": read.data.x, "y": read.data.y, "note": read.note}
+
+
+@task
+def speed_profile(deployed: bytes, float_model: bytes, feed: dict, runs: int) -> dict:
+    """qviz.model.deploy.speed.speed_report of an upload's deployed model next to its float model,
+    on one batch `feed`, profiled here (the Export page's speed check): SpeedReport.to_dict().
+    Both byte strings go through the static checks before a session is made."""
+    from qviz.model.deploy.speed import speed_report
+
+    for data in (deployed, float_model):
+        check_text_sizes(onnx_model(data))
+    return speed_report(bytes(deployed), bytes(float_model), feed, runs, check=True).to_dict()
+
+
+def onnx_model(data: bytes):
+    """The ModelProto of bytes, with the safety module's parser (depth and size limits)."""
+    from qviz.model.safety import parse_model
+
+    return parse_model(bytes(data))

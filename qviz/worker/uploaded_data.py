@@ -8,7 +8,8 @@ never happens in the server.
 The worker runs qviz.model.load.data_files.read_data_bytes (every cap of the images and text
 readers holds there) under the worker's memory / CPU / wall limits; errors come back as the
 SpecError it raised, or a WorkerError. The arrays that come back are checked for their shape
-before the server keeps them: one row count for every input, labels one per row.
+before the server keeps them: one row count for every input, labels one per row, and at most
+the rows an .npz may have (NpzLimits: QVIZ_MAX_ROWS, default 5000).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from qviz.model.load.data_files import DataFile, data_kind
-from qviz.model.load.input_data import InputData
+from qviz.model.load.input_data import MAX_ROWS_ENV, InputData, NpzLimits
 from qviz.quant.spec import SpecError
 from qviz.worker import Limits, WorkerError, WorkerPool, default_pool
 from qviz.worker.preflight import call_limits
@@ -42,6 +43,9 @@ def read_uploaded_data(
     )
     x, y = result["x"], result["y"]
     rows = _rows(x, [i["name"] for i in inputs])
+    max_rows = NpzLimits.from_env().rows
+    if rows > max_rows:
+        raise SpecError(f"{name}: {rows:,} rows; the server takes at most {max_rows:,} ({MAX_ROWS_ENV})")
     if y is not None and (not isinstance(y, np.ndarray) or y.dtype.kind not in "iu" or len(y) != rows):
         raise WorkerError("the worker returned labels that do not match the inputs", "internal")
     return DataFile(InputData(x=x, y=y, rows=rows), data_kind(name), str(result["note"]))

@@ -38,9 +38,11 @@ def test_evaluate_config_file_and_npz(capsys, tmp_path):
 
 
 def test_sweep_text_csv_and_json(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "8,2")
+    code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "8,2", "--simulation-only")
     assert code == 0 and "w2" in out and "a8" in out
-    code, _, _err = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--csv", tmp_path / "s.csv")
+    code, _, _err = run_cli(
+        capsys, "sweep", "digits_mlp", "--bits", "4", "--simulation-only", "--csv", tmp_path / "s.csv"
+    )
     df = pd.read_csv(tmp_path / "s.csv")
     assert code == 0 and len(df) == 6 and {"layer", "candidate", "damage", "kl"} <= set(df.columns)
     code, out, _ = run_cli(capsys, "sweep", "digits_mlp", "--bits", "4", "--metric", "kl", "--json")

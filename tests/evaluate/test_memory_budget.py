@@ -131,7 +131,9 @@ def test_changing_one_layer_runs_only_the_segments_it_feeds(net, segmented):
     runner = Runner(sim, data, memory_budget_bytes=UNBOUNDED)
     bounds = runner.chain.bounds
     assert len(bounds) - 1 > 2
-    config = PRESETS["w8a8"]
+    # NOTE: the layer-inputs scope: in the deployed-graph scope a layer turned weight-only also stops
+    # quantizing its input where it is made, in the segment before it (Simulator.graph_plan)
+    config = PRESETS["w8a8"].with_scope("layers")
     runner.outputs(config)
     for layer in runner.layers:
         passes, built = runner.passes, runner.sessions_built
@@ -140,6 +142,36 @@ def test_changing_one_layer_runs_only_the_segments_it_feeds(net, segmented):
         first = max(j for j, b in enumerate(bounds[:-1]) if b <= layer.position)  # the layer's segment
         assert runner.passes - passes == len(bounds) - 1 - first  # from that segment on
         assert runner.sessions_built - built == 1  # that segment's session; the others are kept
+
+
+def test_in_the_deployed_graph_scope_a_weight_change_runs_only_the_segments_it_feeds(net, segmented):
+    """The deployed-graph plan (quantized Add/Relu/... outputs, the graph input before its readers)
+    depends on which layers quantize activations, not on their weights: a weight-only change of
+    one layer rebuilds its own segment and reruns from there, as in the layer-inputs scope."""
+    sim, data = net
+    runner = Runner(sim, data, memory_budget_bytes=UNBOUNDED)
+    bounds = runner.chain.bounds
+    config = PRESETS["w8a8"]
+    assert config.activation_scope == "graph"
+    runner.outputs(config)
+    for layer in runner.layers:
+        passes, built = runner.passes, runner.sessions_built
+        lc = config.for_layer(layer.id)
+        config = config.with_layer(layer.id, LayerConfig(lc.weights.replace(bits=4), lc.activations))
+        runner.outputs(config)
+        first = max(j for j, b in enumerate(bounds[:-1]) if b <= layer.position)
+        assert runner.passes - passes == len(bounds) - 1 - first
+        assert runner.sessions_built - built == 1
+    # the first layer's activation spec is the graph input's: only the segment reading it changes
+    first_layer = runner.layers[0]
+    assert first_layer.inputs[0] in {i.name for i in sim.proto.graph.input}
+    runner = Runner(sim, data, memory_budget_bytes=UNBOUNDED)
+    config = PRESETS["w8a8"]
+    runner.outputs(config)
+    lc = config.for_layer(first_layer.id)
+    built = runner.sessions_built
+    runner.outputs(config.with_layer(first_layer.id, LayerConfig(lc.weights, lc.activations.replace(bits=7))))
+    assert runner.sessions_built - built == 1
 
 
 @pytest.mark.parametrize("preset, tol", [("w8a8", 1e-5), ("w4a8", 1e-5), ("fp16", 1e-3)])

@@ -64,3 +64,14 @@ def test_sweep_without_labels_uses_agreement_and_metrics():
         sweep(mf.to_bytes(model), data, (4,), metric="f1")
     with pytest.raises(SpecError, match="bits must be integers"):
         sweep(mf.to_bytes(model), data, (1,))
+
+
+def test_sweep_measures_only_what_ships_unless_asked(digits):
+    sim, data = digits
+    res = sweep(sim, data, (8, 4, 2), simulation_only=False)
+    assert list(res.table.columns) == ["w8", "w4", "a8"]  # w2: no int2 kernel; a4, a2: no 4/2-bit activations
+    assert (res.records["simulation_only"] == "").all()
+    assert "w2" in res.note and "a4" in res.note and "no deployable form" in res.note
+    every = sweep(sim, data, (8, 2))
+    marked = every.records.set_index("candidate")["simulation_only"]
+    assert (marked[["w2", "a2"]].str.contains("onnxruntime")).all() and (marked[["w8", "a8"]] == "").all()

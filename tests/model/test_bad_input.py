@@ -6,186 +6,24 @@ import builtins
 import io
 import os
 import resource
-import struct
-import zlib
 
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 from qviz.model import ModelError, layer_table, load_model, make_session, weight_stats
+from qviz_dev import hostile_models as hm
 from qviz_dev import model_factory as mf
-from qviz_dev.hostile_models import proto_field, static_bomb
 
 CANARY = "CANARY-7f3e-secret-do-not-read"
 LOCATIONS = [".streamlit/secrets.toml", "/etc/passwd", "../x"]
 
 
-# ---- external data in every placement --------------------------------------------------------
+# ---- external data in every placement (builders: qviz_dev.hostile_models) --------------------
 
 
-def _sparse(name: str) -> onnx.SparseTensorProto:
-    values = numpy_helper.from_array(np.array([1.0, 2.0], np.float32), name)
-    indices = numpy_helper.from_array(np.array([0, 5], np.int64), name + "_idx")
-    return helper.make_sparse_tensor(values, indices, [4, 3])
-
-
-def _mm_graph(name: str, weight_node=None, inits=()) -> onnx.GraphProto:
-    nodes = ([weight_node] if weight_node else []) + [helper.make_node("MatMul", ["x", "w"], ["y"])]
-    return helper.make_graph(nodes, name, [], [mf.vinfo("y", [1, 3])], list(inits))
-
-
-def _if_model(then_graph: onnx.GraphProto) -> onnx.ModelProto:
-    else_graph = _mm_graph("else", inits=[mf.init("w", mf.rand((4, 3)))])
-    node = helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)
-    inputs = [mf.vinfo("cond", [], TensorProto.BOOL), mf.vinfo("x", [1, 4])]
-    return mf.make_model([node], inputs, [mf.vinfo("y", [1, 3])])
-
-
-def place_initializer(loc):
-    m = mf.conv_net()
-    mf.set_external(m.graph.initializer[0], loc)
-    return m
-
-
-def _sparse_model():
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "sw"], ["y"])],
-        "g",
-        [mf.vinfo("x", [1, 4])],
-        [mf.vinfo("y", [1, 3])],
-        sparse_initializer=[_sparse("sw")],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
-
-
-def place_sparse_values(loc):
-    m = _sparse_model()
-    mf.set_external(m.graph.sparse_initializer[0].values, loc)
-    return m
-
-
-def place_sparse_indices(loc):
-    m = _sparse_model()
-    mf.set_external(m.graph.sparse_initializer[0].indices, loc)
-    return m
-
-
-def place_constant_value(loc):
-    m = mf.constant_weights()
-    mf.set_external(m.graph.node[0].attribute[0].t, loc)
-    return m
-
-
-def place_constant_sparse_value(loc, part="values"):
-    node = helper.make_node("Constant", [], ["w"], sparse_value=_sparse("sv"))
-    mf.set_external(getattr(node.attribute[0].sparse_tensor, part), loc)
-    return mf.make_model(
-        [node, helper.make_node("MatMul", ["x", "w"], ["y"])], [mf.vinfo("x", [1, 4])], [mf.vinfo("y", [1, 3])]
-    )
-
-
-def place_constant_of_shape_attr(loc):
-    value = numpy_helper.from_array(np.array([1.0], np.float32), "v")
-    node = helper.make_node("ConstantOfShape", ["shape"], ["y"], value=mf.set_external(value, loc))
-    return mf.make_model([node], [], [mf.vinfo("y", [2])], [mf.init("shape", np.array([2], np.int64))])
-
-
-def place_tensors_attr(loc):
-    m = mf.no_layers()
-    t = mf.set_external(numpy_helper.from_array(np.zeros(4, np.float32), "extra_t"), loc)
-    m.graph.node[0].attribute.append(helper.make_attribute("extra", [t]))
-    return m
-
-
-def place_if_initializer(loc):
-    return _if_model(_mm_graph("then", inits=[mf.set_external(mf.init("w", mf.rand((4, 3))), loc)]))
-
-
-def place_if_constant(loc):
-    node = helper.make_node("Constant", [], ["w"], value=mf.set_external(mf.init("cv", mf.rand((4, 3))), loc))
-    return _if_model(_mm_graph("then", weight_node=node))
-
-
-def place_nested_if(loc):
-    inner = _if_model(_mm_graph("inner_then", inits=[mf.set_external(mf.init("w", mf.rand((4, 3))), loc)]))
-    inner_graph = helper.make_graph(list(inner.graph.node), "outer_then", [], [mf.vinfo("y", [1, 3])])
-    return _if_model(inner_graph)
-
-
-def place_loop_body(loc):
-    body = helper.make_graph(
-        [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["acc_in", "w"], ["acc_out"]),
-        ],
-        "body",
-        [mf.vinfo("i", [], TensorProto.INT64), mf.vinfo("cond_in", [], TensorProto.BOOL), mf.vinfo("acc_in", [3])],
-        [mf.vinfo("cond_out", [], TensorProto.BOOL), mf.vinfo("acc_out", [3])],
-        [mf.set_external(mf.init("w", np.ones(3, np.float32)), loc)],
-    )
-    node = helper.make_node("Loop", ["n", "", "acc0"], ["acc"], body=body)
-    inputs = [mf.vinfo("n", [], TensorProto.INT64), mf.vinfo("acc0", [3])]
-    return mf.make_model([node], inputs, [mf.vinfo("acc", [3])])
-
-
-def place_scan_body(loc):
-    w = helper.make_node("Constant", [], ["w"], value=mf.set_external(mf.init("cw", np.ones(3, np.float32)), loc))
-    body = helper.make_graph(
-        [w, helper.make_node("Add", ["s_in", "w"], ["s_out"]), helper.make_node("Identity", ["s_out"], ["e"])],
-        "body",
-        [mf.vinfo("s_in", [3]), mf.vinfo("x_t", [3])],
-        [mf.vinfo("s_out", [3]), mf.vinfo("e", [3])],
-    )
-    node = helper.make_node("Scan", ["s0", "xs"], ["s", "es"], body=body, num_scan_inputs=1)
-    return mf.make_model(
-        [node], [mf.vinfo("s0", [3]), mf.vinfo("xs", [2, 3])], [mf.vinfo("s", [3]), mf.vinfo("es", [2, 3])]
-    )
-
-
-def place_function(loc):
-    const = helper.make_node("Constant", [], ["w"], value=mf.set_external(mf.init("fw", np.ones(4, np.float32)), loc))
-    fn = helper.make_function(
-        "local.fn",
-        "AddW",
-        ["a"],
-        ["b"],
-        [const, helper.make_node("Add", ["a", "w"], ["b"])],
-        [helper.make_opsetid("", 21)],
-    )
-    node = helper.make_node("AddW", ["x"], ["y"], domain="local.fn")
-    return mf.make_model(
-        [node], [mf.vinfo("x", [4])], [mf.vinfo("y", [4])], extra_opsets=[("local.fn", 1)], functions=[fn]
-    )
-
-
-def place_training_info(loc):
-    m = mf.no_layers()
-    info = m.training_info.add()
-    info.initialization.CopyFrom(
-        helper.make_graph([], "init", [], [], [mf.set_external(mf.init("t", np.ones(4, np.float32)), loc)])
-    )
-    return m
-
-
-PLACEMENTS = {
-    "initializer": place_initializer,
-    "sparse_values": place_sparse_values,
-    "sparse_indices": place_sparse_indices,
-    "constant_value": place_constant_value,
-    "constant_sparse_values": place_constant_sparse_value,
-    "constant_sparse_indices": lambda loc: place_constant_sparse_value(loc, "indices"),
-    "constant_of_shape_attr": place_constant_of_shape_attr,
-    "tensors_attr": place_tensors_attr,
-    "if_initializer": place_if_initializer,
-    "if_constant": place_if_constant,
-    "nested_if": place_nested_if,
-    "loop_body": place_loop_body,
-    "scan_body": place_scan_body,
-    "function": place_function,
-    "training_info": place_training_info,
-}
+PLACEMENTS = hm.EXTERNAL
 
 
 @pytest.fixture
@@ -228,7 +66,7 @@ def test_external_data_rejected_before_reading(placement, location, canary_cwd, 
 
 def test_external_data_check_opens_no_file(canary_cwd, no_open):
     with pytest.raises(ModelError, match=r"initializer 'conv1\.weight'"):
-        load_model(mf.to_bytes(place_initializer(".streamlit/secrets.toml")))
+        load_model(mf.to_bytes(hm.ext_initializer(".streamlit/secrets.toml")))
     assert no_open == []
 
 
@@ -241,20 +79,10 @@ def test_canary_is_reachable_by_the_onnx_helpers(canary_cwd):
 
 def test_message_names_the_node_in_a_subgraph():
     with pytest.raises(ModelError, match=r"node 'w' \(Constant\) in graph 'then'"):
-        load_model(mf.to_bytes(place_if_constant("../x")))
+        load_model(mf.to_bytes(hm.ext_if_constant("../x")))
 
 
 # ---- not an ONNX model ------------------------------------------------------------------------
-
-
-def _png_bytes() -> bytes:
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
-    )
 
 
 NOT_ONNX = {
@@ -263,7 +91,7 @@ NOT_ONNX = {
     "random_2": np.random.default_rng(2).bytes(64),
     "random_3": np.random.default_rng(3).bytes(5000),
     "truncated": mf.to_bytes(mf.conv_net())[:700],
-    "png": _png_bytes(),
+    "png": hm.png_bytes(),
     "text": b"hello, this is not a model\n",
 }
 
@@ -278,24 +106,9 @@ def test_not_an_onnx_model(name, tmp_path):
 
 
 def test_too_deep_nesting_is_a_model_error():
-    """If nested 40 deep: encoded by hand, since onnx.helper itself cannot copy it."""
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "leaf", [], [mf.vinfo("y", [1])]
-    ).SerializeToString()
-    for _ in range(40):
-        attr = helper.make_attribute("then_branch", onnx.GraphProto())  # g filled in below
-        attr.ClearField("g")
-        node = helper.make_node("If", ["cond"], ["y"]).SerializeToString()
-        node += proto_field(
-            onnx.NodeProto, "attribute", attr.SerializeToString() + proto_field(onnx.AttributeProto, "g", graph)
-        )
-        graph = helper.make_graph([], "d", [], [mf.vinfo("y", [1])]).SerializeToString() + proto_field(
-            onnx.GraphProto, "node", node
-        )
-    shell = mf.make_model([], [mf.vinfo("cond", [], TensorProto.BOOL)], [mf.vinfo("y", [1])])
-    shell.ClearField("graph")
+    """If nested 40 deep: encoded by hand (hostile_models.nested_if_bytes), since onnx.helper cannot copy it."""
     with pytest.raises(ModelError, match="not an ONNX model"):
-        load_model(shell.SerializeToString() + proto_field(onnx.ModelProto, "graph", graph))
+        load_model(hm.nested_if_bytes(40))
 
 
 def test_size_cap_and_missing_file(tmp_path):
@@ -405,7 +218,7 @@ def test_com_microsoft_domain_is_allowed():
 
 @pytest.mark.parametrize("op", ["ConstantOfShape", "Expand", "Tile", "Range"])
 def test_memory_bomb_fails_fast_with_bounded_memory(op):
-    data = mf.to_bytes(static_bomb(op))
+    data = mf.to_bytes(hm.static_bomb(op))
     assert len(data) < 500
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for load in (load_model, make_session):
@@ -425,19 +238,8 @@ def test_bomb_from_a_constant_node_shape():
 
 
 def test_bomb_with_a_shape_built_from_constants():
-    nodes = [
-        helper.make_node("Unsqueeze", ["a", "zero"], ["a1"]),
-        helper.make_node("Concat", ["a1", "b"], ["shape"], axis=0),
-        helper.make_node("ConstantOfShape", ["shape"], ["y"], name="hidden"),
-    ]
-    inits = [
-        mf.init("a", np.int64(50_000)),
-        mf.init("zero", np.array([0], np.int64)),
-        mf.init("b", np.array([50_000], np.int64)),
-    ]
-    model = mf.make_model(nodes, [], [mf.vinfo("y", None)], inits)
     with pytest.raises(ModelError, match=r"node 'hidden' \(ConstantOfShape\) would create a 9.3 GiB tensor"):
-        load_model(mf.to_bytes(model))
+        load_model(mf.to_bytes(hm.concat_hidden_bomb()))
 
 
 # ---- loads, but flagged ------------------------------------------------------------------------

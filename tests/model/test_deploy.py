@@ -142,3 +142,23 @@ def test_sample_w8a8_simulated_and_deployed_agree():
     assert set(integer_ops_report(data).values()) == {"integer"}
     assert (a == b).mean() >= 0.99
     assert abs(int((a == s.test.y).sum()) - int((b == s.test.y).sum())) <= 1
+
+
+def test_a_near_dead_channel_keeps_its_bias():
+    """A channel with weights near 1e-9 and a bias near 1 (a real EfficientNet's depthwise layers):
+    its int32 bias b / (x_scale * w_scale) would be about 1e10. Clipped (or wrapped to -2**31 by a
+    float32 clip bound), the deployed bias was wrong by about 1; with the channel's weight scale
+    raised to hold the bias, the deployed output matches the simulation."""
+    model = conv_net()
+    w = numpy_helper.to_array(model.graph.initializer[0]).copy()
+    w[1] = rand(w[1].shape, 9) * 1e-9
+    b = np.array([0.1, 1.0, -0.2, 0.3], np.float32)
+    model.graph.initializer[0].CopyFrom(init("conv1.weight", w))
+    model.graph.initializer[1].CopyFrom(init("conv1.bias", b))
+    x = np.random.default_rng(0).standard_normal((32, 3, 8, 8)).astype(np.float32)
+    sim = Simulator(to_bytes(model), x)
+    deployed = make_session(deploy(sim.loaded, PRESETS["w8a8"], simulator=sim), check=False)
+    simulated = make_session(sim.simulate(PRESETS["w8a8"]), check=False)
+    got, want = deployed.run(None, {"x": x})[0], simulated.run(None, {"x": x})[0]
+    step = np.abs(want).max() / 127
+    assert np.abs(got - want).max() < 2 * step

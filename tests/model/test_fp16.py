@@ -106,7 +106,8 @@ def test_fp16_simulated_and_deployed_agree_within_one_output_step():
     ref = make_session(to_bytes(m)).run(None, calib[0])[0].astype(np.float32)
     a = make_session(sim.simulate(PRESETS["w8a8"])).run(None, calib[0])[0].astype(np.float32)
     b = make_session(data).run(None, calib[0])[0].astype(np.float32)
-    assert np.abs(a - b).max() <= step  # measured: 0.62-0.78 of a step on the calibration batches
+    # both quantize y now (scope "graph"): they differ by whole steps, one at most (plus float16 rounding)
+    assert np.abs(a - b).max() <= step * 1.05  # measured: 1.03 of a step
     assert np.abs(a - ref).max() > 0  # the simulation did quantize
 
 

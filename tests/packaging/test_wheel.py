@@ -90,6 +90,8 @@ def check_contents(wheel: Path) -> None:
     ids = samples.sample_ids()
     parts = ("model.onnx", "card.json", "calibration.npz", "test.npz")
     assert {f"qviz/samples/{i}/{p}" for i in ids for p in parts} <= set(names)
+    photo_samples = [i for i in ids if (samples.SAMPLE_DATA_DIR / i / "photos.npz").exists()]
+    assert {f"qviz/samples/{i}/photos.npz" for i in photo_samples} <= set(names)
     assert {"qviz/app.py", "qviz/samples/index.json", "qviz/cli/serve.py"} <= set(names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "qviz = qviz.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -20,9 +20,12 @@ Forms (native.py has the table, and which layers deploy a simulation-only fallba
 LSTM/GRU activations, layers inside If/Loop/Scan bodies: `deploy_notes` lists them, the other
 layers deploy as asked): `qdq` layers go through onnxruntime's own quantize_static
 (QDQ format, per-channel weights, the activation scale/zero point of each quantized layer
-input given explicitly from qviz's calibration so they follow the spec's estimator; the
-tensors between layers that onnxruntime also quantizes — Add, Clip, pooling outputs — get its
-MinMax calibration). Then qviz puts the engine's own weight codes and scales in place of
+input given explicitly from qviz's calibration so they follow the spec's estimator). The
+tensors between layers that onnxruntime also quantizes — Add, Mul, Softmax, pooling outputs... —
+get qviz's scale/zero point too when the config's scope is "graph" (the presets): the Simulator's
+graph_plan, the same numbers the simulation used (qviz.model.simulate.deployed_graph); with
+scope "layers" they keep onnxruntime's MinMax calibration (the simulation does not see them).
+`deploy_overrides` returns these quantize_static arguments for export. Then qviz puts the engine's own weight codes and scales in place of
 onnxruntime's (so restricted_range, estimators and rounding of the spec hold; the int32 bias
 is re-quantized to input_scale * weight_scale). `weight_only` layers get their integer
 weights behind a DequantizeLinear (blocked for groups, int4 needs opset 21), `fp16` layers run
@@ -47,7 +50,6 @@ The result passes onnx.checker (full_check) before it is returned.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,8 +62,9 @@ from qviz.model.deploy.native import SIMULATION_ONLY, native_form
 from qviz.model.deploy.ort_overrides import describe_spec, to_ort_overrides
 from qviz.model.load.layer_table import Layer, layer_graph, layer_node
 from qviz.model.load.subgraphs import GraphPath, graph_at
-from qviz.model.safety import iter_graphs
-from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
+from qviz.model.safety import inline_array, iter_graphs
+from qviz.model.simulate.deployed_graph import needs_reduce_range as needs_reduce_range  # re-exported
+from qviz.model.simulate.graph_edit import GraphEditor
 from qviz.model.simulate.resolve import LayerSpecs, requantized, resolve_layer_specs
 from qviz.model.simulate.simulator import Simulator
 from qviz.quant import quantize
@@ -138,29 +141,65 @@ def _describe(s: LayerSpecs) -> str:
     return f"weights {describe_spec(s.weights)}, activations {describe_spec(s.activations)}"
 
 
-def needs_reduce_range() -> bool:
-    """True on x86 CPUs without VNNI (/proc/cpuinfo): their u8 x s8 kernels saturate int16 sums."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return " avx2" in flags and "vnni" not in flags
-
-
 def deploy(
     model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None, reduce_range: bool | None = None
 ) -> bytes:
     """The deployable ONNX bytes of `config` (module doc); SpecError if a layer cannot deploy.
 
-    reduce_range (None = needs_reduce_range()): QDQ layers with 8-bit weights get 7-bit codes
-    (int8 storage, [-64, 63]), as onnxruntime recommends for x86 without VNNI: there its
-    uint8 x int8 kernels add pairs of products in int16 and saturate (measured here: a 3x3
-    conv off by 40 output steps). The simulated model of the same config keeps 8-bit weights:
-    to compare the two exactly, give the config 7-bit weights, or pass reduce_range=False.
+    reduce_range (None = the Simulator's, whose default is needs_reduce_range()): QDQ layers with
+    8-bit weights get 7-bit codes (int8 storage, [-64, 63]), as onnxruntime recommends for x86
+    without VNNI: there its uint8 x int8 kernels add pairs of products in int16 and saturate
+    (measured here: a 3x3 conv off by 40 output steps). The Simulator makes the same decision
+    (Simulator.layer_specs), so evaluate simulates the 7-bit weights deploy writes; a
+    reduce_range given here that differs from the Simulator's deploys what it did not simulate.
+
+    Scope "graph" (ModelConfig.activation_scope): every tensor of Simulator.graph_plan gets qviz's
+    scale and zero point through TensorQuantOverrides (those sharing another tensor's scale follow
+    it in onnxruntime too), so the deployed Q/DQ pairs hold the simulated numbers.
     """
-    sim = simulator or Simulator(model, calib_x)
+    sim = simulator or Simulator(model, calib_x, reduce_range=reduce_range)
+    config, specs, forms, proto, rr = _prepare(sim, config, reduce_range)
+    names = {x.id: _locator(proto, x) for x in sim.layers}
+    if "qdq" in forms.values():
+        overrides = _overrides(proto, sim, config, specs, forms, rr)
+        try:
+            data = sim.loaded.executor.quantize_static(proto.SerializeToString(), sim.feeds(), overrides)
+        except (AssertionError, ValueError, KeyError, IndexError):  # its own checks: e.g. "scale issue"
+            raise SpecError(
+                "onnxruntime's quantize_static could not quantize this model: a non-finite weight or "
+                "activation range is the usual cause"
+            ) from None
+        proto = onnx.load_model_from_string(data)
+    out = _apply_forms(GraphEditor(proto), sim, specs, forms, names)
+    onnx.checker.check_model(out, full_check=True)
+    return out.SerializeToString()
+
+
+def deploy_overrides(
+    model, config: ModelConfig, calib_x=None, *, simulator: Simulator | None = None, reduce_range: bool | None = None
+) -> dict:
+    """The exact quantize_static arguments `deploy` uses (the JSON of to_ort_overrides, with
+    reduce_range, every activation's scale and zero point from qviz's calibration, and the
+    deployed-graph tensors of graph_plan): what `qviz export-config` should write so that
+
+        quantize_static(model, out, reader, **ort_quantize_kwargs(overrides))
+
+    rebuilds qviz's deployed model. Equal bit for bit where deploy keeps onnxruntime's weight
+    codes (int8 symmetric per-channel min-max: the engine computes the same codes); deploy's
+    own swaps (other estimators, restricted_range, rounding, 7-bit codes, its int32 bias) are
+    not expressible in quantize_static's arguments. Node names are those of the model as given
+    (deploy names an unnamed layer node first: such a node cannot be excluded by name).
+    """
+    sim = simulator or Simulator(model, calib_x, reduce_range=reduce_range)
+    config, specs, forms, proto, rr = _prepare(sim, config, reduce_range)
+    return _overrides(proto, sim, config, specs, forms, rr, exact_weights=True)
+
+
+def _prepare(sim: Simulator, config: ModelConfig, reduce_range: bool | None):
+    """(config as deployed, its specs, each layer's form, the named copy, reduce_range) or SpecError."""
     sim.check_requantization(config)
-    if reduce_range if reduce_range is not None else needs_reduce_range():
+    rr = reduce_range if reduce_range is not None else sim.reduce_range
+    if rr:
         config = _reduced(config, sim.layers)
     problems = deployable(config, sim.layers)
     if problems:
@@ -169,13 +208,7 @@ def deploy(
         config = config.with_layer(layer_id, replace(config.for_layer(layer_id), activations=None))
     specs = resolve_layer_specs(sim.layers, config)
     forms = {x.id: native_form(x, specs[x.id])[0] for x in sim.layers}
-    proto = _named_copy(sim, forms)
-    names = {x.id: _locator(proto, x) for x in sim.layers}
-    if "qdq" in forms.values():
-        proto = _quantize_static(proto, sim, config, sim.layers, specs, forms)
-    out = _apply_forms(GraphEditor(proto), sim, specs, forms, names)
-    onnx.checker.check_model(out, full_check=True)
-    return out.SerializeToString()
+    return config, specs, forms, _named_copy(sim, forms), rr
 
 
 def _apply_forms(ed: GraphEditor, sim: Simulator, specs: dict, forms: dict, names: dict) -> ModelProto:
@@ -249,7 +282,7 @@ def _plain_initializers(ed: GraphEditor, m: ModelProto, layer: Layer, sim: Simul
     for j, key in slots:
         if node.input[j] in inits:
             continue
-        elem = tensor_elem_type(m, node.input[j]) or TensorProto.FLOAT
+        elem = sim.elem_type(node.input[j]) or TensorProto.FLOAT
         x = np.asarray(sim.loaded.weights[key]).astype(helper.tensor_dtype_to_np_dtype(elem))
         node.input[j] = ed.add_initializer(f"{node.input[j]}_plain", x)
 
@@ -274,10 +307,19 @@ def _locate(m: ModelProto, locator: tuple) -> tuple[GraphPath, int]:
     return path, next(i for i, n in enumerate(g.node) if n.name == name)
 
 
-def _quantize_static(proto, sim, config, layers, specs, forms) -> ModelProto:
-    """onnxruntime's quantize_static on `proto`, where the model's sessions run (it calibrates)."""
+def _overrides(
+    proto,
+    sim: Simulator,
+    config: ModelConfig,
+    specs: dict,
+    forms: dict,
+    reduce_range: bool,
+    exact_weights: bool = False,
+) -> dict:
+    """quantize_static's arguments for the named copy `proto`: the layers' activation qparams and
+    the deployed-graph tensors' from qviz's calibration (float16 models: float16 scales)."""
     qparams = {}
-    for x in layers:
+    for x in sim.layers:
         if forms[x.id] == "qdq":
             key = sim.activation_key(x)
             assert key is not None  # a qdq layer has an activation input
@@ -285,9 +327,39 @@ def _quantize_static(proto, sim, config, layers, specs, forms) -> ModelProto:
             if sim.activations()[key].dtype == np.float16:  # a float16 model's scales are float16
                 scale = np.asarray(scale).astype(np.float16)
             qparams[x.inputs[0]] = scale, zp
-    overrides = to_ort_overrides(None, config, qparams, layers=_renamed(proto, layers))
-    data = sim.loaded.executor.quantize_static(proto.SerializeToString(), sim.feeds(), overrides)
-    return onnx.load_model_from_string(data)
+    return to_ort_overrides(
+        None,
+        config,
+        qparams,
+        layers=_renamed(proto, sim.layers),
+        graph_tensors=graph_overrides(sim, config),
+        reduce_range=reduce_range,
+        weight_qparams=_weight_qparams(proto, sim, specs, forms) if exact_weights else None,
+    )
+
+
+def _weight_qparams(proto, sim: Simulator, specs: dict, forms: dict) -> dict:
+    """{weight name in `proto`: the engine's (scale, zero_point)} of the 8-bit QDQ layers' weights."""
+    out = {}
+    for x in sim.layers:
+        w = specs[x.id].weights
+        if forms[x.id] != "qdq" or w is None or w.bits not in (7, 8):
+            continue
+        r = quantize(np.asarray(sim.loaded.weights[x.weight_name], dtype=np.float32), w)
+        out[layer_node(proto, x).input[x.weight_input]] = r.scale, r.zero_point
+    return out
+
+
+def graph_overrides(sim: Simulator, config: ModelConfig) -> dict:
+    """{tensor: (scale, zero_point, spec)} of the deployed-graph tensors that own their scale
+    (Simulator.graph_plan; float16 tensors' scales as float16): what deploy gives quantize_static."""
+    everything = sim.deployed_tensors(sim.excluded_layers(config)).activations
+    out = {}
+    for t, (spec, scale, zp, dtype, _ndim) in sim.graph_plan(config).items():
+        if everything.get(t, t) != t:
+            continue  # shares another tensor's scale in onnxruntime (a Reshape's output)
+        out[t] = (np.asarray(scale).astype(np.float16) if dtype == np.float16 else scale, zp, spec)
+    return out
 
 
 def _renamed(proto: ModelProto, layers: list[Layer]) -> list[Layer]:
@@ -333,16 +405,64 @@ def _engine_weights(ed: GraphEditor, i: int, layer: Layer, s: LayerSpecs, sim: S
         qdtype = np.int8 if s.weights.signed else np.uint8
     if qdtype is None:
         return  # NOTE: 4-bit codes stay onnxruntime's (its int4 packing); only 8-bit codes are swapped
-    _replace_init(ed, dq.input[0], r.q.astype(qdtype))
+    q, scale = r.q, r.scale
+    x_scale = _input_scale(ed, node)
+    if layer.bias_name and len(node.input) > 2 and node.input[2] and x_scale is not None:
+        w = np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32)
+        b = np.asarray(sim.loaded.weights[layer.bias_name], dtype=np.float32)
+        q, scale = int32_bias_scales(w, q, np.asarray(scale), np.asarray(r.zero_point), b, x_scale, s.weights)
+    _replace_init(ed, dq.input[0], q.astype(qdtype))
     _replace_init(
         ed,
         dq.input[1],
-        np.asarray(r.scale, np.float32).reshape(-1) if s.weights.granularity == "channel" else np.float32(r.scale),
+        np.asarray(scale, np.float32).reshape(-1) if s.weights.granularity == "channel" else np.float32(scale),
     )
     _replace_init(ed, dq.input[2], np.asarray(r.zero_point).astype(qdtype).reshape(np.shape(r.scale)))
     _set_axis(dq, s.weights.axis if s.weights.granularity == "channel" else None)
     if layer.bias_name and len(node.input) > 2 and node.input[2]:
-        _requantize_bias(ed, node, layer, r.scale, sim)
+        _requantize_bias(ed, node, layer, scale, sim)
+
+
+def _input_scale(ed: GraphEditor, node) -> float | None:
+    """The scale of the layer's quantized activation input (its DequantizeLinear), if it has one."""
+    xdq = _producer(ed, node.input[0])
+    if xdq is None or xdq.op_type != "DequantizeLinear":
+        return None
+    return float(inline_array(_inits(ed)[xdq.input[1]]).reshape(-1)[0])
+
+
+def int32_bias_scales(w, q, scale, zero_point, b, x_scale: float, spec) -> tuple[np.ndarray, np.ndarray]:
+    """Weight codes and scales whose bias fits int32: |b| / (x_scale * w_scale) <= 2**31 - 1.
+
+    The int32 bias of a QDQ layer is b / (x_scale * w_scale). A near-dead channel (w_scale about
+    1e-9, found in a real EfficientNet's depthwise layers) with a bias of about 1 needs about 4e10
+    there: clipped, the bias shrinks to a few hundredths. As onnxruntime's quantizer does, such a
+    channel's weight scale is raised to the smallest one that holds its bias; its codes are
+    re-rounded on that coarser grid (its weights are tiny, so it changes the output far less than
+    a clipped bias). Other channels keep the engine's codes exactly.
+
+        >>> from qviz.quant import QuantSpec
+        >>> spec = QuantSpec(bits=8, granularity="channel", axis=0)
+        >>> w = np.array([[1.0, -0.5], [1e-9, 2e-9]], np.float32)
+        >>> scale = np.array([[1 / 127.5], [2e-9 / 127.5]]); q = np.rint(w / scale)
+        >>> q2, s2 = int32_bias_scales(w, q, scale, np.zeros((2, 1)), np.array([0.1, 1.0]), 0.02, spec)
+        >>> q2[0].tolist() == q[0].tolist(), bool(s2[1, 0] > scale[1, 0]), q2[1].tolist()
+        (True, True, [0.0, 0.0])
+    """
+    flat = np.asarray(scale, np.float64).reshape(-1)
+    need = np.abs(np.asarray(b, np.float64)).reshape(-1) / (x_scale * float(np.iinfo(np.int32).max))
+    if flat.size == 1:
+        need = need.max(keepdims=True)
+    low = flat < need
+    if not low.any():
+        return q, scale
+    new_scale = np.where(low, np.nextafter(need.astype(np.float32), np.float32(np.inf)), flat).astype(np.float32)
+    along = [1] * np.ndim(w)
+    if flat.size > 1:
+        along[spec.axis] = -1  # per channel: broadcast along the weight's channel axis
+    zp = np.asarray(zero_point).reshape(-1).reshape(along) if np.size(zero_point) > 1 else zero_point
+    requantized = np.clip(np.rint(w / new_scale.reshape(along)) + zp, spec.qmin, spec.qmax)
+    return np.where(low.reshape(along), requantized, q), new_scale.reshape(np.shape(scale))
 
 
 def _set_axis(node, axis) -> None:
@@ -360,12 +480,14 @@ def _requantize_bias(ed: GraphEditor, node, layer: Layer, w_scale, sim: Simulato
         return
     assert layer.bias_name is not None  # the caller checked
     inits = _inits(ed)
-    x_scale = onnx.numpy_helper.to_array(inits[xdq.input[1]]).astype(np.float32)
+    x_scale = inline_array(inits[xdq.input[1]]).astype(np.float32)
     stored = helper.tensor_dtype_to_np_dtype(inits[bdq.input[1]].data_type)  # float16 in a float16 model
     b_scale = (x_scale * np.asarray(w_scale, np.float32).reshape(-1)).astype(stored).astype(np.float32)
     b = np.asarray(sim.loaded.weights[layer.bias_name], dtype=np.float32)
     limit = np.iinfo(np.int32)
-    q = np.clip(np.rint(b / b_scale), limit.min, limit.max).astype(np.int32)
+    q = np.clip(np.rint(b.astype(np.float64) / b_scale), limit.min, limit.max).astype(
+        np.int32
+    )  # float64: 2**31-1 is exact
     _replace_init(ed, bdq.input[0], q)
     _replace_init(ed, bdq.input[1], b_scale if b_scale.size > 1 else b_scale.reshape(()))
     if len(bdq.input) > 2 and bdq.input[2]:
@@ -384,7 +506,7 @@ def _weight_only(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, s: Laye
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), w)
     assert r.q is not None  # scheme=int
     node = ed.graph(path).node[i]
-    elem = tensor_elem_type(ed.model, node.input[layer.weight_input], path) or TensorProto.FLOAT
+    elem = sim.elem_type(node.input[layer.weight_input], layer.graph_path) or TensorProto.FLOAT
     qtype = ONNX_INT[(w.bits, w.signed)]
     base = node.input[layer.weight_input]
     q = ed.add_tensor(int_tensor(f"{base}_q", qtype, r.q), path)
@@ -416,7 +538,7 @@ def int_tensor(name: str, qtype: int, q: np.ndarray) -> TensorProto:
 def _fp16(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, sim: Simulator) -> None:
     """Run the op in float16: Cast the activation in, fp16 weight and bias, Cast the output back."""
     node = ed.graph(path).node[i]
-    if tensor_elem_type(ed.model, node.input[layer.weight_input], path) == TensorProto.FLOAT16:
+    if sim.elem_type(node.input[layer.weight_input], layer.graph_path) == TensorProto.FLOAT16:
         return  # already a float16 op
     w = np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32)
     base = node.input[layer.weight_input]

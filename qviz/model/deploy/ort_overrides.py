@@ -18,9 +18,16 @@ with QuantType *names* ("QInt8") so it is JSON; `qviz.model.runtime.ort_quantize
 QuantType values (quantize_static needs the enum) and scales into numpy float32.
 
 Per layer (see native.native_form): a `qdq` layer gets overrides on its weight
-(quant_type, symmetric, axis when per-channel) and on its activation input (quant_type;
-plus the exact scale/zero_point when `qparams` from calibration are given); every other layer
-goes into nodes_to_exclude (float, fp16, weight-only, no native form — `notes` says which and why).
+(quant_type, symmetric, axis when per-channel; or the engine's scale/zero_point per channel when
+`weight_qparams` are given) and on its activation input (quant_type; plus the exact
+scale/zero_point when `qparams` from calibration are given); every other layer goes into
+nodes_to_exclude (float, fp16, weight-only, no native form — `notes` says which and why).
+Model-level: `reduce_range` (7-bit weights, deployed_graph.needs_reduce_range),
+`extra_options.ActivationSymmetric` / `WeightSymmetric`, and the deployed-graph tensors
+(`graph_tensors`: Add, Mul, Softmax... outputs, qviz.model.simulate.deployed_graph) with their
+scale/zero_point. op_types_to_quantize is left to onnxruntime's default (every registry op:
+what deployed_graph's dry run uses). deployable.deploy_overrides fills all of it from a
+Simulator: the arguments deploy itself gives quantize_static.
 
 # NOTE: nodes_to_exclude holds node names. An unnamed layer node cannot be named there:
 # it is left out with a note (qviz's deploy names such nodes first).
@@ -56,9 +63,19 @@ CSV_COLUMNS = [
 
 
 def to_ort_overrides(
-    model, config: ModelConfig, qparams: dict | None = None, layers: list[Layer] | None = None
+    model,
+    config: ModelConfig,
+    qparams: dict | None = None,
+    layers: list[Layer] | None = None,
+    *,
+    graph_tensors: dict | None = None,
+    reduce_range: bool = False,
+    weight_qparams: dict | None = None,
 ) -> dict:
-    """quantize_static arguments for `config` (module doc); qparams: {tensor: (scale, zero_point)}."""
+    """quantize_static arguments for `config` (module doc); qparams: {tensor: (scale, zero_point)}
+    of the layers' inputs; graph_tensors: {tensor: (scale, zero_point, spec)} of the other tensors
+    the deployed graph quantizes (deployable.graph_overrides); weight_qparams: {weight name:
+    (scale, zero_point)} of the engine's codes (per channel: one override per channel)."""
     layers = layers if layers is not None else layer_table(as_loaded(model))
     specs = resolve_layer_specs(layers, config)
     overrides: dict[str, list[dict[str, Any]]] = {}
@@ -73,15 +90,24 @@ def to_ort_overrides(
             continue
         w, a = specs[layer.id].weights, specs[layer.id].activations
         assert w is not None and a is not None  # form "qdq": both are quantized (native_form)
-        overrides[layer.weight_name] = [_weight_override(w)]
+        overrides[layer.weight_name] = _weight_override(w, (weight_qparams or {}).get(layer.weight_name))
         overrides[layer.inputs[0]] = [_act_override(a, (qparams or {}).get(layer.inputs[0]))]
         act_types[ort_type(a)] += 1
+    for t, (scale, zp, spec) in (graph_tensors or {}).items():
+        if t not in overrides:
+            overrides[t] = [_act_override(spec, (scale, zp))]
+    a_default = config.default.activations
     return {
         "activation_type": act_types.most_common(1)[0][0] if act_types else "QUInt8",
         "weight_type": "QInt8",
         "per_channel": True,
+        "reduce_range": bool(reduce_range),
         "nodes_to_exclude": exclude,
-        "extra_options": {"TensorQuantOverrides": overrides},
+        "extra_options": {
+            "TensorQuantOverrides": overrides,
+            "ActivationSymmetric": bool(a_default is not None and a_default.symmetric),
+            "WeightSymmetric": True,
+        },
         "notes": notes,
     }
 
@@ -102,11 +128,19 @@ def _exclude(layer: Layer, form, problem: str, exclude: list, notes: list) -> No
         notes.append(f"{layer.id}: unnamed node, cannot be excluded by name ({why})")
 
 
-def _weight_override(w) -> dict:
-    d = {"quant_type": ort_type(w), "symmetric": w.symmetric}
+def _weight_override(w, qp=None) -> list[dict]:
+    """The weight's override: its type, symmetry and axis; with the engine's (scale, zero_point)
+    those instead of symmetry, one dict per channel (onnxruntime then quantizes with them)."""
+    if qp is None:
+        d: dict[str, Any] = {"quant_type": ort_type(w), "symmetric": w.symmetric}
+        return [{**d, "axis": w.axis} if w.granularity == "channel" else d]
+    d = {"quant_type": ort_type(w)}
     if w.granularity == "channel":
         d["axis"] = w.axis
-    return d
+    scales, zps = np.asarray(qp[0], np.float32).reshape(-1), np.asarray(qp[1]).reshape(-1)
+    items = [{"scale": float(s), "zero_point": int(z)} for s, z in zip(scales, zps, strict=True)]
+    items[0].update(d)
+    return items
 
 
 def _act_override(a, qp) -> dict:

@@ -37,7 +37,7 @@ import onnx
 from onnx import ModelProto, numpy_helper
 
 from qviz.model.load.weights import WeightStore
-from qviz.model.safety import ModelError, iter_graphs, node_label
+from qviz.model.safety import ModelError, inline_array, iter_graphs, node_label
 from qviz.quant.affine import dequantize_linear
 
 INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "MatMulNBits")
@@ -75,7 +75,7 @@ def _const(graph: onnx.GraphProto, store: WeightStore, name: str) -> np.ndarray 
         return None
     inits = {t.name: t for t in graph.initializer}
     if name in inits:
-        return numpy_helper.to_array(inits[name])
+        return inline_array(inits[name])
     return np.asarray(store[name]) if name in store and store.kind(name) == "initializer" else None
 
 

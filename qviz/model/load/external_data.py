@@ -56,6 +56,7 @@ def with_external_data(data: bytes, folder, max_bytes: int) -> bytes:
     if LOCATION_TAG not in data:
         return data
     model = safety.parse_model(data)
+    safety.check_attribute_types(model)  # a type-confused attribute is refused before any file is read
     refs = [(where, t) for where, t in safety.iter_tensors(model) if _is_external(t)]
     if not refs:
         return data

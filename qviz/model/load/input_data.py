@@ -12,7 +12,13 @@
 
 Rules (every violation is a SpecError naming the key):
 - a zip .npz read with allow_pickle=False; the total uncompressed size is checked from the zip
-  directory BEFORE anything is decompressed (a zip bomb is refused unread), cap MAX_BYTES;
+  directory BEFORE anything is decompressed (a zip bomb is refused unread), cap `max_bytes`;
+- the server's own limits, checked from the .npy headers BEFORE any array is decoded
+  (`NpzLimits.from_env()`: QVIZ_MAX_NPZ_MB, default 64 MiB of decoded arrays, counted in the
+  type the model is fed, e.g. uint8 pixels as float32 take 4x; QVIZ_MAX_ROWS, default 5000 rows,
+  the image reader's MAX_IMAGES). A 245 KB file of zeros declares 240 MiB: refused unread.
+  More rows are REFUSED, not subsampled: a silent subsample would change what accuracy means
+  (which rows?) and the message tells the user how to cut the file;
 - every member is stored or deflated (no encryption, no other method) and its .npy header is
   read first: prod(shape) * itemsize must fit in the member's uncompressed size, so a header
   declaring a huge shape is refused before numpy allocates it; any other read failure is a
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import zipfile
 from dataclasses import dataclass
 
@@ -40,8 +47,38 @@ import numpy as np
 from qviz.model.load.batches import batch_axes
 from qviz.quant.spec import SpecError
 
-MAX_BYTES = 256 * 2**20
+MAX_BYTES = 256 * 2**20  # the file's own zip directory: total uncompressed size
 MAX_KEYS = 64
+MAX_NPZ_ENV, DEFAULT_MAX_NPZ_MB = "QVIZ_MAX_NPZ_MB", 64
+MAX_ROWS_ENV, DEFAULT_MAX_ROWS = "QVIZ_MAX_ROWS", 5000
+
+
+@dataclass(frozen=True)
+class NpzLimits:
+    """What the server decodes of one .npz at most: bytes of arrays (in the fed dtype) and rows.
+
+    >>> NpzLimits.from_env({"QVIZ_MAX_NPZ_MB": "8", "QVIZ_MAX_ROWS": "100"})
+    NpzLimits(decoded_bytes=8388608, rows=100)
+    """
+
+    decoded_bytes: int = DEFAULT_MAX_NPZ_MB * 2**20
+    rows: int = DEFAULT_MAX_ROWS
+
+    @classmethod
+    def from_env(cls, environ=None) -> NpzLimits:
+        env = os.environ if environ is None else environ
+        return cls(
+            _env_int(env, MAX_NPZ_ENV, DEFAULT_MAX_NPZ_MB) * 2**20, _env_int(env, MAX_ROWS_ENV, DEFAULT_MAX_ROWS)
+        )
+
+
+def _env_int(env, name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise SpecError(f"{name} must be a whole number (1 or more); got {text[:40]!r}")
+    return int(text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,10 +88,14 @@ class InputData:
     rows: int
 
 
-def read_inputs_npz(data: bytes, inputs, max_bytes: int = MAX_BYTES, what: str = "inputs file") -> InputData:
+def read_inputs_npz(
+    data: bytes, inputs, max_bytes: int = MAX_BYTES, what: str = "inputs file", limits: NpzLimits | None = None
+) -> InputData:
     """Read and validate the .npz (module doc). `inputs`: the model's TensorInfo tuple;
-    `what` starts every error message (e.g. the file's path)."""
-    arrays = _read_arrays(data, max_bytes, what)
+    `what` starts every error message (e.g. the file's path); `limits`: None = from the environment."""
+    headers = _check_zip(data, max_bytes, what)
+    _check_declared(headers, inputs, limits or NpzLimits.from_env(), what)
+    arrays = _read_arrays(data, what)
     names = _input_keys(arrays, inputs)
     unknown = sorted(set(arrays) - set(names) - {"y"})
     missing = [n for n in names if n not in arrays]
@@ -84,9 +125,39 @@ def _input_keys(arrays: dict, inputs) -> list[str]:
     return [name] if "x" not in arrays and name in arrays and name != "y" else ["x"]
 
 
-def _read_arrays(data: bytes, max_bytes: int, what: str) -> dict[str, np.ndarray]:
-    """Every array, after the zip directory and each .npy header passed the size checks."""
-    _check_zip(data, max_bytes, what)
+def _check_declared(headers: dict, inputs, limits: NpzLimits, what: str) -> None:
+    """The server's limits on the shapes the .npy headers declare (module doc), before decoding.
+
+    Rows: the declared length of an input's batch axis (batch_axes; axis 0 for "x" or a key
+    the model does not name). Bytes: prod(shape) * max(stored itemsize, fed itemsize).
+    """
+    axes = batch_axes(inputs)
+    types = {info.name: _input_dtype(info.dtype) for info in inputs}
+    if len(inputs) == 1:
+        axes.setdefault("x", axes.get(inputs[0].name, 0))
+        types["x"] = types[inputs[0].name]
+    axes["y"] = 0
+    total, rows = 0, 0
+    for key, (shape, dtype) in headers.items():
+        fed = types.get(key, dtype)
+        total += math.prod(shape) * max(dtype.itemsize, fed.itemsize)
+        axis = axes.get(key, 0)
+        if key in axes and len(shape) > axis:
+            rows = max(rows, shape[axis])
+    if rows > limits.rows:
+        raise SpecError(
+            f"{what}: {rows:,} rows; the server takes at most {limits.rows:,} ({MAX_ROWS_ENV}): "
+            f"upload the first {limits.rows:,}, e.g. np.savez(f, x=x[:{limits.rows}], y=y[:{limits.rows}])"
+        )
+    if total > limits.decoded_bytes:
+        raise SpecError(
+            f"{what}: the arrays take {total / 2**20:,.0f} MiB once decoded; the server takes at most "
+            f"{limits.decoded_bytes / 2**20:,.0f} MiB ({MAX_NPZ_ENV}): upload fewer rows"
+        )
+
+
+def _read_arrays(data: bytes, what: str) -> dict[str, np.ndarray]:
+    """Every array (after _check_zip and _check_declared passed)."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -94,7 +165,8 @@ def _read_arrays(data: bytes, max_bytes: int, what: str) -> dict[str, np.ndarray
         raise SpecError(f"{what}: cannot read it as .npz ({type(e).__name__})") from None
 
 
-def _check_zip(data: bytes, max_bytes: int, what: str) -> None:
+def _check_zip(data: bytes, max_bytes: int, what: str) -> dict[str, tuple]:
+    """The zip directory and every .npy header checked; {key: (declared shape, dtype)}."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
@@ -105,16 +177,21 @@ def _check_zip(data: bytes, max_bytes: int, what: str) -> None:
                 raise SpecError(
                     f"{what}: {total / 2**20:.0f} MiB uncompressed; the limit is {max_bytes / 2**20:.0f} MiB"
                 )
-            for info in infos:
-                _check_member(z, info, what)
+            return {_key(info.filename): _check_member(z, info, what) for info in infos}
     except SpecError:
         raise
     except Exception as e:  # noqa: BLE001 - BadZipFile, EOFError, zlib.error, ...
         raise SpecError(f"{what}: not a readable .npz (zip) file ({type(e).__name__})") from None
 
 
-def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
-    """Method and encryption from the directory, then the .npy header (never the data).
+def _key(filename: str) -> str:
+    """The array's key, as np.load names it (the member name without ".npy")."""
+    return filename[: -len(".npy")] if filename.endswith(".npy") else filename
+
+
+def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> tuple:
+    """Method and encryption from the directory, then the .npy header (never the data):
+    (declared shape, dtype).
 
     # NOTE: numpy allocates prod(shape) * itemsize from the header before reading any data,
     # so a 100-byte member declaring shape (10**12, 4) is a MemoryError unless checked here.
@@ -135,6 +212,7 @@ def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
             f"{what}: {info.filename} declares shape {shape} of {dtype} ({need:,} bytes) "
             f"but holds {info.file_size:,} bytes"
         )
+    return tuple(shape), dtype
 
 
 def _check_input(name: str, x: np.ndarray, info, what: str, axis: int | None) -> np.ndarray:

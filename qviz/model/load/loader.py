@@ -46,6 +46,10 @@ from qviz.model.safety import ModelError, node_label
 
 DEFAULT_MAX_BYTES = 200 * 2**20
 MAX_MODEL_ENV = "QVIZ_MAX_MODEL_MB"  # the cap in MiB, for the app and its workers (docs/deployment.md)
+RAISE_THE_CAP = (
+    f" (raise it with --max-model-mb; in the app, the server's {MAX_MODEL_ENV} environment variable"
+    " together with Streamlit's server.maxUploadSize: docs/deployment.md)"
+)
 
 # What onnxruntime 1.31 accepts (measured: IR 14 and ai.onnx opset 27 are refused).
 MIN_IR_VERSION, MAX_IR_VERSION = 3, 13
@@ -169,7 +173,9 @@ def read_source(source, max_bytes: int | None = None) -> bytes:
     if not data:
         raise ModelError("not an ONNX model: the file is empty")
     if len(data) > max_bytes:
-        raise ModelError(f"model is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+        raise ModelError(
+            f"model is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB{RAISE_THE_CAP}"
+        )
     return data
 
 
@@ -177,7 +183,7 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
     try:
         if path.stat().st_size > max_bytes:
             raise ModelError(
-                f"model is {path.stat().st_size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB"
+                f"model is {path.stat().st_size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB{RAISE_THE_CAP}"
             )
         return path.read_bytes()
     except OSError as e:

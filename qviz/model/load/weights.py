@@ -29,7 +29,7 @@ import onnx
 from onnx import AttributeProto, GraphProto, TensorProto
 
 from qviz.model.load.subgraphs import GraphPath, iter_subgraphs
-from qviz.model.safety import tensor_nbytes
+from qviz.model.safety import inline_array, tensor_nbytes
 
 # ONNX data types whose raw_data is exactly numpy's little-endian layout.
 _DIRECT: dict[int, type[np.generic]] = {
@@ -59,13 +59,14 @@ def tensor_to_array(t: TensorProto) -> np.ndarray:
     """Decode a TensorProto into a read-only numpy array.
 
     raw_data of plain numeric types is wrapped with `np.frombuffer` (no second copy); anything
-    else (typed fields, bfloat16, float8, int4) goes through `onnx.numpy_helper.to_array`.
+    else (typed fields, bfloat16, float8, int4) goes through `safety.inline_array` (onnx's
+    helper, refusing external data).
     """
     dtype = _DIRECT.get(t.data_type)
     if dtype is not None and t.HasField("raw_data"):
         x = np.frombuffer(t.raw_data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(tuple(t.dims))
     else:
-        x = onnx.numpy_helper.to_array(t)
+        x = inline_array(t)
         x.flags.writeable = False
     return x
 

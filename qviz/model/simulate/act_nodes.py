@@ -69,21 +69,39 @@ def round_op(spec: QuantSpec) -> str:
     return ROUND_OPS[spec.rounding]
 
 
-def static_int_nodes(ed: GraphEditor, x: str, prefix: str, spec: QuantSpec, scale, zero_point, ndim: int, dtype):
-    """(nodes, output name) for a static fake-quantization of x (see the module doc)."""
+def static_int_nodes(
+    ed: GraphEditor, x: str, prefix: str, spec: QuantSpec, scale, zero_point, ndim: int, dtype, *, clip: bool = False
+):
+    """(nodes, output name) for a static fake-quantization of x (see the module doc).
+
+    clip=True (one scale per tensor): one Clip in place of Max then Min, the same values for
+    finite inputs and one pass less over the tensor (the deployed-graph tensors use it: they are
+    many, and a pass over a large activation costs as much as the op that made it).
+    """
     c = _Chain(ed, prefix, x)
     pshape = _param_shape(np.shape(scale), spec, ndim)
     z = np.asarray(zero_point, dtype=np.float32).reshape(pshape)
     s = c.const("scale", np.asarray(scale, dtype=np.float32).reshape(pshape))
-    lo, hi = c.const("lo", spec.qmin - z), c.const("hi", spec.qmax - z)
     _to_float32(c, dtype)
     c.op("Div", s)
     c.op(round_op(spec))
-    c.op("Max", lo)
-    c.op("Min", hi)
+    if clip and not pshape:
+        _clip(c, float(spec.qmin - z), float(spec.qmax - z))
+    else:
+        c.op("Max", c.const("lo", spec.qmin - z))
+        c.op("Min", c.const("hi", spec.qmax - z))
     c.op("Mul", s)
     _back(c, dtype)
     return c.nodes, c.out
+
+
+def _clip(c: _Chain, lo: float, hi: float) -> None:
+    """Clip to [lo, hi]: bounds as inputs (opset 11+) or attributes (opset 6-10)."""
+    opset = next((o.version for o in c.ed.model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= 11:
+        c.op("Clip", c.const("lo", lo), c.const("hi", hi))
+    else:
+        c.op("Clip", min=lo, max=hi)
 
 
 def dynamic_int_nodes(ed: GraphEditor, x: str, prefix: str, spec: QuantSpec, dtype):

@@ -85,17 +85,22 @@ def generated_feeds(model: ModelProto, n: int = 8, seed: int = 0, dim_default: i
     return [generated_inputs(infos, rows=1, seed=rng, dim_default=dim_default, high=high) for _ in range(n)]
 
 
+def with_outputs(model: ModelProto, names: list[str]) -> bytes:
+    """The model's bytes with `names` added as graph outputs (the ones it does not output already)."""
+    m = ModelProto()
+    m.CopyFrom(model)
+    outputs = {v.name for v in m.graph.output}
+    m.graph.output.extend(onnx.ValueInfoProto(name=x) for x in names if x not in outputs)
+    return m.SerializeToString()
+
+
 def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, np.ndarray]:
     """Run the float model once per feed with `names` added as outputs; concatenate on axis 0.
     `executor`: where the session runs (the loaded model's; default this process)."""
     names = list(dict.fromkeys(names))
     if not names or not feeds:
         return {}
-    m = ModelProto()
-    m.CopyFrom(model)
-    outputs = {v.name for v in m.graph.output}
-    m.graph.output.extend(onnx.ValueInfoProto(name=x) for x in names if x not in outputs)
-    sess = executor.session(m.SerializeToString())
+    sess = executor.session(with_outputs(model, names))
     parts: dict[str, list] = {x: [] for x in names}
     for feed in feeds:
         for name, value in zip(names, run_session(sess, names, feed), strict=True):
@@ -121,3 +126,25 @@ def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray | np.
     if spec.granularity == "tensor":
         return scale.reshape(()), zp.reshape(())
     return rows_to_params(scale, x.shape, "channel", spec.axis), rows_to_params(zp, x.shape, "channel", spec.axis)
+
+
+def collect_ranges(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, tuple]:
+    """{name: (lo, hi, dtype, ndim)} of `names` over every feed: the running min and max (float32)
+    of each tensor, never all its values at once (a model's every activation would not fit).
+    Non-finite values are ignored; a tensor that is never finite gets (0, 0)."""
+    names = list(dict.fromkeys(names))
+    if not names or not feeds:
+        return {}
+    sess = executor.session(with_outputs(model, names))
+    out: dict[str, tuple] = {}
+    for feed in feeds:
+        for name, value in zip(names, run_session(sess, names, feed), strict=True):
+            x = np.asarray(value)
+            if x.dtype.kind != "f":
+                continue
+            finite = x[np.isfinite(x)] if not np.isfinite(x).all() else x
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+            if name in out:
+                lo, hi = min(lo, out[name][0]), max(hi, out[name][1])
+            out[name] = (lo, hi, x.dtype, x.ndim)
+    return out

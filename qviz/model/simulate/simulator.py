@@ -29,6 +29,14 @@ Float layers are left as they are, and so are already-quantized layers: the conf
 does not touch them (`config_notes` says so), an explicit entry for one is a SpecError
 (`check_requantization`; prequantized.py describes what they store).
 
+Scope (ModelConfig.activation_scope): "graph" (the presets with static activations) also
+fake-quantizes every tensor the deployed model quantizes around the other ops (Add, Mul,
+Softmax, pooling... and their 8-bit constants), exactly as deploy will: deployed_graph.py decides
+which, graph_plan gives their qparams (from this Simulator's float calibration, shared with
+deploy). "layers": only the layers' own inputs (the old behaviour, labelled so).
+reduce_range (None: deployed_graph.needs_reduce_range(), x86 without VNNI): the 8-bit weights of
+QDQ layers are simulated as 7-bit, as deploy writes them: one decision, `layer_specs`.
+
 Caches (why changing one layer is cheap): the calibration run of the float model is done
 once per Simulator (every layer input is collected); the dequantized weights are cached per
 (weight name, spec) in an LRU bounded by bytes and entries (WEIGHT_CACHE_BYTES = 256 MiB,
@@ -53,16 +61,34 @@ from qviz.model.load.prequantized import QuantInfo, existing_quantization, requa
 from qviz.model.load.subgraphs import GraphPath, path_text
 from qviz.model.simulate import act_nodes
 from qviz.model.simulate.byte_lru import ByteLRU
-from qviz.model.simulate.calibrate import activation_qparams, calibration_feeds, collect_tensors, generated_feeds
-from qviz.model.simulate.graph_edit import GraphEditor, tensor_elem_type
+from qviz.model.simulate.calibrate import (
+    activation_qparams,
+    calibration_feeds,
+    collect_ranges,
+    collect_tensors,
+    generated_feeds,
+)
+from qviz.model.simulate.deployed_graph import (
+    DeployedTensors,
+    deploys_qdq,
+    extra_spec,
+    find_deployed_tensors,
+    needs_reduce_range,
+    quantized_in_graph,
+    reduced_weights,
+)
+from qviz.model.simulate.graph_edit import ElemTypes, GraphEditor
 from qviz.model.simulate.resolve import LayerSpecs, requantized, resolve_layer_specs
 from qviz.model.simulate.taps import Tap, collect_taps, defining_path
 from qviz.quant import quantize
 from qviz.quant.affine import dequantize_linear, onnx_layout
+from qviz.quant.qparams import qparams_from_range
 from qviz.quant.spec import QuantSpec, SpecError
 
 WEIGHT_CACHE_BYTES = 256 * 2**20
 WEIGHT_CACHE_ENTRIES = 1024
+PLANS = 16  # graph_plan results kept (the Runner asks several times per pass)
+DRY_RUNS = 8  # deployed_graph dry runs kept (one per set of layers a config leaves out of QDQ)
 
 
 def as_loaded(model) -> LoadedModel:
@@ -84,8 +110,11 @@ class Simulator:
         *,
         weight_cache_bytes: int = WEIGHT_CACHE_BYTES,
         weight_cache_entries: int = WEIGHT_CACHE_ENTRIES,
+        reduce_range: bool | None = None,
     ):
         self.loaded = as_loaded(model)
+        # one decision for the simulation and for deploy (deployed_graph.needs_reduce_range)
+        self.reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
         self.proto = self.loaded.model
         self.layers: list[Layer] = layer_table(self.loaded)
         self.calib = calib
@@ -96,35 +125,238 @@ class Simulator:
         self._existing: dict[str, QuantInfo] | None = None
         self.weight_quantizations = 0
         self.notes: dict[str, str] = {}  # layer id -> what the last build could not do as asked
+        self._deployed: dict[frozenset[str], DeployedTensors] = {}  # excluded layer ids -> dry run
+        self.dry_run_error = ""  # why deployed_graph's dry run failed (then: the layers' inputs only)
+        self._plans: dict[ModelConfig, dict[str, tuple]] = {}  # the latest PLANS graph_plan results
+        self._ranges: dict[str, tuple | None] = {}  # deployed-graph tensor -> (lo, hi, dtype, ndim)
+        self._producers: dict[str, tuple[int, int]] | None = None  # main-graph tensor -> (node, slot)
+        self._elem_types: dict[GraphPath, ElemTypes] = {}  # per graph path, built once (linear in layers)
 
     def simulate(self, config: ModelConfig) -> bytes:
         """The simulated model of `config` as ONNX bytes."""
         return self.build(config).SerializeToString()
 
-    def build(self, config: ModelConfig, base: ModelProto | None = None) -> ModelProto:
+    def build(
+        self,
+        config: ModelConfig,
+        base: ModelProto | None = None,
+        *,
+        whole: ModelConfig | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> ModelProto:
         """The simulated ModelProto of `config`. `base`: edited instead of self.proto, a stand-in with
         the same graph (the evaluation Runner passes one whose initializers hold no data and cuts
-        a segment out of the result: copying 100 MB of weights per config would cost more)."""
+        a segment out of the result: copying 100 MB of weights per config would cost more).
+        A segment build (the Runner's) passes `whole`, the full config the deployed-graph tensors
+        follow (graph_plan), and `span`, the main-graph nodes [a, b) whose tensors it edits."""
         self.check_requantization(config)
         ed = GraphEditor(self.proto if base is None else base)
         self.notes = {}
+        plan = self.graph_plan(whole if whole is not None else config)
+        handled = self._quantize_graph_tensors(ed, plan, span, whole if whole is not None else config)
         done: set[tuple[int, str]] = set()
-        for layer, specs in zip(self.layers, resolve_layer_specs(self.layers, config).values(), strict=True):
+        for layer, specs in self.layer_specs(config).items():
             try:
-                self._edit_layer(ed, layer, specs, done)
+                self._edit_layer(ed, layer, specs, done, handled)
             except SpecError as e:
                 raise SpecError(f"layer {layer.id!r}: {e}") from None
         return ed.finish()
 
-    def _edit_layer(self, ed: GraphEditor, layer: Layer, specs: LayerSpecs, done: set) -> None:
+    def layer_specs(self, config: ModelConfig) -> dict[Layer, LayerSpecs]:
+        """{layer: its resolved specs} as simulated and deployed: with reduce_range, the 8-bit
+        weights of QDQ layers become 7-bit (the deployed model's codes; deployed_graph)."""
+        specs = resolve_layer_specs(self.layers, config)
+        out = {}
+        for layer in self.layers:
+            s = specs[layer.id]
+            out[layer] = reduced_weights(s) if self.reduce_range and deploys_qdq(layer, s) else s
+        return out
+
+    def _edit_layer(self, ed: GraphEditor, layer: Layer, specs: LayerSpecs, done: set, handled: set) -> None:
         path = layer.graph_path
         if specs.weights is not None:
             x_dq = self.dequantized_weight(layer, specs.weights)
             w = ed.add_initializer(f"{layer.weight_name}_qviz", x_dq, path)
             ed.set_input(layer.position, layer.weight_input, w, path)
+        if not path and layer.inputs and layer.inputs[0] in handled and quantized_in_graph(layer, specs):
+            return  # its input is quantized where it is made (graph_plan), for every reader
         if specs.activations is not None and layer.inputs and (path, layer.position, layer.inputs[0]) not in done:
             done.add((path, layer.position, layer.inputs[0]))
             self._quantize_input(ed, layer, specs)
+
+    def deployed_tensors(self, excluded: frozenset[str] = frozenset()) -> DeployedTensors:
+        """The dry run of deployed_graph with the layers `excluded` (ids) left out of quantize_static,
+        as deploy leaves out the layers that are not QDQ (cached: it depends on the model, that set
+        and reduce_range only; at most DRY_RUNS kept)."""
+        found = self._deployed.get(excluded)
+        if found is None:
+            layers = [x for x in self.layers if x.id in excluded]
+            try:
+                found = find_deployed_tensors(self.loaded, layers, reduce_range=self.reduce_range)
+            except Exception as e:  # noqa: BLE001 - onnxruntime's tool fails in its own ways (asserts)
+                # NOTE: deploy would fail the same way and say so; the simulation goes on with the
+                # layers' inputs only, and config_notes tells
+                self.dry_run_error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+                found = DeployedTensors()
+            if len(self._deployed) >= DRY_RUNS:
+                self._deployed.pop(next(iter(self._deployed)))
+            self._deployed[excluded] = found
+        return found
+
+    def excluded_layers(self, config: ModelConfig) -> frozenset[str]:
+        """Ids of the main-graph layers `config` leaves out of the QDQ graph (float, weight-only,
+        float16, dynamic: deploy puts their nodes in nodes_to_exclude; deployed_graph.quantized_in_graph)."""
+        specs = self.layer_specs(config)
+        return frozenset(
+            x.id for x in self.layers if not x.quantized and not x.graph_path and not quantized_in_graph(x, specs[x])
+        )
+
+    def graph_plan(self, config: ModelConfig) -> dict[str, tuple]:
+        """{main-graph tensor: (spec, scale, zero_point, dtype, ndim)} of every activation the deployed
+        model of `config` quantizes (deployed_graph), the layers' own inputs among them; {} for the
+        scope "layers" and for a config without a QDQ layer (deploy then runs no quantize_static).
+
+        A tensor's qparams: those of the layer input it is or shares a scale with (the layer's
+        spec, its estimator), else extra_spec min-max over the float calibration run; float16
+        tensors get float16-rounded scales. The qparams depend on the calibration only (cached per
+        tensor), the plan on the config (the latest PLANS kept).
+        """
+        if config.activation_scope != "graph":
+            return {}
+        plan = self._plans.get(config)
+        if plan is None:
+            plan = self._plans[config] = self._graph_plan(config)
+            if len(self._plans) > PLANS:
+                self._plans.pop(next(iter(self._plans)))
+        return plan
+
+    def _graph_plan(self, config: ModelConfig) -> dict[str, tuple]:
+        specs = self.layer_specs(config)
+        qdq = [x for x in self.layers if quantized_in_graph(x, specs[x])]
+        if not qdq:
+            return {}
+        found = self.deployed_tensors(self.excluded_layers(config))
+        inputs = {x.inputs[0]: (x, specs[x].activations) for x in reversed(qdq)}  # first reader wins
+        ranges = self.graph_ranges(set(found.activations.values()) - set(inputs))
+        plan = {}
+        for t, source in found.activations.items():
+            params = self._tensor_qparams(source, inputs, ranges, config)
+            if params is not None:
+                plan[t] = params
+        return plan
+
+    def graph_plan_parts(self, config: ModelConfig, bounds: list[int]) -> list[tuple]:
+        """Per segment [bounds[k], bounds[k+1]) of the main graph, the (tensor, spec, scale, zero
+        point) of graph_plan(config) it edits (where the tensor is made; a graph input: where it
+        is read, since it is quantized before each reader): what a segment's session and
+        boundaries depend on besides its layers' specs.
+
+        # NOTE: a graph input listed in every segment would make a change of its spec rebuild
+        # every segment, though only the segments reading it change.
+        """
+        plan = self.graph_plan(config)
+        parts: list[list] = [[] for _ in range(len(bounds) - 1)]
+        if not plan:
+            return [()] * len(parts)
+        producers = self._producers_map()
+        nodes = self.proto.graph.node
+        for t, (spec, scale, zp, _dtype, _ndim) in sorted(plan.items()):
+            item = (t, spec, float(np.asarray(scale).reshape(-1)[0]), int(np.asarray(zp).reshape(-1)[0]))
+            p = producers.get(t)
+            where = [p[0]] if p is not None else [i for i, n in enumerate(nodes) if t in n.input]
+            for k in range(len(parts)):
+                if not where or any(bounds[k] <= i < bounds[k + 1] for i in where):
+                    parts[k].append(item)
+        return [tuple(x) for x in parts]
+
+    def _tensor_qparams(self, source: str, inputs: dict, ranges: dict, config: ModelConfig) -> tuple | None:
+        if source in inputs:
+            layer, spec = inputs[source]
+            if self.uncalibrated(layer):
+                return None
+            key = self.activation_key(layer)
+            assert key is not None  # a QDQ layer of the main graph reads an activation
+            sample = self.activations()[key]
+            return (spec, *self.qparams(key, spec), sample.dtype, sample.ndim)
+        r = ranges.get(source)
+        if r is None:
+            return None
+        lo, hi, dtype, ndim = r
+        spec = extra_spec(config.default.activations)
+        scale, zp = qparams_from_range(lo, hi, spec.qmin, spec.qmax, spec.symmetric)
+        scale, zp = scale.reshape(()), zp.reshape(())
+        if dtype == np.float16:
+            scale = np.asarray(scale, np.float32).astype(np.float16).astype(np.float32)
+        return spec, scale, zp, dtype, ndim
+
+    def graph_ranges(self, names) -> dict[str, tuple]:
+        """{tensor: (lo, hi, dtype, ndim)} over the calibration set of `names` (float runs of the
+        missing ones, min and max only; cached: the ranges depend on the calibration only)."""
+        missing = sorted(set(names) - set(self._ranges))
+        if missing:
+            self._ranges.update(collect_ranges(self.proto, missing, self.feeds(), self.loaded.executor))
+            self._ranges.update({x: None for x in missing if x not in self._ranges})  # not a float tensor
+        return {x: r for x in names if (r := self._ranges.get(x)) is not None}
+
+    def _producers_map(self) -> dict[str, tuple[int, int]]:
+        if self._producers is None:
+            self._producers = {o: (i, j) for i, n in enumerate(self.proto.graph.node) for j, o in enumerate(n.output)}
+        return self._producers
+
+    def _quantize_graph_tensors(
+        self, ed: GraphEditor, plan: dict, span: tuple[int, int] | None, config: ModelConfig
+    ) -> set[str]:
+        """Fake-quantize every planned tensor where it is made: its producer writes `<t>_qviz_float`
+        and the inserted nodes write `t`, so every reader (graph outputs, segment cuts) sees the
+        deployed values under the same name. A graph input is quantized before each reader.
+        Only nodes in `span` are edited (a segment build). Returns the tensors quantized."""
+        a, b = span if span is not None else (0, len(self.proto.graph.node))
+        producers, done = self._producers_map(), set()
+        sources = self.deployed_tensors(self.excluded_layers(config)).activations if plan else {}
+        for t, (spec, scale, zp, dtype, ndim) in plan.items():
+            if sources.get(t, t) != t and sources[t] in plan:
+                done.add(
+                    t
+                )  # NOTE: a Reshape/MaxPool/Split... output on its input's grid: quantizing it again is the identity
+                continue
+            if t in producers:
+                p, slot = producers[t]
+                if a <= p < b:
+                    ed.graph().node[p].output[slot] = ed.unique(f"{t}_qviz_float")
+                    nodes, _ = act_nodes.static_int_nodes(
+                        ed, ed.graph().node[p].output[slot], f"{t}_qviz", spec, scale, zp, ndim, dtype, clip=True
+                    )
+                    nodes[-1].output[0] = t
+                    ed.insert_before(p + 1, nodes)
+            else:
+                for i, node in enumerate(self.proto.graph.node):
+                    if a <= i < b and t in node.input:
+                        nodes, out = act_nodes.static_int_nodes(
+                            ed, t, f"{t}_qviz", spec, scale, zp, ndim, dtype, clip=True
+                        )
+                        ed.insert_before(i, nodes)
+                        for j, name in enumerate(node.input):
+                            if name == t:
+                                ed.set_input(i, j, out)
+            done.add(t)
+        if plan:
+            self._replace_constants(ed, self.deployed_tensors(self.excluded_layers(config)), a, b)
+        return done
+
+    def _replace_constants(self, ed: GraphEditor, found: DeployedTensors, a: int, b: int) -> None:
+        """The deployed 8-bit constants of the non-layer ops (an Add's bias, a LayerNormalization's
+        scale: deployed_graph) in place of their float initializers."""
+        own = {n for x in self.layers for n in (x.weight_name, x.bias_name) if n}
+        consts = {k: v for k, v in found.constants.items() if k not in own}
+        names: dict[str, str] = {}
+        for i, node in enumerate(self.proto.graph.node):
+            if not a <= i < b:
+                continue
+            for j, name in enumerate(node.input):
+                if name in consts:
+                    if name not in names:
+                        names[name] = ed.add_initializer(f"{name}_qviz", consts[name])
+                    ed.set_input(i, j, names[name])
 
     def existing_quantization(self) -> dict[str, QuantInfo]:
         """{layer id: its stored quantization} of the layers the model has already quantized."""
@@ -135,13 +367,20 @@ class Simulator:
     def config_notes(self, config: ModelConfig) -> list[str]:
         """What `config` does not do to this model although it asks to: already-quantized layers
         its default leaves as they are (one line, empty list when there are none)."""
+        out = []
+        if config.activation_scope == "graph" and self.graph_plan(config) == {} and self.dry_run_error:
+            out.append(
+                "only the layers' inputs are simulated: onnxruntime's quantizer could not say which other "
+                f"tensors the deployed model quantizes ({self.dry_run_error})"
+            )
         left = [x.id for x in self.layers if x.quantized and not config.for_layer(x.id).is_float]
         if not left:
-            return []
+            return out
         infos = {k: v for k, v in self.existing_quantization().items() if k in left}
         return [
+            *out,
             f"{summary(infos, len(self.layers))}; the config leaves them as they are (qviz does not quantize "
-            "a quantized layer again: `qviz dequantize MODEL --out FLOAT.onnx` writes the float model to quantize)"
+            "a quantized layer again: `qviz dequantize MODEL --out FLOAT.onnx` writes the float model to quantize)",
         ]
 
     def check_requantization(self, config: ModelConfig) -> None:
@@ -153,7 +392,13 @@ class Simulator:
     def weight_elem_type(self, layer: Layer) -> int:
         """ONNX element type the layer's node reads its weight as (float16 models: FLOAT16)."""
         node_input = layer_node(self.proto, layer).input[layer.weight_input]
-        return tensor_elem_type(self.proto, node_input, layer.graph_path) or onnx.TensorProto.FLOAT
+        return self.elem_type(node_input, layer.graph_path) or onnx.TensorProto.FLOAT
+
+    def elem_type(self, name: str, path: GraphPath = ()) -> int | None:
+        """graph_edit.tensor_elem_type of the original model, from maps built once per graph path."""
+        if path not in self._elem_types:
+            self._elem_types[path] = ElemTypes(self.proto, path)
+        return self._elem_types[path](name)
 
     def dequantized_weight(self, layer: Layer, spec: QuantSpec) -> np.ndarray:
         """The engine's x_dq of the layer's weight, in the type the node reads (cached).
