@@ -86,6 +86,12 @@ def cases(models: Path | None, photos: Path, work: Path) -> list[tuple[str, list
     return out
 
 
+def _why_not(problem: str) -> str:
+    """A table cell from deploy's SpecError: how many layers, not the whole list."""
+    count = problem.split(" layer(s)")[0]
+    return f"not deployable ({count} layers without an onnxruntime kernel)" if count.isdigit() else "not deployable"
+
+
 def _f(x, digits=2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -99,7 +105,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         if "deployed" in r:
             lines.append(
-                f"| {r['model']} | {r['preset']} | {r['n']} | {_f(r['sim_sqnr'])} | not deployable: {r['deployed']} | | | | |"
+                f"| {r['model']} | {r['preset']} | {r['n']} | {_f(r['sim_sqnr'])} | {_why_not(r['deployed'])} | | | | |"
             )
             continue
         lines.append(
