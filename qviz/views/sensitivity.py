@@ -6,6 +6,7 @@ from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import Budget
 from qviz.evaluate.metric_names import RANKING_METRICS
 from qviz.ui import figures, messages, model_card, models, sensitivity, text
+from qviz.ui.state import current_config
 
 t = text.t
 SWEEP_BITS = [8, 6, 4, 3, 2]
@@ -91,7 +92,10 @@ def search_section(model) -> None:
         t("sn_budget_value"), min_value=0.001, value=BUDGET_DEFAULTS[kind], key=f"sens_budget_{kind}"
     )
     bits = c[2].multiselect(t("sn_bits"), SEARCH_BITS, default=SEARCH_BITS, key="sens_search_bits")
-    keep_act = c[3].checkbox(t("sn_keep_act"), key="sens_keep_act", help=t("sn_keep_act_help"))
+    # NOTE: the default follows the current config, so that "apply" never turns a w8a8 config into
+    # weight-only without a word (the searched accuracy would not be comparable with it)
+    quantizes_act = current_config().default.activations is not None
+    keep_act = c[3].checkbox(t("sn_keep_act"), value=quantizes_act, key="sens_keep_act", help=t("sn_keep_act_help"))
     sim_only = c[3].checkbox(t("sn_sim_only"), key="sens_search_sim_only", help=t("sn_sim_only_help"))
     base = PRESETS["w8a8"] if keep_act else ModelConfig()
     budget = Budget(kind, float(value))

@@ -6,7 +6,7 @@ import base64
 import numpy as np
 import pytest
 
-from qviz.config import ModelConfig
+from qviz.config import PRESETS, ModelConfig
 from qviz.evaluate import Budget, default_candidates, search, sweep
 from qviz.ui import i18n
 from qviz_dev.app_pages import figure, metric, open_page, texts
@@ -68,12 +68,14 @@ def test_search_shows_the_best_config_and_applies_it(digits_mlp):
     at.button(key="sens_search_run").click()
     at = at.run()
     assert not at.exception and not at.error
+    assert at.checkbox(key="sens_keep_act").value  # the app's w8a8 keeps its activations in the search
     ref = search(
         digits_mlp.model,
         digits_mlp.test_data,
         Budget("bpw", 6.0),
         candidates=default_candidates((8, 4)),
         calib=digits_mlp.calib,
+        base=PRESETS["w8a8"],
     )
     assert metric(at, "tn_size") == f"{ref.best['weight_bytes'] / 1024:.1f} KiB"
     assert metric(at, "to_metric_accuracy") == f"{ref.best['accuracy']:.2%}"
@@ -82,3 +84,12 @@ def test_search_shows_the_best_config_and_applies_it(digits_mlp):
     at = at.run()
     assert ModelConfig.from_json(at.session_state["model_config"]) == ref.best_config
     assert at.session_state["tune_history"][-1]["config"] == ref.best_config.to_json()
+
+
+def test_the_search_keeps_activations_float_only_when_the_config_does():
+    """Issue 15, item 6: the "uint8 activations" box follows the current config, so applying the
+    search's result never turns a w8a8 config into a weight-only one without a word."""
+    float_config = open_page("qviz/views/sensitivity.py", "en", {**STATE, "model_config": ModelConfig().to_json()})
+    assert not float_config.exception and not float_config.checkbox(key="sens_keep_act").value
+    w8a8 = open_page("qviz/views/sensitivity.py", "en", {**STATE, "model_config": PRESETS["w8a8"].to_json()})
+    assert w8a8.checkbox(key="sens_keep_act").value
