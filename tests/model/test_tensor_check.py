@@ -149,3 +149,16 @@ def test_reasons_follow_the_upstream_tensors_and_the_kernel():
     )
     assert "int16 saturation" in dc._reason(small, [exact], ("Conv",), "QLinearConv", False, False, False)
     assert dc._reason(small, [exact], ("Add",), "QLinearAdd", True, False, False).startswith("fused kernel QLinearAdd")
+
+
+def test_data_movement_outputs_share_their_sources_grid():
+    """A Reshape/Transpose/Split of a quantized tensor shares its scale in the deployed graph; the
+    Simulator does not quantize it again (its values are on that grid already): it is quantized in
+    the simulation, not reported "not quantized in the simulation"."""
+    sample = load_sample("digits_transformer")
+    sim = Simulator(sample.model_bytes, sample.calibration.x)
+    check = dc.check_deployment(sim, PRESETS["w8a8"], [{"input": sample.test.x[:16]}], reduce_range=False)
+    rows = {r.tensor: r for r in check.tensors}
+    moved = [t for t in rows if any(op in t for op in ("/Reshape", "/Transpose", "/Split", "/Squeeze"))]
+    assert moved
+    assert all(rows[t].simulated_quantizes for t in moved), [t for t in moved if not rows[t].simulated_quantizes]

@@ -178,6 +178,7 @@ def check_deployment(
     sim_names = _tensor_names(simulated)
     quantized = _deployed_tensors(deployed)
     pairs = {q.tensor: _simulated_value(simulated, sim.proto, q.tensor) for q in quantized if q.tensor in sim_names}
+    pairs = _with_shared_scales(pairs, sim)
     optimized = optimized_graph(deployed.SerializeToString(), executor=sim.loaded.executor)
     written = {o for n in optimized.graph.node for o in n.output}
     folded = [q for q in quantized if q.codes not in written]  # onnxruntime removed the Q/DQ pair
@@ -425,6 +426,24 @@ def _simulated_value(simulated: ModelProto, float_model: ModelProto, x: str) -> 
                 stack.extend(n.output)
     producer = next((n for n in g.node if x in n.output), None)
     return x, producer is not None and not is_original(producer)
+
+
+def _with_shared_scales(pairs: dict, sim: Simulator) -> dict:
+    """`pairs` where a tensor that shares its source's scale (a Reshape, Transpose, Split... of a
+    quantized tensor: deployed_graph's activations map) counts as quantized in the simulation when
+    its source is: the Simulator does not quantize it again (its values are already on that grid).
+
+    # NOTE: without this, every data-movement output was reported "not quantized in the
+    # simulation" although its values matched to the step.
+    """
+    shares = {t: src for t, src in sim.deployed_tensors().activations.items() if src != t}
+
+    def quantized(t: str, depth: int = 0) -> bool:
+        if t in pairs and pairs[t][1]:
+            return True
+        return depth < 64 and t in shares and quantized(shares[t], depth + 1)
+
+    return {t: (value, ok or quantized(t)) for t, (value, ok) in pairs.items()}
 
 
 def _original_nodes(m: ModelProto) -> set:
