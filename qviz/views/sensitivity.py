@@ -101,14 +101,16 @@ def search_section(model) -> None:
     budget = Budget(kind, float(value))
     result = sensitivity.search_result(model, budget, sorted(bits, reverse=True), base, sim_only)
     if st.button(t("sn_search_run"), disabled=not bits, key="sens_search_run"):
-        st.button(t("sn_stop"), key="sens_search_stop")
-        bar = st.progress(0.0, text=t("computing"))
+        holder = st.empty()  # the Stop button and the bar go when the search ends (as the sweep's)
+        box = holder.container()
+        box.button(t("sn_stop"), key="sens_search_stop")
+        bar = box.progress(0.0, text=t("computing"))
         report = lambda done, total, label: bar.progress(min(1.0, done / max(1, total)), text=t("computing"))  # noqa: E731
         with messages.show_errors() as shown:
             result = sensitivity.run_search(model, budget, sorted(bits, reverse=True), base, report, sim_only)
+        holder.empty()
         if shown.failed:
             return
-        bar.empty()
     if result is not None:
         search_result(model, result)
 

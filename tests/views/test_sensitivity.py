@@ -68,6 +68,7 @@ def test_search_shows_the_best_config_and_applies_it(digits_mlp):
     at.button(key="sens_search_run").click()
     at = at.run()
     assert not at.exception and not at.error
+    assert "sens_search_stop" not in [b.key for b in at.button]  # the search ended: no Stop button left
     assert at.checkbox(key="sens_keep_act").value  # the app's w8a8 keeps its activations in the search
     ref = search(
         digits_mlp.model,
