@@ -523,6 +523,7 @@ TEXT = {
     "tn_bits_help": {"en": "0 = float (not quantized)", "zh": "0 = 浮点（不量化）"},
     "tn_preset": {"en": "Preset", "zh": "预设"},
     "tn_apply_preset": {"en": "Apply preset", "zh": "应用预设"},
+    "tn_preset_custom": {"en": "custom config (no preset)", "zh": "自定义配置（非预设）"},
     "tn_bulk": {"en": "Bulk edit", "zh": "批量编辑"},
     "tn_target": {"en": "Apply to", "zh": "应用于"},
     "tn_target_selected": {"en": "selected rows", "zh": "选中的行"},

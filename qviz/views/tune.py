@@ -43,12 +43,19 @@ def column_config() -> dict:
 
 
 def presets_row() -> None:
+    """The preset box shows the preset the active config is (empty: a custom config); a choice made
+    in it stays until applied or until the config changes another way."""
+    now = state.config_json()
+    if st.session_state.get("tune_preset_for") != now:
+        st.session_state["tune_preset_for"] = now
+        st.session_state["tune_preset"] = next((n for n, c in PRESETS.items() if c.to_json() == now), None)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.selectbox(t("tn_preset"), list(PRESETS), key="tune_preset")
+    left.selectbox(t("tn_preset"), list(PRESETS), key="tune_preset", placeholder=t("tn_preset_custom"))
     right.button(
         t("tn_apply_preset"),
         on_click=lambda: state.apply_preset(st.session_state["tune_preset"]),
         key="tune_apply_preset",
+        disabled=st.session_state.get("tune_preset") is None,
     )
 
 

@@ -72,6 +72,7 @@ def test_bad_edit_is_a_short_message_and_keeps_the_config(digits_mlp):
 
 def test_bulk_edit_by_name_pattern_and_preset(digits_mlp):
     at = tune_page()
+    assert at.selectbox(key="tune_preset").value == "w8a8"  # the preset box shows the active config
     by_label(at.radio, "tn_target").set_value("pattern")
     at.run()
     by_label(at.text_input, "tn_pattern").set_value("*net.[24]*")
@@ -82,10 +83,14 @@ def test_bulk_edit_by_name_pattern_and_preset(digits_mlp):
     config = ModelConfig.from_json(at.session_state["model_config"])
     assert [config.for_layer(i).weights.bits for i in digits_mlp.ids] == [8, 4, 4]
     assert_shows(at, digits_mlp, config)
-    at.selectbox(key="tune_preset").set_value("w8")
+    assert at.selectbox(key="tune_preset").value is None  # a custom config is no preset (it showed fp32)
+    assert at.button(key="tune_apply_preset").disabled
+    at.selectbox(key="tune_preset").set_value("w8").run()
+    assert at.selectbox(key="tune_preset").value == "w8"  # the choice stays until applied
     at.button(key="tune_apply_preset").click()
     at.run()
     assert at.session_state["model_config"] == PRESETS["w8"].to_json()
+    assert at.selectbox(key="tune_preset").value == "w8"
     assert_shows(at, digits_mlp, PRESETS["w8"])
     assert len(at.session_state["tune_history"]) == 3
 
