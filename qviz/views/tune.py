@@ -59,7 +59,32 @@ def presets_row() -> None:
     )
 
 
+BULK_KEYS = (
+    "tune_bulk_target",
+    "tune_bulk_op",
+    "tune_bulk_pattern",
+    "tune_bulk_w_bits",
+    "tune_bulk_gran",
+    "tune_bulk_est",
+    "tune_bulk_a_bits",
+)
+
+
 def bulk_section(model) -> None:
+    """The bulk editor; its settings survive a visit to another page.
+
+    # NOTE: Streamlit drops a widget's state when a run does not draw it (another page): the
+    # values are copied to a plain key after drawing and put back before the next drawing.
+    """
+    kept = st.session_state.get("tune_bulk_kept", {})
+    for key in BULK_KEYS:
+        if key not in st.session_state and key in kept:
+            st.session_state[key] = kept[key]
+    _bulk_widgets(model)
+    st.session_state["tune_bulk_kept"] = {k: st.session_state[k] for k in BULK_KEYS if k in st.session_state}
+
+
+def _bulk_widgets(model) -> None:
     with st.expander(t("tn_bulk")):
         c = st.columns(3)
         target = c[0].radio(

@@ -120,3 +120,21 @@ def test_an_uploaded_model_without_labels_shows_fidelity():
     assert metric(at, "tn_agreement").endswith("%")
     assert not [m for m in at.metric if m.label in labels("tn_accuracy")]
     assert at.dataframe[0].value["layer"].tolist() == ["fc"]
+
+
+def test_bulk_edit_settings_survive_another_page(digits_mlp):
+    """Issue 15, item 13: the bulk editor's target, pattern and bits were reset by a visit to another page."""
+    at = tune_page()
+    by_label(at.radio, "tn_target").set_value("pattern")
+    at.run()
+    by_label(at.text_input, "tn_pattern").set_value("*net.4*")
+    by_label(at.selectbox, "tn_w_bits").set_value(4)
+    at.run()
+    at.switch_page("qviz/views/model.py")
+    at.run()
+    at.switch_page("qviz/views/tune.py")
+    at.run()
+    assert not at.exception
+    assert by_label(at.radio, "tn_target").value == "pattern"
+    assert by_label(at.text_input, "tn_pattern").value == "*net.4*"
+    assert by_label(at.selectbox, "tn_w_bits").value == 4
