@@ -213,7 +213,10 @@ def drawn_levels(x: np.ndarray, result) -> tuple[np.ndarray, int]:
 
 
 def first_thresholds(x: np.ndarray, result) -> tuple | None:
-    """(lo, hi) of the first group, or None when it is far outside the data (float16's 65504)."""
+    """(lo, hi) of the first group, or None when it is far outside the data (float16's 65504) or
+    there is no clipping range (a k-means codebook: every value takes its nearest level)."""
+    if result.spec.scheme == "kmeans":
+        return None
     lo, hi = float(result.lo[0]), float(result.hi[0])
     reach = 4.0 * max(float(np.abs(x[np.isfinite(x)]).max(initial=0.0)), 1e-30)
     return (lo, hi) if max(abs(lo), abs(hi)) <= reach else None

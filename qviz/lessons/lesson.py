@@ -105,6 +105,8 @@ def _first_params(result: QuantResult) -> tuple[float | None, int | None]:
 
 
 def _thresholds(x: np.ndarray, result: QuantResult) -> tuple | None:
+    if result.spec.scheme == "kmeans":  # a codebook clips nothing: no thresholds to draw
+        return None
     lo, hi = float(result.lo[0]), float(result.hi[0])
     reach = THRESHOLD_VIEW * max(float(np.abs(x).max()), 1e-30)
     return (lo, hi) if max(abs(lo), abs(hi)) <= reach else None

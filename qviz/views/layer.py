@@ -64,14 +64,15 @@ def spec_editor(layer) -> None:
             st.slider(
                 t("percentile"), low, 100.0, value=float(spec.percentile), step=0.01, key=k("percentile"), **changed
             )
-        st.selectbox(
-            t("rounding"),
-            ROUNDINGS,
-            index=ROUNDINGS.index(spec.rounding),
-            key=k("rounding"),
-            format_func=text.option_labels("round_"),
-            **changed,
-        )
+        if spec.scheme in ("int", "fixed_point"):  # log and k-means take the nearest level
+            st.selectbox(
+                t("rounding"),
+                ROUNDINGS,
+                index=ROUNDINGS.index(spec.rounding),
+                key=k("rounding"),
+                format_func=text.option_labels("round_"),
+                **changed,
+            )
     st.button(
         t("lp_reset"),
         on_click=state.reset_layer,

@@ -56,7 +56,8 @@ def scheme_controls() -> None:
         st.checkbox(t("pow2_scale"), key=k("pow2_scale"), **CHANGED)
     if scheme == "fixed_point":
         st.number_input(t("frac_bits"), min_value=0, max_value=32, step=1, key=k("frac_bits"), **CHANGED)
-    st.selectbox(t("rounding"), ROUNDINGS, format_func=text.option_labels("round_"), key=k("rounding"), **CHANGED)
+    if scheme in ("int", "fixed_point"):  # the other schemes take the nearest level (or a float cast)
+        st.selectbox(t("rounding"), ROUNDINGS, format_func=text.option_labels("round_"), key=k("rounding"), **CHANGED)
     if scheme in ("int", "log"):
         estimator_controls()
     st.selectbox(

@@ -149,3 +149,13 @@ def test_log_uses_the_spec_estimator():
     wide = quantize(x, QuantSpec(scheme="log", bits=4))
     clipped = quantize(x, QuantSpec(scheme="log", bits=4, estimator="percentile", percentile=99.0))
     assert clipped.codebook[0, -1] < wide.codebook[0, -1]
+
+
+def test_kmeans_clips_nothing_on_relu_data():
+    """Issue 15, item 3: a codebook has no clipping range. With its end levels as the range, every
+    zero of ReLU-like data below a lowest level of 0.0075 counted as clipped: 52 % at 3 bits."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.standard_normal(4096), 0).astype(np.float32)  # half zeros
+    r = quantize_kmeans(x, QuantSpec(scheme="kmeans", bits=3))
+    assert r.clipped_fraction == 0.0 and r.clip_mse == 0.0
+    assert np.isclose(r.round_mse, np.mean((x.astype(np.float64) - r.x_dq) ** 2))

@@ -174,3 +174,14 @@ def test_edge_values_render_without_exception(values, scheme):
     at.run()
     assert not at.exception and not at.error
     assert metric(at, "metric_sqnr").endswith("dB")
+
+
+def test_kmeans_offers_no_rounding_and_draws_no_clipping_thresholds():
+    """Issue 15, item 3: k-means takes the nearest level: no rounding selector, nothing clipped."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    for name, value in {"source": "typed", "values": "0, 0, 0, 0.5, 1, 2, 3, 0", "scheme": "kmeans", "bits": 2}.items():
+        at.session_state[f"learn_{name}"] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert "learn_rounding" not in [s.key for s in at.selectbox]
+    assert metric(at, "metric_clipped").startswith("0")
