@@ -108,6 +108,95 @@ def collect_tensors(model: ModelProto, names, feeds: list[dict], executor=LOCAL)
     return {x: np.concatenate(v, axis=0) if v[0].ndim else np.stack(v) for x, v in parts.items()}
 
 
+RANGE_OPSET = 10  # IsInf; older models fetch the tensors instead (normalize upgrades most of them)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def collect_ranges(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, tuple]:
+    """{name: (lo, hi, dtype, ndim)} of `names` over every feed: the running min and max (float32)
+    of each tensor. Non-finite values are ignored; a tensor that is never finite gets (0, 0).
+
+    The min and max are taken inside onnxruntime (range_outputs: four small outputs per tensor),
+    never by fetching the tensors: a model's every activation would not fit (yolov8n at 320 x 320,
+    24 images: 394 MiB per run, over an upload worker's reply limit).
+    """
+    names = list(dict.fromkeys(names))
+    if not names or not feeds:
+        return {}
+    if _opset(model) < RANGE_OPSET:
+        return _fetched_ranges(model, names, feeds, executor)
+    data, fetch = range_outputs(model, names)
+    sess = executor.session(data)
+    out: dict[str, tuple] = {}
+    for feed in feeds:
+        values = run_session(sess, fetch, feed)
+        for k, name in enumerate(names):
+            lo, hi, native, shape = (np.asarray(v) for v in values[4 * k : 4 * k + 4])
+            if native.dtype.kind != "f":
+                continue
+            lo_f, hi_f = (float(lo), float(hi)) if float(lo) <= float(hi) else (0.0, 0.0)  # nothing finite
+            if name in out:
+                lo_f, hi_f = min(lo_f, out[name][0]), max(hi_f, out[name][1])
+            out[name] = (lo_f, hi_f, native.dtype, int(shape.size))
+    return out
+
+
+def range_outputs(model: ModelProto, names: list[str]) -> tuple[bytes, list[str]]:
+    """The model with, per tensor x of `names`, four outputs: the min and the max of its finite
+    values (float32 scalars; +-float32 max stand in for non-finite ones, so min > max says "none"),
+    a scalar of x's own type (its dtype) and Shape(x) (its rank)."""
+    m = ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+    g.initializer.extend(
+        [
+            onnx.numpy_helper.from_array(np.float32(FLOAT32_MAX), "qviz_range_big"),
+            onnx.numpy_helper.from_array(np.float32(-FLOAT32_MAX), "qviz_range_small"),
+        ]
+    )
+    fetch = []
+    for k, x in enumerate(names):
+        p = f"qviz_range_{k}"
+        nodes = [
+            ("Cast", [x], [f"{p}_f"], {"to": onnx.TensorProto.FLOAT}),
+            ("IsNaN", [f"{p}_f"], [f"{p}_nan"], {}),
+            ("IsInf", [f"{p}_f"], [f"{p}_inf"], {}),
+            ("Or", [f"{p}_nan", f"{p}_inf"], [f"{p}_bad"], {}),
+            ("Where", [f"{p}_bad", "qviz_range_big", f"{p}_f"], [f"{p}_for_lo"], {}),
+            ("Where", [f"{p}_bad", "qviz_range_small", f"{p}_f"], [f"{p}_for_hi"], {}),
+            ("ReduceMin", [f"{p}_for_lo"], [f"{p}_lo"], {"keepdims": 0}),
+            ("ReduceMax", [f"{p}_for_hi"], [f"{p}_hi"], {"keepdims": 0}),
+            ("ReduceMax", [x], [f"{p}_native"], {"keepdims": 0}),
+            ("Shape", [x], [f"{p}_shape"], {}),
+        ]
+        g.node.extend(onnx.helper.make_node(op, i, o, name=o[0], **a) for op, i, o, a in nodes)
+        outs = [f"{p}_lo", f"{p}_hi", f"{p}_native", f"{p}_shape"]
+        g.output.extend(onnx.ValueInfoProto(name=o) for o in outs)
+        fetch += outs
+    return m.SerializeToString(), fetch
+
+
+def _fetched_ranges(model: ModelProto, names: list[str], feeds: list[dict], executor) -> dict[str, tuple]:
+    """collect_ranges by fetching each tensor (models below RANGE_OPSET)."""
+    sess = executor.session(with_outputs(model, names))
+    out: dict[str, tuple] = {}
+    for feed in feeds:
+        for name, value in zip(names, run_session(sess, names, feed), strict=True):
+            x = np.asarray(value)
+            if x.dtype.kind != "f":
+                continue
+            finite = x[np.isfinite(x)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+            if name in out:
+                lo, hi = min(lo, out[name][0]), max(hi, out[name][1])
+            out[name] = (lo, hi, x.dtype, x.ndim)
+    return out
+
+
+def _opset(model: ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
 def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray | np.generic, np.ndarray | np.generic]:
     """(scale float32, zero_point int32) for a static activation, ONNX layout (scalar or [C]).
 
@@ -126,25 +215,3 @@ def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray | np.
     if spec.granularity == "tensor":
         return scale.reshape(()), zp.reshape(())
     return rows_to_params(scale, x.shape, "channel", spec.axis), rows_to_params(zp, x.shape, "channel", spec.axis)
-
-
-def collect_ranges(model: ModelProto, names, feeds: list[dict], executor=LOCAL) -> dict[str, tuple]:
-    """{name: (lo, hi, dtype, ndim)} of `names` over every feed: the running min and max (float32)
-    of each tensor, never all its values at once (a model's every activation would not fit).
-    Non-finite values are ignored; a tensor that is never finite gets (0, 0)."""
-    names = list(dict.fromkeys(names))
-    if not names or not feeds:
-        return {}
-    sess = executor.session(with_outputs(model, names))
-    out: dict[str, tuple] = {}
-    for feed in feeds:
-        for name, value in zip(names, run_session(sess, names, feed), strict=True):
-            x = np.asarray(value)
-            if x.dtype.kind != "f":
-                continue
-            finite = x[np.isfinite(x)] if not np.isfinite(x).all() else x
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-            if name in out:
-                lo, hi = min(lo, out[name][0]), max(hi, out[name][1])
-            out[name] = (lo, hi, x.dtype, x.ndim)
-    return out
