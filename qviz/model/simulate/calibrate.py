@@ -150,26 +150,28 @@ def range_outputs(model: ModelProto, names: list[str]) -> tuple[bytes, list[str]
     g = m.graph
     g.initializer.extend(
         [
-            onnx.numpy_helper.from_array(np.float32(FLOAT32_MAX), "qviz_range_big"),
-            onnx.numpy_helper.from_array(np.float32(-FLOAT32_MAX), "qviz_range_small"),
+            onnx.numpy_helper.from_array(np.array(FLOAT32_MAX, np.float32), "qviz_range_big"),
+            onnx.numpy_helper.from_array(np.array(-FLOAT32_MAX, np.float32), "qviz_range_small"),
         ]
     )
     fetch = []
     for k, x in enumerate(names):
         p = f"qviz_range_{k}"
-        nodes = [
-            ("Cast", [x], [f"{p}_f"], {"to": onnx.TensorProto.FLOAT}),
-            ("IsNaN", [f"{p}_f"], [f"{p}_nan"], {}),
-            ("IsInf", [f"{p}_f"], [f"{p}_inf"], {}),
-            ("Or", [f"{p}_nan", f"{p}_inf"], [f"{p}_bad"], {}),
-            ("Where", [f"{p}_bad", "qviz_range_big", f"{p}_f"], [f"{p}_for_lo"], {}),
-            ("Where", [f"{p}_bad", "qviz_range_small", f"{p}_f"], [f"{p}_for_hi"], {}),
-            ("ReduceMin", [f"{p}_for_lo"], [f"{p}_lo"], {"keepdims": 0}),
-            ("ReduceMax", [f"{p}_for_hi"], [f"{p}_hi"], {"keepdims": 0}),
-            ("ReduceMax", [x], [f"{p}_native"], {"keepdims": 0}),
-            ("Shape", [x], [f"{p}_shape"], {}),
-        ]
-        g.node.extend(onnx.helper.make_node(op, i, o, name=o[0], **a) for op, i, o, a in nodes)
+        f, bad = f"{p}_f", f"{p}_bad"
+        g.node.extend(
+            [
+                onnx.helper.make_node("Cast", [x], [f], name=f, to=onnx.TensorProto.FLOAT),
+                onnx.helper.make_node("IsNaN", [f], [f"{p}_nan"], name=f"{p}_nan"),
+                onnx.helper.make_node("IsInf", [f], [f"{p}_inf"], name=f"{p}_inf"),
+                onnx.helper.make_node("Or", [f"{p}_nan", f"{p}_inf"], [bad], name=bad),
+                onnx.helper.make_node("Where", [bad, "qviz_range_big", f], [f"{p}_for_lo"], name=f"{p}_for_lo"),
+                onnx.helper.make_node("Where", [bad, "qviz_range_small", f], [f"{p}_for_hi"], name=f"{p}_for_hi"),
+                onnx.helper.make_node("ReduceMin", [f"{p}_for_lo"], [f"{p}_lo"], name=f"{p}_lo", keepdims=0),
+                onnx.helper.make_node("ReduceMax", [f"{p}_for_hi"], [f"{p}_hi"], name=f"{p}_hi", keepdims=0),
+                onnx.helper.make_node("ReduceMax", [x], [f"{p}_native"], name=f"{p}_native", keepdims=0),
+                onnx.helper.make_node("Shape", [x], [f"{p}_shape"], name=f"{p}_shape"),
+            ]
+        )
         outs = [f"{p}_lo", f"{p}_hi", f"{p}_native", f"{p}_shape"]
         g.output.extend(onnx.ValueInfoProto(name=o) for o in outs)
         fetch += outs
