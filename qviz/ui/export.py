@@ -16,6 +16,7 @@ from qviz.model.deploy.deployable import deploy, deploy_notes, deploy_overrides,
 from qviz.model.deploy.kernels import integer_ops_report
 from qviz.model.deploy.ort_overrides import layers_csv, to_ort_overrides
 from qviz.model.deploy.speed import speed_report
+from qviz.ui import messages
 from qviz.ui.models import CurrentModel
 from qviz.ui.scoring import eval_data
 from qviz.ui.state import config_json, current_config, parse_config
@@ -139,6 +140,17 @@ SPEED_RUNS = 10
 def _checked(model_sha: str, data_key: str, config_text: str, _model: CurrentModel) -> DeployCheckResult:
     data = eval_data(_model).head(CHECK_SAMPLES)
     return deploy_check(_model.simulator, parse_config(config_text), data)
+
+
+def run_check(model: CurrentModel, with_speed: bool) -> None:
+    """Button handler of the Export and Layer pages: run the check (and the speed report) now,
+    showing a failure as a message; it counts as built only when it ran."""
+    with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
+        check_result(model)
+        if with_speed:
+            speed(model)
+    if not shown.failed:
+        mark_built("check", model)
 
 
 def check_result(model: CurrentModel) -> DeployCheckResult:

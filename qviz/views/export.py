@@ -68,11 +68,7 @@ def check_section(model, problems) -> None:
         return
     st.caption(t("exp_check_help", n=export.CHECK_SAMPLES))
     if st.button(t("exp_check_button"), key="export_check"):
-        with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
-            export.check_result(model)
-            export.speed(model)
-        if not shown.failed:
-            export.mark_built("check", model)
+        export.run_check(model, with_speed=True)
     if not export.is_built("check", model):
         return
     result = export.check_result(model)

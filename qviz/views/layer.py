@@ -183,10 +183,7 @@ def deploy_check_section(model, layer) -> None:
         st.caption(t("exp_check_not_deployable"))
         return
     if st.button(t("exp_check_button"), key="layer_check"):
-        with messages.show_errors("exp_failed") as shown, st.spinner(t("computing")):
-            export.check_result(model)
-        if not shown.failed:
-            export.mark_built("check", model)
+        export.run_check(model, with_speed=False)
     if not export.is_built("check", model):
         return
     result = export.check_result(model)

@@ -61,6 +61,7 @@ from qviz.config import ModelConfig
 from qviz.model.deploy.native import SIMULATION_ONLY, native_form
 from qviz.model.deploy.ort_overrides import describe_spec, to_ort_overrides
 from qviz.model.load.layer_table import Layer, layer_graph, layer_node
+from qviz.model.load.normalize import onnx_opset
 from qviz.model.load.subgraphs import GraphPath, graph_at
 from qviz.model.safety import inline_array, iter_graphs
 from qviz.model.simulate.deployed_graph import needs_reduce_range as needs_reduce_range  # re-exported
@@ -499,9 +500,9 @@ def _weight_only(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, s: Laye
     graph holding the node (`path`: an If branch or a Loop body keeps its own)."""
     w = s.weights
     assert w is not None  # form "weight_only" (native_form)
-    if (w.bits == 4 or w.granularity == "group") and _opset(ed.model) < 21:
+    if (w.bits == 4 or w.granularity == "group") and onnx_opset(ed.model) < 21:
         raise SpecError(
-            f"layer {layer.id!r}: int4 or group-wise weights need opset >= 21; the model has {_opset(ed.model)}"
+            f"layer {layer.id!r}: int4 or group-wise weights need opset >= 21; the model has {onnx_opset(ed.model)}"
         )
     r = quantize(np.asarray(sim.loaded.weights[layer.weight_name], dtype=np.float32), w)
     assert r.q is not None  # scheme=int
@@ -556,7 +557,3 @@ def _fp16(ed: GraphEditor, path: GraphPath, i: int, layer: Layer, sim: Simulator
     node.output[0] = y16
     cast_out = helper.make_node("Cast", [y16], [y], name=ed.unique(f"{y}_cast"), to=TensorProto.FLOAT)
     ed.insert_before(i + 1, [cast_out], path)
-
-
-def _opset(model: ModelProto) -> int:
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)

@@ -48,13 +48,13 @@ float: the kernel report says "float fallback".)
 from __future__ import annotations
 
 from qviz.model.load.layer_table import Layer
+from qviz.model.simulate.deployed_graph import QDQ_ACT_BITS, QDQ_OPS, QDQ_WEIGHT_BITS
 from qviz.model.simulate.resolve import LayerSpecs
 from qviz.quant.spec import QuantSpec
 
-QDQ_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
-FP16_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
-WEIGHT_BITS = (4, 7, 8)  # 7: int8 storage with codes in [-64, 63] (onnxruntime reduce_range)
-ACT_BITS = (8, 16)
+FP16_OPS = QDQ_OPS
+WEIGHT_BITS = QDQ_WEIGHT_BITS  # 7: int8 storage with codes in [-64, 63] (onnxruntime reduce_range)
+ACT_BITS = QDQ_ACT_BITS
 SIMULATION_ONLY = "simulation only"
 NO_QDQ = {
     "LSTM": "onnxruntime's quantize_static has no LSTM (only quantize_dynamic's DynamicQuantizeLSTM)",

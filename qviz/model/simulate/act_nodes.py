@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
+from qviz.model.load.normalize import onnx_opset
 from qviz.model.simulate.graph_edit import GraphEditor
 from qviz.quant.qparams import TINY
 from qviz.quant.spec import QuantSpec, SpecError
@@ -97,8 +98,7 @@ def static_int_nodes(
 
 def _clip(c: _Chain, lo: float, hi: float) -> None:
     """Clip to [lo, hi]: bounds as inputs (opset 11+) or attributes (opset 6-10)."""
-    opset = next((o.version for o in c.ed.model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if opset >= 11:
+    if onnx_opset(c.ed.model) >= 11:
         c.op("Clip", c.const("lo", lo), c.const("hi", hi))
     else:
         c.op("Clip", min=lo, max=hi)

@@ -37,6 +37,7 @@ from qviz.model.load.batches import Batches, split_batches
 from qviz.model.load.generated_inputs import generated_inputs
 from qviz.model.load.loader import tensor_info
 from qviz.model.load.model_inputs import index_limits
+from qviz.model.load.normalize import onnx_opset
 from qviz.model.runtime.executor import LOCAL
 from qviz.model.runtime.session import run_session
 from qviz.quant.granularity import rows_to_params, to_groups
@@ -123,7 +124,7 @@ def collect_ranges(model: ModelProto, names, feeds: list[dict], executor=LOCAL) 
     names = list(dict.fromkeys(names))
     if not names or not feeds:
         return {}
-    if _opset(model) < RANGE_OPSET:
+    if onnx_opset(model) < RANGE_OPSET:
         return _fetched_ranges(model, names, feeds, executor)
     data, fetch = range_outputs(model, names)
     sess = executor.session(data)
@@ -193,10 +194,6 @@ def _fetched_ranges(model: ModelProto, names: list[str], feeds: list[dict], exec
                 lo, hi = min(lo, out[name][0]), max(hi, out[name][1])
             out[name] = (lo, hi, x.dtype, x.ndim)
     return out
-
-
-def _opset(model: ModelProto) -> int:
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
 def activation_qparams(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray | np.generic, np.ndarray | np.generic]:
